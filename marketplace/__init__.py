@@ -1,0 +1,79 @@
+"""The computing power marketplace: one program, run as every node of the federation."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+
+from . import db, errors
+from .config import load_config
+from .jsonprovider import OrjsonProvider
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build a node from the environment; `config` overrides settings (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.json = OrjsonProvider(app)
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    db.init_app(app)
+    csrf.init_app(app)
+    _init_api(app)
+    _init_pages(app)
+    errors.init_app(app)
+    _init_cli(app)
+    return app
+
+
+def _init_api(app: Flask) -> None:
+    from swagger_ui_bundle import swagger_ui_path
+
+    from .health import blp as health_blp
+    from .listings.api import blp as listings_api
+
+    api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blueprint in (listings_api, health_blp):
+        csrf.exempt(blueprint)  # Bearer tokens, never cookies: nothing for a forged form to ride on
+        api.register_blueprint(blueprint)
+
+    # Swagger UI's assets are served from the node itself: no CDN is needed to read the docs.
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+    app.extensions["api"] = api
+
+
+def _init_pages(app: Flask) -> None:
+    from .accounts import auth
+    from .accounts.views import bp as accounts_pages
+    from .listings.views import bp as listings_pages
+    from .templating import init_app as init_templating
+
+    auth.init_app(app)
+    init_templating(app)
+    app.register_blueprint(listings_pages)
+    app.register_blueprint(accounts_pages)
+
+
+def _init_cli(app: Flask) -> None:
+    from .accounts.cli import tokens_cli, users_cli
+    from .cli import db_cli
+    from .listings.cli import demo_data
+
+    for command in (db_cli, users_cli, tokens_cli, demo_data):
+        app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""People: sellers, buyers and operators; sign-in; personal API tokens."""

@@ -1,0 +1,76 @@
+"""Who is asking: session sign-in for pages, Bearer tokens for the API."""
+
+from functools import wraps
+
+from flask import Flask, g, request
+from flask import abort as http_abort
+from flask_login import LoginManager, current_user
+from flask_smorest import abort
+
+from ..db import get_session
+from ..models import User
+from .services import user_for_token
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def init_app(app: Flask) -> None:
+    """Install sign-in for pages."""
+    login_manager.init_app(app)
+
+
+def bearer_user() -> User | None:
+    """The user of the request's Bearer token, if any and valid; cached per request."""
+    if "bearer_user" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        g.bearer_user = (
+            user_for_token(session=get_session(), plain=token.strip()) if scheme.lower() == "bearer" else None
+        )
+    return g.bearer_user
+
+
+def api_auth_required(*roles: str):
+    """Require a valid Bearer token (401) whose user has one of `roles` (403)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = bearer_user()
+            if user is None:
+                abort(
+                    401,
+                    message="A valid API token is required: Authorization: Bearer <token>.",
+                    headers={"WWW-Authenticate": 'Bearer realm="api"'},
+                )
+            if roles and user.role not in roles:
+                abort(403, message=f"This needs the role {' or '.join(roles)}; your account is a {user.role}.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def page_role_required(*roles: str):
+    """Pages: sign in first, then have one of `roles` (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles:
+                http_abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,102 @@
+"""Accounts and API tokens: create, authenticate, revoke."""
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlmodel import Session
+
+from ..models import ApiToken, User
+from ..models.types import utcnow
+
+TOKEN_PREFIX = "cpn_"
+_hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
+# Verified against when the email is unknown, so both paths cost the same.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class DuplicateEmail(ValueError):
+    """An account with this email exists already."""
+
+
+def normalize_email(email: str) -> str:
+    """Emails compare case-insensitively."""
+    return email.strip().lower()
+
+
+def find_user(*, session: Session, email: str) -> User | None:
+    """The account with this email, or None."""
+    return session.scalars(select(User).where(User.email == normalize_email(email))).first()
+
+
+def create_user(*, session: Session, email: str, password: str, role: str, name: str, organization: str = "") -> User:
+    """Create an account with an Argon2id password hash."""
+    if find_user(session=session, email=email) is not None:
+        raise DuplicateEmail(email)
+    user = User(
+        email=normalize_email(email),
+        password_hash=_hasher.hash(password),
+        role=role,
+        name=name,
+        organization=organization,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User | None:
+    """The user whose email and password match, or None."""
+    user = find_user(session=session, email=email)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, ApiToken]:
+    """Create a token; the plain value is returned once and only its digest is kept."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(plain), prefix=plain[:10])
+    session.add(token)
+    session.flush()
+    return plain, token
+
+
+def user_for_token(*, session: Session, plain: str) -> User | None:
+    """The owner of a live token, or None."""
+    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
+        return None
+    token = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))
+    ).first()
+    if token is None:
+        return None
+    return session.get(User, token.user_id)
+
+
+def tokens_of(*, session: Session, user: User) -> list[ApiToken]:
+    """A user's tokens, newest first."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+
+
+def revoke_api_token(*, session: Session, user: User, token_id: int) -> ApiToken | None:
+    """Revoke one of the user's own tokens; None if it is not theirs."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        return None
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token

@@ -1,0 +1,75 @@
+"""Settings from the environment, with defaults that run a node on a laptop."""
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+NODE_ROLES = ("national", "regional", "industry")
+NODE_CODE_PATTERNS = {
+    "national": re.compile(r"^N0$"),
+    "regional": re.compile(r"^R\d{2}$"),
+    "industry": re.compile(r"^I[A-T]\d{2}$"),
+}
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a node that cannot run."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the usual short form."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # Created with owner-only permissions: it signs every session cookie.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the Flask config of this node from the environment."""
+    instance = Path(instance_path)
+    role = os.environ.get("NODE_ROLE", "regional")
+    if role not in NODE_ROLES:
+        raise ConfigError(f"NODE_ROLE must be one of {', '.join(NODE_ROLES)}, not {role!r}")
+    code = os.environ.get("NODE_CODE", {"national": "N0", "regional": "R11", "industry": "IJ01"}[role])
+    code = code.upper()
+    if not NODE_CODE_PATTERNS[role].match(code):
+        raise ConfigError(f"NODE_CODE {code!r} is not a valid code for a {role} node")
+    default_db = f"sqlite:///{instance / 'marketplace.sqlite3'}"
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "DATABASE_URL": normalize_database_url(os.environ.get("DATABASE_URL", default_db)),
+        "NODE_ROLE": role,
+        "NODE_CODE": code,
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "NATIONAL_URL": os.environ.get("NATIONAL_URL", "").rstrip("/"),
+        "PARENT_URL": os.environ.get("PARENT_URL", "").rstrip("/"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("PUBLIC_URL", "").startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        # flask-smorest
+        "API_TITLE": "Computing power marketplace",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+    }

@@ -1,0 +1,95 @@
+"""Resource identification codes: `<node code>-<serial>-<check>` (PROTOCOL.md §2)."""
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+from stdnum.exceptions import ValidationError
+from stdnum.iso7064 import mod_37_36
+
+from ..models import NodeSerial
+
+NODE_CODE_RE = r"(?:N0|R\d{2}|I[A-T]\d{2})"
+SERIAL_LENGTH = 8
+MAX_SERIAL = 36**SERIAL_LENGTH - 1
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CODE_SHAPE = re.compile(rf"^({NODE_CODE_RE})-([0-9A-Z]{{{SERIAL_LENGTH}}})-([0-9A-Z])$")
+
+
+class InvalidCode(ValueError):
+    """A string that is not a well-formed resource identification code; `reason` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ResourceCode:
+    """A parsed, checked resource identification code."""
+
+    node_code: str
+    serial: str
+
+    def __str__(self) -> str:
+        return format_code(self.node_code, self.serial)
+
+
+def encode_serial(number: int) -> str:
+    """The zero-padded base-36 form of a serial number."""
+    if not 0 <= number <= MAX_SERIAL:
+        raise ValueError(f"serial {number} is out of range")
+    digits = []
+    while number:
+        number, rest = divmod(number, 36)
+        digits.append(_ALPHABET[rest])
+    return "".join(reversed(digits)).rjust(SERIAL_LENGTH, "0")
+
+
+def check_character(node_code: str, serial: str) -> str:
+    """The ISO/IEC 7064 MOD 37,36 check character over node code and serial."""
+    return mod_37_36.calc_check_digit(node_code + serial)
+
+
+def format_code(node_code: str, serial: str) -> str:
+    """The full code with its check character."""
+    return f"{node_code}-{serial}-{check_character(node_code, serial)}"
+
+
+def parse_code(raw: str) -> ResourceCode:
+    """Parse a code given in any case; raise InvalidCode saying what is wrong."""
+    candidate = raw.strip().upper()
+    match = _CODE_SHAPE.match(candidate)
+    if not match:
+        raise InvalidCode(
+            "Not a resource identification code: expected <node code>-<8 characters 0-9A-Z>-<check>, "
+            "e.g. R44-00000A7Z-M."
+        )
+    node_code, serial, check = match.groups()
+    try:
+        mod_37_36.validate(node_code + serial + check)
+    except ValidationError:
+        raise InvalidCode(f"Wrong check character {check!r}: the code is mistyped.") from None
+    return ResourceCode(node_code=node_code, serial=serial)
+
+
+def mint_code(*, session: Session, node_code: str) -> str:
+    """Take the next serial under `node_code` and return its code; serials are never reused."""
+    # One atomic increment: concurrent minters never see the same serial.
+    serial = session.execute(
+        update(NodeSerial)
+        .where(NodeSerial.node_code == node_code)
+        .values(last_serial=NodeSerial.last_serial + 1)
+        .returning(NodeSerial.last_serial)
+    ).scalar_one_or_none()
+    if serial is None:
+        session.execute(insert(NodeSerial).values(node_code=node_code, last_serial=0))
+        return mint_code(session=session, node_code=node_code)
+    return format_code(node_code, encode_serial(serial))
+
+
+def last_minted_serial(*, session: Session, node_code: str) -> int:
+    """The last serial minted under `node_code` (0 when none)."""
+    value = session.execute(select(NodeSerial.last_serial).where(NodeSerial.node_code == node_code)).scalar()
+    return value or 0

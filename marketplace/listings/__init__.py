@@ -1,0 +1,1 @@
+"""Listing documents: schemas, services, search, API views and pages."""

@@ -1,0 +1,126 @@
+"""What happens to listings: publish, edit, pause, resume, retire, look up."""
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlmodel import Session
+
+from ..identity.codes import InvalidCode, mint_code, parse_code
+from ..models import Listing, User
+from ..models.types import utcnow
+from .schemas import ListingSchema, document_rule_errors
+from .vocabulary import price_per_gpu_hour
+
+# status -> statuses a seller may move it to (retiring is its own verb)
+_TRANSITIONS = {
+    "draft": {"draft", "published"},
+    "published": {"published", "paused"},
+    "paused": {"paused", "published"},
+    "retired": set(),
+}
+_DOCUMENT_FIELDS = tuple(
+    name for name, field in ListingSchema().fields.items() if not field.dump_only and name != "status"
+)
+
+
+class ListingStateError(ValueError):
+    """A change the listing's status does not allow; `field` names what was asked."""
+
+    def __init__(self, message: str, field: str = "status"):
+        super().__init__(message)
+        self.field = field
+
+
+def _apply_document(listing: Listing, data: dict) -> None:
+    for name in _DOCUMENT_FIELDS:
+        if name in data:
+            setattr(listing, name, data[name])
+    listing.price_per_gpu_hour = price_per_gpu_hour(
+        unit_price=listing.unit_price, price_unit=listing.price_unit, gpu_count=listing.gpu_count
+    )
+
+
+def publish_listing(*, session: Session, seller: User, node_code: str, data: dict) -> Listing:
+    """Create a listing (draft or published) from loaded data under a freshly minted code."""
+    listing = Listing(
+        code=mint_code(session=session, node_code=node_code),
+        origin=node_code,
+        version=1,
+        status=data.get("status", "published"),
+        seller_id=seller.id,
+        seller_name=seller.name,
+        seller_org=seller.organization,
+    )
+    _apply_document(listing, data)
+    session.add(listing)
+    session.flush()
+    return listing
+
+
+def document_of(listing: Listing) -> dict:
+    """The listing's editable fields as a dict, as a schema would load them."""
+    return {name: getattr(listing, name) for name in _DOCUMENT_FIELDS}
+
+
+def update_listing(*, session: Session, listing: Listing, changes: dict) -> Listing:
+    """Apply a partial change; the merged document must still follow every rule."""
+    if listing.status == "retired":
+        raise ListingStateError("A retired listing cannot change.")
+    new_status = changes.get("status", listing.status)
+    if new_status not in _TRANSITIONS[listing.status]:
+        raise ListingStateError(f"A {listing.status} listing cannot become {new_status}.")
+    merged = document_of(listing) | {k: v for k, v in changes.items() if k != "status"}
+    errors = document_rule_errors(merged)
+    if errors:
+        raise ValidationError(errors)
+    content_changed = any(getattr(listing, k) != v for k, v in merged.items())
+    if not content_changed and new_status == listing.status:
+        return listing  # nothing changed: no new version
+    _apply_document(listing, merged)
+    listing.status = new_status
+    _bump_version(listing)
+    session.flush()
+    return listing
+
+
+def set_listing_status(*, session: Session, listing: Listing, status: str) -> Listing:
+    """Publish, pause or resume a listing."""
+    return update_listing(session=session, listing=listing, changes={"status": status})
+
+
+def retire_listing(*, session: Session, listing: Listing) -> Listing:
+    """Retire a listing for good: it stays as a tombstone and its code is never reused."""
+    if listing.status == "retired":
+        raise ListingStateError("The listing is already retired.")
+    listing.status = "retired"
+    _bump_version(listing)
+    session.flush()
+    return listing
+
+
+def _bump_version(listing: Listing) -> None:
+    listing.version += 1
+    listing.updated_at = utcnow()
+
+
+def find_listing(*, session: Session, code: str) -> Listing | None:
+    """The listing with this code (any case), or None; malformed codes find nothing."""
+    try:
+        parsed = parse_code(code)
+    except InvalidCode:
+        return None
+    return session.scalars(select(Listing).where(Listing.code == str(parsed))).first()
+
+
+def can_see(user, listing: Listing) -> bool:
+    """Drafts are their seller's; everything else is public."""
+    return listing.status != "draft" or can_manage(user, listing)
+
+
+def can_manage(user, listing: Listing) -> bool:
+    """Only the seller who published a listing changes it."""
+    return bool(user is not None and getattr(user, "is_authenticated", False)) and listing.seller_id == user.id
+
+
+def listings_of_seller(*, session: Session, seller: User) -> list[Listing]:
+    """All of a seller's listings, drafts and tombstones too, newest first."""
+    return list(session.scalars(select(Listing).where(Listing.seller_id == seller.id).order_by(Listing.id.desc())))

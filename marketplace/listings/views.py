@@ -1,0 +1,168 @@
+"""Pages for buyers and sellers: home, search, a listing, the seller's dashboard and forms."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import EXCLUDE, ValidationError
+from sqlalchemy import func, select
+
+from ..accounts.auth import page_role_required
+from ..db import get_session
+from ..models import Listing
+from .forms import document_to_form, form_errors, form_to_document
+from .schemas import ListingCreateSchema, ListingPatchSchema, SearchArgsSchema
+from .search import InvalidCursor, SearchPage, search_listings
+from .services import (
+    ListingStateError,
+    can_manage,
+    can_see,
+    find_listing,
+    listings_of_seller,
+    publish_listing,
+    retire_listing,
+    set_listing_status,
+    update_listing,
+)
+
+bp = Blueprint("listings", __name__)
+_STATUS_ACTIONS = {"publish": "published", "pause": "paused", "resume": "published"}
+
+
+@bp.get("/")
+def home():
+    """The node's front page: a search box, the catalogue by type, the newest offers."""
+    session = get_session()
+    counts = dict(
+        session.execute(
+            select(Listing.resource_type, func.count())
+            .where(Listing.status == "published")
+            .group_by(Listing.resource_type)
+        ).all()
+    )
+    newest = search_listings(session=session, params={"sort": "newest", "page": 1, "per_page": 6})
+    return render_template("home.html", counts=counts, newest=newest.items)
+
+
+def _search_args() -> tuple[dict, dict]:
+    """Search parameters from the query string; empty fields are ignored."""
+    raw = {k: v.strip() for k, v in request.args.items() if v.strip()}
+    if "available_at" in raw and len(raw["available_at"]) == 10:  # a date picker's YYYY-MM-DD
+        raw["available_at"] += "T00:00:00+08:00"
+    try:
+        return SearchArgsSchema(unknown=EXCLUDE).load(raw), {}
+    except ValidationError as error:
+        return {}, error.messages
+
+
+@bp.get("/listings")
+def search():
+    """Search page: the API's query parameters, as a form and results."""
+    args, errors = _search_args()
+    results = SearchPage([], 1, 20, 0, True, None)
+    if not errors:
+        try:
+            results = search_listings(session=get_session(), params=args)
+        except InvalidCursor as error:
+            errors = {"cursor": [str(error)]}
+    status = 422 if errors else 200
+    return render_template("listings/search.html", results=results, errors=errors, args=request.args), status
+
+
+@bp.get("/listings/<code>")
+def detail(code: str):
+    """A listing's page: every spec, price, window, seller and code."""
+    listing = find_listing(session=get_session(), code=code)
+    if listing is None or not can_see(current_user, listing):
+        abort(404)
+    return render_template("listings/detail.html", listing=listing, can_manage=can_manage(current_user, listing))
+
+
+@bp.get("/dashboard")
+@page_role_required("seller")
+def dashboard():
+    """A seller's own listings, drafts and retired ones too."""
+    listings = listings_of_seller(session=get_session(), seller=current_user)
+    return render_template("listings/dashboard.html", listings=listings)
+
+
+def _render_form(listing, values, errors, status=200):
+    return render_template("listings/form.html", listing=listing, values=values, errors=errors), status
+
+
+@bp.route("/listings/new", methods=["GET", "POST"])
+@page_role_required("seller")
+def new_listing():
+    """Publish a listing, or save it as a draft."""
+    if request.method == "GET":
+        return _render_form(None, {"currency": "cny", "resource_type": "gpu", "price_unit": "gpu_hour"}, {})
+    raw, errors = form_to_document(request.form)
+    raw["status"] = "draft" if request.form.get("action") == "draft" else "published"
+    try:
+        data = ListingCreateSchema().load(raw)
+    except ValidationError as error:
+        errors = form_errors(error.messages) | errors
+    if errors:
+        return _render_form(None, request.form, errors, 422)
+    session = get_session()
+    listing = publish_listing(
+        session=session, seller=current_user, node_code=current_app.config["NODE_CODE"], data=data
+    )
+    session.commit()
+    flash(f"{'Saved draft' if listing.status == 'draft' else 'Published'} {listing.code}.", "success")
+    return redirect(url_for("listings.detail", code=listing.code))
+
+
+def _own_listing(code: str) -> Listing:
+    listing = find_listing(session=get_session(), code=code)
+    if listing is None or not can_see(current_user, listing):
+        abort(404)
+    if not can_manage(current_user, listing):
+        abort(403)
+    return listing
+
+
+@bp.route("/listings/<code>/edit", methods=["GET", "POST"])
+@page_role_required("seller")
+def edit_listing(code: str):
+    """Change a listing's document."""
+    listing = _own_listing(code)
+    if request.method == "GET":
+        return _render_form(listing, document_to_form(listing), {})
+    raw, errors = form_to_document(request.form)
+    session = get_session()
+    try:
+        changes = ListingPatchSchema(partial=True).load(raw)
+        if not errors:
+            update_listing(session=session, listing=listing, changes=changes)
+    except ValidationError as error:
+        errors = form_errors(error.messages) | errors
+    except ListingStateError as error:
+        errors = {"status": [str(error)]}
+    if errors:
+        session.rollback()
+        return _render_form(listing, request.form, errors, 422)
+    session.commit()
+    flash(f"Saved {listing.code} (version {listing.version}).", "success")
+    return redirect(url_for("listings.detail", code=listing.code))
+
+
+@bp.post("/listings/<code>/status")
+@page_role_required("seller")
+def change_status(code: str):
+    """Publish, pause, resume or retire a listing from the dashboard."""
+    listing = _own_listing(code)
+    action = request.form.get("action", "")
+    session = get_session()
+    try:
+        if action == "retire":
+            retire_listing(session=session, listing=listing)
+        elif action in _STATUS_ACTIONS:
+            set_listing_status(session=session, listing=listing, status=_STATUS_ACTIONS[action])
+        else:
+            abort(400, description=f"Unknown action {action!r}.")
+    except (ListingStateError, ValidationError) as error:
+        session.rollback()
+        flash(f"{listing.code}: {error}", "error")
+        return redirect(url_for("listings.dashboard"))
+    session.commit()
+    flash(f"{listing.code} is now {listing.status}.", "success")
+    return redirect(url_for("listings.dashboard"))

@@ -1,0 +1,17 @@
+"""SQLModel tables. The naming convention is set before any table is defined."""
+
+from sqlmodel import SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from .account import ApiToken, User  # noqa: E402
+from .identity import NodeSerial  # noqa: E402
+from .listing import Listing  # noqa: E402
+
+__all__ = ["ApiToken", "Listing", "NodeSerial", "SQLModel", "User"]

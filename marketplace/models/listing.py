@@ -1,0 +1,77 @@
+"""The listing document of PROTOCOL.md §3, as this node stores it."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlmodel import Field, SQLModel
+
+from .types import UTCDateTime, utcnow
+
+_PUBLISHED = text("status = 'published'")
+
+
+def _published_index(name: str, *columns: str, extra_where: str = "") -> Index:
+    """A partial index over published listings: the only rows search reads."""
+    where = text(f"status = 'published'{extra_where}") if extra_where else _PUBLISHED
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
+class Listing(SQLModel, table=True):
+    """A capacity listing, local (seller_id set) or from another node."""
+
+    __table_args__ = (
+        _published_index("ix_listing_pub_newest", "id"),
+        _published_index("ix_listing_pub_price", "unit_price", "id"),
+        _published_index("ix_listing_pub_type_newest", "resource_type", "id"),
+        _published_index("ix_listing_pub_type_price", "resource_type", "unit_price", "id"),
+        _published_index("ix_listing_pub_type_model_price", "resource_type", "gpu_model", "unit_price", "id"),
+        _published_index("ix_listing_pub_region_price", "region", "unit_price", "id"),
+        _published_index("ix_listing_pub_origin_newest", "origin", "id"),
+        _published_index(
+            "ix_listing_pub_ppg", "price_per_gpu_hour", "id", extra_where=" AND price_per_gpu_hour IS NOT NULL"
+        ),
+        _published_index(
+            "ix_listing_pub_model_ppg",
+            "gpu_model",
+            "price_per_gpu_hour",
+            "id",
+            extra_where=" AND price_per_gpu_hour IS NOT NULL",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(20), unique=True, nullable=False))
+    origin: str = Field(sa_column=Column(String(8), nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    resource_type: str = Field(sa_column=Column(String(16), nullable=False))
+    gpu_model: str | None = Field(default=None, sa_column=Column(String(64)))
+    gpu_count: int | None = Field(default=None, sa_column=Column(Integer))
+    gpu_memory_gb: int | None = Field(default=None, sa_column=Column(Integer))
+    vcpus: int | None = Field(default=None, sa_column=Column(Integer))
+    memory_gb: int | None = Field(default=None, sa_column=Column(Integer))
+    storage_gb: int | None = Field(default=None, sa_column=Column(BigInteger))
+    bandwidth_gbps: float | None = Field(default=None, sa_column=Column(Float))
+    model_name: str | None = Field(default=None, sa_column=Column(String(100)))
+    tokens_per_second: float | None = Field(default=None, sa_column=Column(Float))
+    region: str = Field(sa_column=Column(String(2), nullable=False))
+    city: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    datacenter: str = Field(default="", sa_column=Column(String(128), nullable=False))
+    latency_ms: float | None = Field(default=None, sa_column=Column(Float))
+    unit_price: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    price_unit: str = Field(sa_column=Column(String(16), nullable=False))
+    # Derived from unit_price, price_unit and gpu_count, for sorting GPU offers alike.
+    price_per_gpu_hour: int | None = Field(default=None, sa_column=Column(BigInteger))
+    quantity: int = Field(sa_column=Column(Integer, nullable=False))
+    available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    seller_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="RESTRICT"), index=True)
+    )
+    seller_name: str = Field(sa_column=Column(String(100), nullable=False))
+    seller_org: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
