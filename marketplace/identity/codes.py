@@ -3,7 +3,8 @@
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_37_36
@@ -84,7 +85,9 @@ def mint_code(*, session: Session, node_code: str) -> str:
         .returning(NodeSerial.last_serial)
     ).scalar_one_or_none()
     if serial is None:
-        session.execute(insert(NodeSerial).values(node_code=node_code, last_serial=0))
+        # The node's first code: create its counter; a concurrent first minter may win the insert.
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(NodeSerial).values(node_code=node_code, last_serial=0).on_conflict_do_nothing())
         return mint_code(session=session, node_code=node_code)
     return format_code(node_code, encode_serial(serial))
 

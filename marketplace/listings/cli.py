@@ -9,7 +9,9 @@ from .demo import DEMO_PASSWORD, DEMO_SELLERS, load_demo_catalogue
 
 
 @click.command("demo-data")
-@click.option("--count", default=240, show_default=True, help="How many listings to create.")
+@click.option(
+    "--count", default=240, show_default=True, type=click.IntRange(min=1), help="How many listings to create."
+)
 @with_appcontext
 def demo_data(count: int):
     """Load demo sellers and listings (once; a second run adds nothing)."""

@@ -1,0 +1,120 @@
+"""Test fixtures: one app per database backend, each test inside a rolled-back transaction."""
+
+import os
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from marketplace import create_app
+from marketplace.cli import alembic_config
+
+from .factories import PASSWORD, make_user
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def reset_postgresql(url: str) -> None:
+    """Empty the PostgreSQL test database so migrations start from nothing."""
+    from marketplace.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def migrated_app(database_url: str, **config):
+    """A node app on `database_url`, migrated to head by Alembic."""
+    from alembic import command
+
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret", **config})
+    with app.app_context():
+        command.upgrade(alembic_config(), "head")
+    return app
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A fresh database of each backend, shared by the session's tests."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    from marketplace.config import normalize_database_url
+
+    url = normalize_database_url(os.environ["TEST_DATABASE_URL"])
+    reset_postgresql(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    """The node under test, migrated once per backend."""
+    app = migrated_app(database_url, NODE_CODE="R44", NODE_ROLE="regional")
+    yield app
+    app.extensions["db"].engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    """A session whose work, and every request's, is rolled back after the test."""
+    database = app.extensions["db"]
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    session = database.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+        database.sessionmaker.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture
+def client(app, db_session):
+    """A test client whose requests run inside the test's transaction."""
+    return app.test_client()
+
+
+@pytest.fixture
+def seller(db_session):
+    return make_user(db_session, role="seller", name="Chen Jing", organization="Gui'an Computing Co.")
+
+
+@pytest.fixture
+def other_seller(db_session):
+    return make_user(db_session, role="seller", name="Wang Lei", organization="Ulanqab Cloud")
+
+
+@pytest.fixture
+def buyer(db_session):
+    return make_user(db_session, role="buyer", name="Li Na")
+
+
+@pytest.fixture
+def now():
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def tomorrow(now):
+    return now + timedelta(days=1)
+
+
+def form_token(client, path: str) -> str:
+    """The CSRF token of the form on the page at `path`."""
+    page = client.get(path)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} (status {page.status_code})"
+    return match.group(1)
+
+
+def sign_in(client, user, password: str = PASSWORD) -> None:
+    """Sign `user` in through the login page."""
+    response = client.post(
+        "/login", data={"email": user.email, "password": password, "csrf_token": form_token(client, "/login")}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
