@@ -5,7 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from marketplace import create_app
 from marketplace.cli import alembic_config
@@ -15,22 +15,34 @@ from .factories import PASSWORD, make_user
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
-def reset_postgresql(url: str) -> None:
-    """Empty the PostgreSQL test database so migrations start from nothing."""
+# Each run gets its own PostgreSQL schema, so runs sharing the test database never meet.
+PG_SCHEMA = f"test_run_{os.getpid()}"
+
+
+def _set_schema(engine, schema: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _search_path(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET search_path TO {schema}")
+        dbapi_connection.commit()
+
+
+def _admin_sql(url: str, statement: str) -> None:
     from marketplace.db import make_engine
 
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text(statement))
     engine.dispose()
 
 
 def migrated_app(database_url: str, **config):
-    """A node app on `database_url`, migrated to head by Alembic."""
+    """A node app on `database_url` (its own schema on PostgreSQL), migrated to head by Alembic."""
     from alembic import command
 
     app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret", **config})
+    if database_url.startswith("postgresql"):
+        _set_schema(app.extensions["db"].engine, PG_SCHEMA)
     with app.app_context():
         command.upgrade(alembic_config(), "head")
     return app
@@ -40,12 +52,14 @@ def migrated_app(database_url: str, **config):
 def database_url(request, tmp_path_factory):
     """A fresh database of each backend, shared by the session's tests."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
     from marketplace.config import normalize_database_url
 
     url = normalize_database_url(os.environ["TEST_DATABASE_URL"])
-    reset_postgresql(url)
-    return url
+    _admin_sql(url, f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}")
+    yield url
+    _admin_sql(url, f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +132,16 @@ def sign_in(client, user, password: str = PASSWORD) -> None:
         "/login", data={"email": user.email, "password": password, "csrf_token": form_token(client, "/login")}
     )
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Argon2id with small costs: the production costs are deliberate, and slow for hundreds of tests."""
+    from argon2 import PasswordHasher
+
+    from marketplace.accounts import services
+
+    production = services._hasher
+    services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    services._hasher = production

@@ -16,6 +16,13 @@ def _text(max_len: int, min_len: int = 0, **kw) -> fields.String:
     return fields.String(validate=validate.Length(min=min_len, max=max_len), **kw)
 
 
+def _moment(**kw) -> fields.AwareDateTime:
+    """An RFC 3339 date-time that must carry its timezone offset."""
+    hint = "an RFC 3339 date-time with a timezone offset, e.g. 2026-12-01T08:00:00+08:00"
+    messages = {"invalid": f"Not {hint}.", "invalid_awareness": f"Missing the timezone: use {hint}."}
+    return fields.AwareDateTime(format="iso", error_messages=messages, **kw)
+
+
 def _optional_int(low: int, high: int) -> fields.Integer:
     return fields.Integer(allow_none=True, strict=False, validate=validate.Range(min=low, max=high))
 
@@ -64,8 +71,8 @@ class ListingSchema(Schema):
     currency = fields.String(load_default="cny", validate=validate.OneOf(CURRENCIES))
     price_unit = fields.String(required=True, validate=validate.OneOf(PRICE_UNITS))
     quantity = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=1_000_000_000))
-    available_from = fields.AwareDateTime(required=True, format="iso")
-    available_until = fields.AwareDateTime(required=True, format="iso")
+    available_from = _moment(required=True)
+    available_until = _moment(required=True)
     seller = fields.Method("_dump_seller", dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True, format="iso")
 
@@ -122,7 +129,7 @@ class SearchArgsSchema(Schema):
     region = fields.String(validate=validate.OneOf(tuple(PROVINCES), error="Not a GB/T 2260 province-level code."))
     max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE))
     max_latency_ms = fields.Float(allow_nan=False, validate=validate.Range(min=0))
-    available_at = fields.AwareDateTime(format="iso", default_timezone=None)
+    available_at = _moment()
     origin = fields.String(validate=validate.Regexp(rf"^{NODE_CODE_RE}$", error="Not a node code."))
     sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))

@@ -53,19 +53,54 @@ def test_any_single_wrong_character_is_rejected(code, data):
         parse_code(wrong)
 
 
-@given(codes, st.data())
-def test_any_swap_of_neighbours_is_rejected(code, data):
-    chars = [code[i] for i in _payload_positions(code)]
-    pairs = [i for i in range(len(chars) - 1) if chars[i] != chars[i + 1]]
-    if not pairs:
-        return  # all characters equal: a swap changes nothing
-    i = data.draw(st.sampled_from(pairs))
+def _swap(code: str, i: int) -> str:
+    """`code` with the i-th and (i+1)-th checked characters swapped, hyphens kept in place."""
+    chars = [code[p] for p in _payload_positions(code)]
     chars[i], chars[i + 1] = chars[i + 1], chars[i]
     payload = "".join(chars)
     node_len = len(code.split("-")[0])
-    swapped = f"{payload[:node_len]}-{payload[node_len:-1]}-{payload[-1]}"
+    return f"{payload[:node_len]}-{payload[node_len:-1]}-{payload[-1]}"
+
+
+def _alphabet_neighbours(a: str, b: str) -> bool:
+    return (ALPHABET.index(a) - ALPHABET.index(b)) % 36 in (1, 35)
+
+
+@given(codes, st.data())
+def test_any_swap_of_neighbours_is_rejected(code, data):
+    """Every swap is caught, except MOD 37,36's one blind spot (see the next test)."""
+    chars = [code[i] for i in _payload_positions(code)]
+    pairs = [
+        i
+        for i in range(len(chars) - 1)
+        if chars[i] != chars[i + 1] and not _alphabet_neighbours(chars[i], chars[i + 1])
+    ]
+    if not pairs:
+        return  # nothing to swap that changes the code
     with pytest.raises(InvalidCode):
-        parse_code(swapped)
+        parse_code(_swap(code, data.draw(st.sampled_from(pairs))))
+
+
+def test_mod_37_36_misses_some_swaps_of_alphabet_neighbours():
+    """ISO/IEC 7064 MOD 37,36 is blind to swapping two characters next to each other in 0-9A-Z
+    (such as "KJ" for "JK") at one of its 36 running states: about 1 in 730 random swaps.
+    PROTOCOL.md §2 says it catches every swap; this pins down exactly what it does not catch."""
+    code = "R44-ZM8V4WKJ-Y"
+    assert str(parse_code(code)) == code
+    assert str(parse_code("R44-ZM8V4WJK-Y")) == "R44-ZM8V4WJK-Y"  # the same check character: undetected
+
+
+@given(codes, st.data())
+def test_undetected_swaps_are_only_of_alphabet_neighbours(code, data):
+    chars = [code[i] for i in _payload_positions(code)]
+    i = data.draw(st.integers(0, len(chars) - 2))
+    if chars[i] == chars[i + 1]:
+        return
+    try:
+        parse_code(_swap(code, i))
+    except InvalidCode:
+        return
+    assert _alphabet_neighbours(chars[i], chars[i + 1])
 
 
 @pytest.mark.parametrize(
