@@ -4,8 +4,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..accounts.services import create_user, find_user
 from ..db import get_db
 from .demo import DEMO_PASSWORD, DEMO_SELLERS, load_demo_catalogue
+
+# Besides the sellers, one account of each other kind, so every page can be tried.
+DEMO_PEOPLE = (
+    {"email": "buyer@demo.cpn.example", "role": "buyer", "name": "Zhao Min", "organization": "Hangzhou AI Lab"},
+    {"email": "operator@demo.cpn.example", "role": "operator", "name": "Node Operator", "organization": ""},
+)
 
 
 @click.command("demo-data")
@@ -18,9 +25,14 @@ def demo_data(count: int):
     node_code = current_app.config["NODE_CODE"]
     with get_db().session() as session:
         created = load_demo_catalogue(session=session, node_code=node_code, count=count)
+        for person in DEMO_PEOPLE:
+            if find_user(session=session, email=person["email"]) is None:
+                create_user(session=session, password=DEMO_PASSWORD, **person)
         session.commit()
     if created:
         click.echo(f"created {created} demo listings under node {node_code}")
     else:
         click.echo("demo data is already loaded")
-    click.echo(f"demo sellers sign in with password {DEMO_PASSWORD!r}: " + ", ".join(s["email"] for s in DEMO_SELLERS))
+    emails = [s["email"] for s in DEMO_SELLERS[:1]] + [p["email"] for p in DEMO_PEOPLE]
+    more = len(DEMO_SELLERS) - 1
+    click.echo(f"demo sign-ins (password {DEMO_PASSWORD}): {', '.join(emails)} and {more} more sellers")

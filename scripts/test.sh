@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up everything the tests need and run the whole suite: lint, unit, API, pages, browser.
+# With TEST_DATABASE_URL=postgresql://... every database test runs on PostgreSQL as well as SQLite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+.venv/bin/ruff check .
+.venv/bin/pytest "$@"
