@@ -5,9 +5,10 @@ minor units and RFC 3339. Validation itself stays in the schema.
 """
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from ..models import Listing
+from .schemas import MAX_PRICE
 from .vocabulary import SPEC_FIELDS
 
 CST_OFFSET = "+08:00"
@@ -36,11 +37,23 @@ def form_to_document(form) -> tuple[dict, dict[str, list[str]]]:
             raw[name] = value + (":00" if len(value) == 16 else "") + CST_OFFSET
     price = form.get("price", "").strip()
     if price:
-        try:
-            raw["unit_price"] = int((Decimal(price) * 100).to_integral_value())
-        except InvalidOperation:
+        amount = _amount(price)
+        if amount is None:
             errors["price"] = ["Not a number; write the price in yuan, e.g. 20.50."]
+        else:
+            raw["unit_price"] = int((amount * 100).to_integral_value())
     return raw, errors
+
+
+def _amount(text: str) -> Decimal | None:
+    """A finite decimal amount of sensible size, or None."""
+    try:
+        amount = Decimal(text)
+    except ArithmeticError:  # InvalidOperation, Overflow
+        return None
+    if not amount.is_finite() or abs(amount) > Decimal(MAX_PRICE) / 100:
+        return None
+    return amount
 
 
 def document_to_form(listing: Listing) -> dict[str, str]:
@@ -58,7 +71,8 @@ def document_to_form(listing: Listing) -> dict[str, str]:
 def _cst_input(moment: datetime) -> str:
     from ..templating import CST
 
-    return moment.astimezone(CST).strftime("%Y-%m-%dT%H:%M")
+    local = moment.astimezone(CST)
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
 
 
 def form_errors(schema_errors: dict) -> dict[str, list[str]]:

@@ -89,6 +89,11 @@ def _encode_cursor(sort: str, listing: Listing) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _is_bigint(value) -> bool:
+    """A JSON integer that fits the database's BIGINT (JSON's true is no integer here)."""
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
 def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -97,7 +102,7 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
         raise InvalidCursor("Not a cursor from this search.") from None
     if cursor_sort != sort:
         raise InvalidCursor("The cursor belongs to another sort order.")
-    if not isinstance(last_id, int) or not (value is None or isinstance(value, int)):
+    if not _is_bigint(last_id) or not (value is None or _is_bigint(value)):
         raise InvalidCursor("Not a cursor from this search.")
     return value, last_id
 

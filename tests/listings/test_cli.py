@@ -1,0 +1,79 @@
+"""`flask demo-data`: a demo catalogue that follows every rule, loaded once."""
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.identity.codes import parse_code
+from marketplace.listings.demo import DEMO_PASSWORD, DEMO_SELLERS
+from marketplace.listings.schemas import ListingCreateSchema, ListingSchema
+from marketplace.listings.vocabulary import RESOURCE_TYPES
+from marketplace.models import Listing, User
+
+
+@pytest.fixture
+def runner(app, db_session):
+    """A CLI runner whose commands share the test's rolled-back transaction."""
+    return app.test_cli_runner()
+
+
+def listing_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(Listing))
+
+
+def test_demo_data_creates_a_catalogue_once(runner, db_session):
+    result = runner.invoke(args=["demo-data", "--count", "40"])
+    assert result.exit_code == 0, result.output
+    assert "created 40 demo listings under node R44" in result.output
+    listings = db_session.scalars(select(Listing)).all()
+    assert len(listings) == 40
+    assert set(Counter(listing.resource_type for listing in listings)) == set(RESOURCE_TYPES)
+    statuses = Counter(listing.status for listing in listings)
+    assert statuses["published"] >= 30 and set(statuses) <= {"published", "draft", "paused"}
+
+    again = runner.invoke(args=["demo-data", "--count", "40"])
+    assert again.exit_code == 0 and "demo data is already loaded" in again.output
+    assert listing_count(db_session) == 40
+
+
+def test_demo_listings_follow_every_rule(runner, db_session):
+    """Each listing has a valid, unique code and its document loads again through the create schema."""
+    assert runner.invoke(args=["demo-data", "--count", "40"]).exit_code == 0
+    listings = db_session.scalars(select(Listing)).all()
+    codes = [str(parse_code(listing.code)) for listing in listings]
+    assert codes == [listing.code for listing in listings] and len(set(codes)) == 40
+    assert {listing.origin for listing in listings} == {"R44"}
+    for listing in listings:
+        document = ListingSchema().dump(listing)
+        raw = {k: v for k, v in document.items() if k not in ("code", "origin", "version", "seller", "updated_at")}
+        raw["status"] = "draft" if listing.status == "draft" else "published"
+        assert ListingCreateSchema().validate(raw) == {}, (listing.code, raw)
+        assert listing.unit_price > 0 and listing.available_until > listing.available_from
+        assert listing.seller_org and listing.updated_at.tzinfo is not None
+
+
+def test_demo_sellers_can_sign_in(runner, client, db_session):
+    assert runner.invoke(args=["demo-data", "--count", "12"]).exit_code == 0
+    sellers = db_session.scalars(select(User).where(User.email.in_([s["email"] for s in DEMO_SELLERS]))).all()
+    assert len(sellers) == len(DEMO_SELLERS) and {s.role for s in sellers} == {"seller"}
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/login", data={"email": DEMO_SELLERS[0]["email"], "password": DEMO_PASSWORD,
+                                           "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+
+
+def test_demo_data_shows_on_the_pages(runner, client, db_session):
+    assert runner.invoke(args=["demo-data", "--count", "40"]).exit_code == 0
+    published = db_session.scalar(select(func.count()).select_from(Listing).where(Listing.status == "published"))
+    response = client.get("/listings")
+    assert response.status_code == 200 and f"{published} listings found" in " ".join(response.text.split())
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "many"])
+def test_demo_data_refuses_a_bad_count(runner, db_session, count):
+    result = runner.invoke(args=["demo-data", "--count", count])
+    assert result.exit_code == 2 and "--count" in result.output
+    assert listing_count(db_session) == 0
