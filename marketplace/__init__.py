@@ -46,7 +46,12 @@ def _init_api(app: Flask) -> None:
 
     api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (listings_api, health_blp):
+    blueprints = [listings_api, health_blp]
+    if is_national(app):
+        from .registry.api import blp as registry_api
+
+        blueprints.append(registry_api)
+    for blueprint in blueprints:
         csrf.exempt(blueprint)  # Bearer tokens, never cookies: nothing for a forged form to ride on
         api.register_blueprint(blueprint)
 
@@ -77,3 +82,12 @@ def _init_cli(app: Flask) -> None:
 
     for command in (db_cli, users_cli, tokens_cli, demo_data):
         app.cli.add_command(command)
+    if is_national(app):
+        from .registry.cli import registry_cli
+
+        app.cli.add_command(registry_cli)
+
+
+def is_national(app: Flask) -> bool:
+    """Whether this node is the national node (registry, resolution, authorization server)."""
+    return app.config["NODE_ROLE"] == "national"

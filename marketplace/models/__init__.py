@@ -13,5 +13,16 @@ SQLModel.metadata.naming_convention = {
 from .account import ApiToken, User  # noqa: E402
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
+from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
 
-__all__ = ["ApiToken", "Listing", "NodeSerial", "SQLModel", "User"]
+__all__ = [
+    "ApiToken",
+    "Listing",
+    "Node",
+    "NodeApplication",
+    "NodeSerial",
+    "NodeStatusChange",
+    "Review",
+    "SQLModel",
+    "User",
+]

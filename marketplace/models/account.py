@@ -7,7 +7,7 @@ from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime, utcnow
 
-ROLES = ("seller", "buyer", "operator")
+ROLES = ("seller", "buyer", "operator", "local_reviewer", "national_reviewer")
 
 
 class User(SQLModel, table=True):

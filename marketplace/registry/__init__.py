@@ -1,0 +1,1 @@
+"""The national node's registry: applications, reviews, the node directory, resolution of codes."""

@@ -1,0 +1,275 @@
+"""The registry's verbs: submit, review, suspend, reactivate, list, resolve."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from ..identity.codes import parse_code
+from ..models import Listing, Node, NodeApplication, NodeStatusChange, Review, User
+from ..models.types import utcnow
+
+NATIONAL_CODE = "N0"
+REVIEWER_FOR_STAGE = {"initial": "local_reviewer", "final": "national_reviewer"}
+# application status -> the stage due next, by role
+_DUE = {
+    ("regional", "submitted"): "final",
+    ("industry", "submitted"): "initial",
+    ("industry", "initial_approved"): "final",
+}
+
+
+class RegistryConflict(Exception):
+    """The registry's state does not allow this; `field` names what is in the way."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 409):
+        super().__init__(message)
+        self.field, self.status = field, status
+
+
+@dataclass
+class NationalEntry:
+    """The national node as the directory shows it: it applies to no one."""
+
+    code: str
+    public_url: str
+    jwks: dict
+    role: str = "national"
+    parent: None = None
+    name: str = "National computing internet service node"
+    province: None = None
+    industry: None = None
+    status: str = "active"
+    updated_at: None = None
+
+
+def due_stage(application: NodeApplication) -> str | None:
+    """The review stage that is due, or None once decided."""
+    return _DUE.get((application.role, application.status))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_node(*, session: Session, code: str) -> Node | None:
+    """A node of the directory by its code."""
+    return session.get(Node, code.upper())
+
+
+def _code_conflicts(session: Session, data: dict, *, ignore_application: int | None = None) -> None:
+    """Refuse codes and provinces that are taken, and parents that cannot take children."""
+    code = data["requested_code"]
+    if code == NATIONAL_CODE or session.get(Node, code) is not None:
+        raise RegistryConflict(f"{code} is issued to a node already; node codes are never reused.", "requested_code")
+    others = select(NodeApplication).where(
+        NodeApplication.requested_code == code, NodeApplication.id != (ignore_application or -1)
+    )
+    for other in session.scalars(others):
+        if other.status in ("submitted", "initial_approved"):
+            raise RegistryConflict(
+                f"{code} is requested by application {other.id}, still under review.", "requested_code"
+            )
+        if other.status == "rejected" and data["role"] == "industry":
+            # Industry sequences are national's to hand out: a number once requested is burnt.
+            raise RegistryConflict(
+                f"{code} was requested by application {other.id}; industry codes are never reused. "
+                f"Request the next free sequence number.",
+                "requested_code",
+            )
+    if data["role"] == "regional":
+        holder = session.scalars(select(Node).where(Node.role == "regional", Node.province == data["province"])).first()
+        if holder is not None:
+            raise RegistryConflict(
+                f"Province {data['province']} has its regional node already ({holder.code}, {holder.status}).",
+                "province",
+            )
+    else:
+        parent = session.get(Node, data["parent"])
+        if parent is None or parent.role != "regional":
+            raise RegistryConflict(f"{data['parent']} is not a regional node in the directory.", "parent", 422)
+        if parent.status != "active":
+            raise RegistryConflict(f"The parent node {parent.code} is {parent.status}.", "parent", 422)
+
+
+def submit_application(*, session: Session, data: dict, applicant: User | None = None) -> tuple[NodeApplication, str]:
+    """Store a checked application; return it with the applicant's one-time access token."""
+    _code_conflicts(session, data)
+    token = "app_" + secrets.token_urlsafe(24)
+    application = NodeApplication(
+        role=data["role"],
+        requested_code=data["requested_code"],
+        province=data.get("province"),
+        industry=data.get("industry"),
+        parent=data["parent"],
+        construction_entity=data["construction_entity"],
+        registered_capital_cny=data["construction_entity"]["registered_capital_cny"],
+        operating_entity=data["operating_entity"],
+        contact=data["contact"],
+        public_url=data["public_url"].rstrip("/"),
+        jwks=data["jwks"],
+        access_token_hash=_digest(token),
+        applicant_id=applicant.id if applicant is not None else None,
+    )
+    session.add(application)
+    session.flush()
+    return application, token
+
+
+def application_by_token(*, session: Session, application_id: int, token: str) -> NodeApplication | None:
+    """The application if `token` is its access token."""
+    application = session.get(NodeApplication, application_id)
+    if application is None or not secrets.compare_digest(application.access_token_hash, _digest(token)):
+        return None
+    return application
+
+
+def reviews_of(*, session: Session, application: NodeApplication) -> list[Review]:
+    """An application's recorded decisions, oldest first."""
+    return list(session.scalars(select(Review).where(Review.application_id == application.id).order_by(Review.id)))
+
+
+def review_application(
+    *, session: Session, application: NodeApplication, reviewer: User, stage: str, decision: str, reason: str
+) -> Review:
+    """Record a decision at the stage that is due; the last approval makes the node active."""
+    due = due_stage(application)
+    if due is None:
+        raise RegistryConflict(f"Application {application.id} is {application.status} already.", "stage")
+    if stage != due:
+        raise RegistryConflict(f"The {due} review is due, not the {stage} one.", "stage")
+    if reviewer.role != REVIEWER_FOR_STAGE[stage]:
+        raise RegistryConflict(f"The {stage} review is for a {REVIEWER_FOR_STAGE[stage]}.", "stage", 403)
+    final = decision == "reject" or stage == "final"
+    new_status = ("approved" if decision == "approve" else "rejected") if final else "initial_approved"
+    if new_status == "approved":
+        _code_conflicts(session, _as_data(application), ignore_application=application.id)
+    # Only one decision wins a race: the update applies only while the status is unchanged.
+    won = session.execute(
+        update(NodeApplication)
+        .where(NodeApplication.id == application.id, NodeApplication.status == application.status)
+        .values(status=new_status, decided_at=utcnow() if final else None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise RegistryConflict(f"Application {application.id} was decided meanwhile.", "stage")
+    review = Review(
+        application_id=application.id,
+        stage=stage,
+        decision=decision,
+        reason=reason,
+        reviewer_id=reviewer.id,
+        reviewer_email=reviewer.email,
+        reviewer_role=reviewer.role,
+    )
+    session.add(review)
+    if new_status == "approved":
+        session.add(_node_from(application))
+    session.flush()
+    session.refresh(application)
+    return review
+
+
+def _as_data(application: NodeApplication) -> dict:
+    return {"requested_code": application.requested_code, "role": application.role,
+            "province": application.province, "parent": application.parent}  # fmt: skip
+
+
+def _node_from(application: NodeApplication) -> Node:
+    return Node(
+        code=application.requested_code,
+        role=application.role,
+        parent=application.parent,
+        name=application.operating_entity["name"],
+        province=application.province,
+        industry=application.industry,
+        public_url=application.public_url,
+        jwks=application.jwks,
+        status="active",
+        application_id=application.id,
+    )
+
+
+def set_node_status(*, session: Session, node: Node, status: str, reason: str, actor: str) -> Node:
+    """Suspend or reactivate a node, recording who and why."""
+    if node.status == status:
+        raise RegistryConflict(f"{node.code} is {status} already.", "status")
+    node.status = status
+    node.updated_at = utcnow()
+    session.add(NodeStatusChange(node_code=node.code, status=status, reason=reason, actor=actor))
+    session.flush()
+    return node
+
+
+def status_changes(*, session: Session, node: Node) -> list[NodeStatusChange]:
+    """A node's suspensions and reactivations, oldest first."""
+    query = select(NodeStatusChange).where(NodeStatusChange.node_code == node.code).order_by(NodeStatusChange.id)
+    return list(session.scalars(query))
+
+
+def list_nodes(*, session: Session, national: NationalEntry, filters: dict | None = None) -> list:
+    """The directory: national first, then regional and industry nodes by code."""
+    filters = filters or {}
+    query = select(Node).order_by(Node.role.desc(), Node.code)
+    for name in ("role", "status", "parent"):
+        if filters.get(name):
+            query = query.where(getattr(Node, name) == filters[name])
+    nodes: list = list(session.scalars(query))
+    if all(filters.get(k) in (None, v) for k, v in (("role", "national"), ("status", "active"), ("parent", None))):
+        nodes.insert(0, national)
+    return nodes
+
+
+def node_tree(*, session: Session, national: NationalEntry) -> dict:
+    """National, its regional nodes, and their industry nodes, as nested dicts."""
+    nodes = list(session.scalars(select(Node).order_by(Node.code)))
+    children: dict[str | None, list] = {}
+    for node in nodes:
+        children.setdefault(node.parent, []).append(node)
+
+    def branch(node) -> dict:
+        return {"node": node, "children": [branch(child) for child in children.get(node.code, [])]}
+
+    return branch(national)
+
+
+def resolve_code(*, session: Session, national: NationalEntry, code: str) -> dict:
+    """Where a code comes from (raises InvalidCode for bad codes, LookupError for unknown nodes)."""
+    parsed = parse_code(code)
+    origin = national if parsed.node_code == national.code else session.get(Node, parsed.node_code)
+    if origin is None:
+        raise LookupError(f"No node {parsed.node_code} in the directory.")
+    listing = session.scalars(select(Listing).where(Listing.code == str(parsed))).first()
+    return {
+        "code": str(parsed),
+        "origin": origin.code,
+        "origin_role": origin.role,
+        "origin_status": origin.status,
+        "origin_url": origin.public_url,
+        "listing_url": f"{origin.public_url}/listings/{parsed}",
+        "listing": {"status": listing.status, "version": listing.version} if listing else None,
+    }
+
+
+def overview(*, session: Session) -> dict:
+    """Counts for the operators' overview: nodes, waiting applications, decisions per day."""
+    nodes = session.execute(select(Node.role, Node.status, func.count()).group_by(Node.role, Node.status)).all()
+    waiting = session.execute(
+        select(NodeApplication.role, NodeApplication.status, func.count())
+        .where(NodeApplication.status.in_(("submitted", "initial_approved")))
+        .group_by(NodeApplication.role, NodeApplication.status)
+    ).all()
+    by_stage = {"initial": 0, "final": 0}
+    for role, status, count in waiting:
+        by_stage[_DUE[(role, status)]] += count
+    decisions: dict[str, dict[str, int]] = {}
+    for review in session.scalars(select(Review).order_by(Review.id)):
+        day = decisions.setdefault(review.created_at.date().isoformat(), {"approve": 0, "reject": 0})
+        day[review.decision] += 1
+    return {
+        "nodes": {(role, status): count for role, status, count in nodes},
+        "waiting": by_stage,
+        "decisions": decisions,
+    }

@@ -1,0 +1,70 @@
+"""Applications, keys and reviewers for registry tests."""
+
+from authlib.jose import JsonWebKey
+
+from marketplace.registry.schemas import ApplicationSchema
+from marketplace.registry.services import review_application, submit_application
+
+from ..factories import bearer, make_user
+
+
+def public_jwks(kid: str = "key-1", kty: str = "EC", crv: str = "P-256") -> dict:
+    """A JWKS with one freshly generated public signing key."""
+    key = JsonWebKey.generate_key(kty, crv, is_private=True)
+    public = key.as_dict(is_private=False)
+    public.update(kid=kid, use="sig")
+    return {"keys": [public]}
+
+
+def private_jwk() -> dict:
+    """A private EC key as a JWK (which must never be registered)."""
+    key = JsonWebKey.generate_key("EC", "P-256", is_private=True).as_dict(is_private=True)
+    key["kid"] = "leaked"
+    return key
+
+
+def regional_application(province: str = "44", **overrides) -> dict:
+    """A valid regional node application as an applicant sends it."""
+    document = {
+        "role": "regional",
+        "requested_code": f"R{province}",
+        "province": province,
+        "industry": None,
+        "parent": "N0",
+        "construction_entity": {"name": "Guangdong Computing Infrastructure Co.", "registered_capital_cny": 80_000_000},
+        "operating_entity": {"name": "Guangdong Computing Network Operations Co.", "telecom_licence": "B1-20231234"},
+        "contact": {"name": "Huang Wei", "email": "ops@gd.example.cn", "phone": "+86 20 8888 0000"},
+        "public_url": "https://gd.example.cn",
+        "jwks": public_jwks(),
+    }
+    document.update(overrides)
+    return document
+
+
+def industry_application(section: str = "J", parent: str = "R44", sequence: int = 1, **overrides) -> dict:
+    """A valid industry node application."""
+    return regional_application(
+        role="industry",
+        requested_code=f"I{section}{sequence:02d}",
+        province=None,
+        industry=section,
+        parent=parent,
+        public_url="https://finance.example.cn",
+        **overrides,
+    )
+
+
+def reviewer(session, role: str):
+    """A reviewer account (local_reviewer or national_reviewer) and its API headers."""
+    user = make_user(session, role=role, name=role.replace("_", " ").title())
+    return user, bearer(session, user)
+
+
+def approved_regional(session, province: str = "44"):
+    """A regional node approved through the registry's own services."""
+    data = ApplicationSchema().load(regional_application(province))
+    application, _token = submit_application(session=session, data=data)
+    national = make_user(session, role="national_reviewer")
+    review_application(session=session, application=application, reviewer=national, stage="final",
+                       decision="approve", reason="Meets the notice.")  # fmt: skip
+    return application
