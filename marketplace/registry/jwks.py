@@ -1,7 +1,7 @@
 """Checks of a JWKS that an applicant registers: public signing keys only."""
 
-from authlib.jose import JsonWebKey
-from authlib.jose.errors import JoseError
+from joserfc.errors import JoseError
+from joserfc.jwk import JWKRegistry
 
 # Members that carry private (or symmetric) key material in RFC 7517/7518.
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
@@ -45,7 +45,7 @@ def _key_errors(key) -> list[str]:
     if key.get("alg", SIGNING_CURVES[curve]) != SIGNING_CURVES[curve]:
         errors.append(f"alg must be {SIGNING_CURVES[curve]} for this key.")
     try:
-        JsonWebKey.import_key(key)
+        JWKRegistry.import_key(key)  # builds the public key: a point off the curve fails here
     except (JoseError, ValueError, TypeError, KeyError):
         errors.append("Is not a valid public key (coordinates do not decode to a point of the curve).")
     return errors

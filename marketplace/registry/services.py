@@ -62,6 +62,13 @@ def find_node(*, session: Session, code: str) -> Node | None:
 def _code_conflicts(session: Session, data: dict, *, ignore_application: int | None = None) -> None:
     """Refuse codes and provinces that are taken, and parents that cannot take children."""
     code = data["requested_code"]
+    if data["role"] == "regional":
+        holder = session.scalars(select(Node).where(Node.role == "regional", Node.province == data["province"])).first()
+        if holder is not None:
+            raise RegistryConflict(
+                f"Province {data['province']} has its regional node already ({holder.code}, {holder.status}).",
+                "province",
+            )
     if code == NATIONAL_CODE or session.get(Node, code) is not None:
         raise RegistryConflict(f"{code} is issued to a node already; node codes are never reused.", "requested_code")
     others = select(NodeApplication).where(
@@ -79,14 +86,7 @@ def _code_conflicts(session: Session, data: dict, *, ignore_application: int | N
                 f"Request the next free sequence number.",
                 "requested_code",
             )
-    if data["role"] == "regional":
-        holder = session.scalars(select(Node).where(Node.role == "regional", Node.province == data["province"])).first()
-        if holder is not None:
-            raise RegistryConflict(
-                f"Province {data['province']} has its regional node already ({holder.code}, {holder.status}).",
-                "province",
-            )
-    else:
+    if data["role"] == "industry":
         parent = session.get(Node, data["parent"])
         if parent is None or parent.role != "regional":
             raise RegistryConflict(f"{data['parent']} is not a regional node in the directory.", "parent", 422)

@@ -1,6 +1,6 @@
 """Applications, keys and reviewers for registry tests."""
 
-from authlib.jose import JsonWebKey
+from joserfc.jwk import ECKey, OKPKey
 
 from marketplace.registry.schemas import ApplicationSchema
 from marketplace.registry.services import review_application, submit_application
@@ -8,17 +8,17 @@ from marketplace.registry.services import review_application, submit_application
 from ..factories import bearer, make_user
 
 
-def public_jwks(kid: str = "key-1", kty: str = "EC", crv: str = "P-256") -> dict:
-    """A JWKS with one freshly generated public signing key."""
-    key = JsonWebKey.generate_key(kty, crv, is_private=True)
-    public = key.as_dict(is_private=False)
+def public_jwks(kid: str = "key-1", kty: str = "EC") -> dict:
+    """A JWKS with one freshly generated public signing key (EC P-256, or OKP Ed25519)."""
+    key = ECKey.generate_key("P-256") if kty == "EC" else OKPKey.generate_key("Ed25519")
+    public = key.as_dict(private=False)
     public.update(kid=kid, use="sig")
     return {"keys": [public]}
 
 
 def private_jwk() -> dict:
     """A private EC key as a JWK (which must never be registered)."""
-    key = JsonWebKey.generate_key("EC", "P-256", is_private=True).as_dict(is_private=True)
+    key = ECKey.generate_key("P-256").as_dict(private=True)
     key["kid"] = "leaked"
     return key
 
