@@ -346,8 +346,6 @@ def test_resolution(client, db_session):
     assert malformed.status_code == 422 and "Not a resource identification code" in malformed.get_json()["message"]
     wrong = client.get(f"{API}/resolve/R44-00000A7Z-N")
     assert wrong.status_code == 422 and "check character" in wrong.get_json()["errors"]["path"]["code"][0]
-    unknown = client.get(f"{API}/resolve/R31-00000001-Y")
-    assert unknown.status_code in (404, 422)
 
 
 def test_resolution_of_an_unknown_node_prefix_is_404(client, db_session):
