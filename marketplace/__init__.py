@@ -41,12 +41,13 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_api(app: Flask) -> None:
     from swagger_ui_bundle import swagger_ui_path
 
+    from .federation.wellknown import blp as wellknown_blp
     from .health import blp as health_blp
     from .listings.api import blp as listings_api
 
     api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp]
+    blueprints = [listings_api, health_blp, wellknown_blp]
     if is_national(app):
         from .registry.api import blp as registry_api
 
@@ -78,9 +79,10 @@ def _init_pages(app: Flask) -> None:
 def _init_cli(app: Flask) -> None:
     from .accounts.cli import tokens_cli, users_cli
     from .cli import db_cli
+    from .federation.cli import keys_cli
     from .listings.cli import demo_data
 
-    for command in (db_cli, users_cli, tokens_cli, demo_data):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli):
         app.cli.add_command(command)
     if is_national(app):
         from .registry.cli import registry_cli

@@ -7,6 +7,7 @@ from marshmallow import RAISE
 
 from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session
+from ..federation.keys import public_jwks
 from ..identity.codes import InvalidCode
 from ..models import NodeApplication
 from .schemas import (
@@ -41,9 +42,9 @@ _SECURED = [{"bearerAuth": []}]
 
 
 def national_entry() -> NationalEntry:
-    """The national node itself, as the directory lists it (its signing keys come with OAuth federation)."""
+    """The national node itself, as the directory lists it."""
     config = current_app.config
-    return NationalEntry(code=config["NODE_CODE"], public_url=config["PUBLIC_URL"], jwks={"keys": []})
+    return NationalEntry(code=config["NODE_CODE"], public_url=config["PUBLIC_URL"], jwks=public_jwks())
 
 
 def application_view(application: NodeApplication, **extra) -> dict:

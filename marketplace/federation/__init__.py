@@ -1,0 +1,1 @@
+"""Federation: signing keys, OAuth between nodes, token checks, outbound calls."""

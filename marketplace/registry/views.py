@@ -1,0 +1,329 @@
+"""Registry pages (national): apply, follow an application, review it, the node tree, the overview, resolution."""
+
+from datetime import date, timedelta
+from math import ceil
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as web_session
+from flask_login import current_user
+from marshmallow import EXCLUDE, ValidationError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from ..accounts.auth import page_role_required
+from ..db import get_session
+from ..identity.codes import InvalidCode
+from ..models import NodeApplication
+from .api import REGISTRY_STAFF, national_entry
+from .forms import AccessTokenForm, NodeStatusForm, form_errors, form_to_document
+from .schemas import ApplicationSchema, ReviewSchema
+from .services import (
+    REVIEWER_FOR_STAGE,
+    RegistryConflict,
+    application_by_token,
+    due_stage,
+    find_node,
+    list_nodes,
+    node_tree,
+    overview,
+    resolve_code,
+    review_application,
+    reviews_of,
+    set_node_status,
+    status_changes,
+    submit_application,
+)
+
+bp = Blueprint("registry", __name__)
+STAGE_OF_REVIEWER = {role: stage for stage, role in REVIEWER_FOR_STAGE.items()}
+_TOKENS = "registry_tokens"  # Flask session: application id -> its access token, so this browser can follow it
+_SHOW_TOKEN = "registry_show_token"  # the application whose token the next status page shows, once
+_MAX_REMEMBERED = 20  # the session is a cookie: keep it small
+
+
+@bp.errorhandler(HTTPException)
+def _error_page(error: HTTPException):
+    """These are pages: answer their errors with a page (errors.py answers JSON for every /registry/ path)."""
+    return render_template("error.html", error=error, message=error.description), error.code
+
+
+def _form() -> dict[str, str]:
+    """The submitted form without its CSRF token; blank fields left out, so `required` speaks for them."""
+    return {key: value.strip() for key, value in request.form.items() if key != "csrf_token" and value.strip()}
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+def _regional_parents() -> list:
+    session = get_session()
+    return list_nodes(session=session, national=national_entry(), filters={"role": "regional", "status": "active"})
+
+
+def _apply_page(values, errors, status=200):
+    parents = _regional_parents()
+    return render_template("registry/apply.html", values=values, errors=errors, parents=parents), status
+
+
+@bp.route("/registry/apply", methods=["GET", "POST"])
+def apply():
+    """Apply to build a regional or industry node; the access token is shown once, on the status page."""
+    if request.method == "GET":
+        return _apply_page({"role": "regional", "parent": national_entry().code}, {})
+    raw, errors = form_to_document(request.form)
+    try:
+        data = ApplicationSchema().load(raw)
+    except ValidationError as error:
+        errors = form_errors(error.messages) | errors
+    session = get_session()
+    if not errors:
+        try:
+            application, token = submit_application(session=session, data=data, applicant=_user())
+        except RegistryConflict as error:
+            session.rollback()
+            errors = {error.field or "requested_code": [str(error)]}
+    if errors:
+        return _apply_page(request.form, errors, 422)
+    session.commit()
+    _remember(application.id, token)
+    web_session[_SHOW_TOKEN] = application.id
+    flash(f"Application {application.id} for {application.requested_code} is submitted.", "success")
+    return redirect(url_for(".application", application_id=application.id), 303)
+
+
+def _remember(application_id: int, token: str) -> None:
+    tokens = {key: value for key, value in web_session.get(_TOKENS, {}).items() if key != str(application_id)}
+    tokens[str(application_id)] = token
+    web_session[_TOKENS] = dict(list(tokens.items())[-_MAX_REMEMBERED:])
+
+
+def _readable(application_id: int) -> NodeApplication | None:
+    """The application if this visitor may read it: registry staff, its applicant, or its token in the session."""
+    session = get_session()
+    application = session.get(NodeApplication, application_id)
+    user = _user()
+    if application is None:
+        return None
+    if user is not None and (user.role in REGISTRY_STAFF or application.applicant_id == user.id):
+        return application
+    token = web_session.get(_TOKENS, {}).get(str(application_id))
+    return application_by_token(session=session, application_id=application_id, token=token) if token else None
+
+
+@bp.route("/registry/applications/<int:application_id>", methods=["GET", "POST"])
+def application(application_id: int):
+    """An application's status and decisions; a POSTed access token opens it for this browser."""
+    if request.method == "POST":
+        return _open_with_token(application_id)
+    found = _readable(application_id)
+    if found is None:
+        return _token_page(application_id, {}, 404)
+    token = None
+    if web_session.get(_SHOW_TOKEN) == application_id:
+        token = web_session.pop(_SHOW_TOKEN) and web_session.get(_TOKENS, {}).get(str(application_id))
+    user = _user()
+    return render_template(
+        "registry/application.html",
+        application=found,
+        reviews=reviews_of(session=get_session(), application=found),
+        due=due_stage(found),
+        token=token,
+        may_review=user is not None and due_stage(found) == STAGE_OF_REVIEWER.get(user.role),
+    )
+
+
+def _token_page(application_id: int, errors: dict, status: int):
+    """What anyone without access sees, whether or not the application exists: a form for its access token."""
+    return render_template("registry/token.html", application_id=application_id, errors=errors), status
+
+
+def _open_with_token(application_id: int):
+    try:
+        data = AccessTokenForm(unknown=EXCLUDE).load(_form())
+    except ValidationError as error:
+        return _token_page(application_id, error.messages, 422)
+    if application_by_token(session=get_session(), application_id=application_id, token=data["access_token"]) is None:
+        errors = {"access_token": [f"This is not the access token of application {application_id}."]}
+        return _token_page(application_id, errors, 404)
+    _remember(application_id, data["access_token"])
+    return redirect(url_for(".application", application_id=application_id), 303)
+
+
+@bp.get("/registry/review")
+@page_role_required(*STAGE_OF_REVIEWER)
+def review_queue():
+    """The applications whose due review is this reviewer's: initial for local, final for national reviewers."""
+    stage = STAGE_OF_REVIEWER[current_user.role]
+    undecided = get_session().scalars(
+        select(NodeApplication).where(NodeApplication.decided_at.is_(None)).order_by(NodeApplication.id)
+    )
+    due = [application for application in undecided if due_stage(application) == stage]
+    return render_template("registry/review_queue.html", applications=due, stage=stage)
+
+
+def _review_page(application, values, errors, status=200):
+    reviews = reviews_of(session=get_session(), application=application)
+    page = render_template("registry/review.html", application=application, due=due_stage(application),
+                           reviews=reviews, values=values, errors=errors)  # fmt: skip
+    return page, status
+
+
+@bp.route("/registry/applications/<int:application_id>/review", methods=["GET", "POST"])
+@page_role_required(*STAGE_OF_REVIEWER)
+def review(application_id: int):
+    """Approve or reject an application at the stage that is due, with a reason."""
+    session = get_session()
+    application = session.get(NodeApplication, application_id)
+    if application is None:
+        abort(404, description=f"No application {application_id}.")
+    due = due_stage(application)
+    if due is not None and REVIEWER_FOR_STAGE[due] != current_user.role:
+        abort(403, description=f"The {due} review of application {application_id} is for a "
+                               f"{REVIEWER_FOR_STAGE[due]}; your account is a {current_user.role}.")  # fmt: skip
+    if request.method == "GET":
+        return _review_page(application, {"stage": due}, {})
+    if due is None:
+        message = f"Application {application_id} is {application.status} already; its decisions stand."
+        return _review_page(application, {}, {"stage": [message]}, 409)
+    try:
+        data = ReviewSchema(unknown=EXCLUDE).load(_form())
+        review_application(session=session, application=application, reviewer=current_user, **data)
+    except ValidationError as error:
+        return _review_page(application, request.form, error.messages, 422)
+    except RegistryConflict as error:
+        session.rollback()
+        return _review_page(application, request.form, {error.field or "stage": [str(error)]}, error.status)
+    session.commit()
+    outcome = {"approved": f"{application.requested_code} is now active in the directory",
+               "rejected": "the application is rejected",
+               "initial_approved": "the final review at national is due"}[application.status]  # fmt: skip
+    flash(f"Recorded your {data['stage']} {data['decision']} of application {application_id}: {outcome}.", "success")
+    return redirect(url_for(".application", application_id=application_id), 303)
+
+
+@bp.get("/registry/nodes")
+def nodes():
+    """The federation as its tree: national, its regional nodes, their industry nodes; a table below."""
+    session = get_session()
+    national = national_entry()
+    tree = node_tree(session=session, national=national)
+    return render_template("registry/nodes.html", tree=tree, nodes=list_nodes(session=session, national=national))
+
+
+def _node_page(entry, errors=None, status=200):
+    session = get_session()
+    national = national_entry()
+    is_national = entry.code == national.code
+    page = render_template(
+        "registry/node.html",
+        entry=entry,
+        changes=[] if is_national else status_changes(session=session, node=entry),
+        children=list_nodes(session=session, national=national, filters={"parent": entry.code}),
+        is_national=is_national,
+        errors=errors or {},
+        values=request.form if errors else {},
+    )
+    return page, status
+
+
+def _node_or_404(code: str):
+    node = find_node(session=get_session(), code=code)
+    if node is None:
+        abort(404, description=f"No node {code.upper()} in the directory.")
+    return node
+
+
+@bp.get("/registry/nodes/<code>")
+def node(code: str):
+    """One node: where it sits in the tree, its keys, and its suspensions and reactivations."""
+    national = national_entry()
+    return _node_page(national if code.upper() == national.code else _node_or_404(code))
+
+
+@bp.post("/registry/nodes/<code>/status")
+@page_role_required("operator")
+def change_node_status(code: str):
+    """Suspend or reactivate a node, with the reason recorded."""
+    node = _node_or_404(code)
+    session = get_session()
+    try:
+        data = NodeStatusForm(unknown=EXCLUDE).load(_form())
+        set_node_status(session=session, node=node, status=data["status"], reason=data["reason"],
+                        actor=current_user.email)  # fmt: skip
+    except ValidationError as error:
+        return _node_page(node, error.messages, 422)
+    except RegistryConflict as error:
+        session.rollback()
+        return _node_page(node, {error.field or "status": [str(error)]}, error.status)
+    session.commit()
+    flash(f"{node.code} is now {node.status}.", "success")
+    return redirect(url_for(".node", code=node.code), 303)
+
+
+@bp.get("/registry/overview")
+@page_role_required("operator")
+def overview_page():
+    """For operators: nodes by role and status, applications waiting at each stage, decisions per day."""
+    counts = overview(session=get_session())
+    nodes_by_role = {
+        role: {status: counts["nodes"].get((role, status), 0) for status in ("active", "suspended")}
+        for role in ("regional", "industry")
+    }
+    return render_template("registry/overview.html", nodes=nodes_by_role, waiting=counts["waiting"],
+                           chart=decision_chart(counts["decisions"]))  # fmt: skip
+
+
+CHART_DAYS = 30
+_PLOT_HEIGHT, _LEFT, _TOP, _BOTTOM, _SLOT = 180, 36, 12, 28, 26
+
+
+def decision_chart(decisions: dict[str, dict[str, int]]) -> dict:
+    """Geometry of a bar chart of approvals and rejections per day, for an inline SVG (no script, no library)."""
+    if not decisions:
+        return {"days": [], "bars": [], "labels": [], "ticks": [], "width": 0, "height": 0}
+    last = date.fromisoformat(max(decisions))
+    first = max(date.fromisoformat(min(decisions)), last - timedelta(days=CHART_DAYS - 1))
+    days = []
+    for offset in range((last - first).days + 1):
+        day = (first + timedelta(days=offset)).isoformat()
+        counts = decisions.get(day, {})
+        days.append((day, counts.get("approve", 0), counts.get("reject", 0)))
+    top = max(max(approve, reject) for _day, approve, reject in days) or 1
+    scale = _PLOT_HEIGHT / top
+    bars, labels = [], []
+    every = ceil(len(days) / 10)  # at most ten date labels
+    for index, (day, approve, reject) in enumerate(days):
+        x = _LEFT + index * _SLOT + 3
+        for kind, count, shift in (("approve", approve, 0), ("reject", reject, 10)):
+            height = round(count * scale, 1)
+            y = _TOP + _PLOT_HEIGHT - height
+            bars.append({"x": x + shift, "y": y, "height": height, "kind": kind, "count": count, "day": day})
+        if index % every == 0:
+            labels.append({"x": x + 10, "text": day[5:]})
+    ticks = sorted({0, ceil(top / 2), top})
+    return {
+        "days": days,
+        "bars": bars,
+        "labels": labels,
+        "ticks": [{"value": value, "y": round(_TOP + _PLOT_HEIGHT - value * scale, 1)} for value in ticks],
+        "width": _LEFT + len(days) * _SLOT + 8,
+        "height": _TOP + _PLOT_HEIGHT + _BOTTOM,
+        "left": _LEFT,
+        "baseline": _TOP + _PLOT_HEIGHT,
+    }
+
+
+@bp.get("/resolve")
+def resolve():
+    """Where a resource identification code comes from, and its listing's status and version when known."""
+    code = request.args.get("code", "").strip()
+    result, errors, status = None, {}, 200
+    if code:
+        try:
+            result = resolve_code(session=get_session(), national=national_entry(), code=code)
+        except InvalidCode as error:
+            errors, status = {"code": [error.reason]}, 422
+        except LookupError as error:
+            errors, status = {"code": [str(error)]}, 404
+    return render_template("registry/resolve.html", code=code, result=result, errors=errors), status
