@@ -74,6 +74,10 @@ def _init_pages(app: Flask) -> None:
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    if is_national(app):
+        from .registry.views import bp as registry_pages
+
+        app.register_blueprint(registry_pages)
 
 
 def _init_cli(app: Flask) -> None:

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 log = logging.getLogger(__name__)
 
 # Machine-facing paths always answer JSON, whatever the client accepts.
-_JSON_PREFIXES = ("/api/", "/registry/", "/federation/", "/oauth/", "/.well-known/", "/healthz")
+_JSON_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz")
 
 
 def wants_json() -> bool:

@@ -8,11 +8,12 @@ from flask import session as web_session
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
 from ..identity.codes import InvalidCode
+from ..identity.industries import SECTIONS, section_name
+from ..identity.regions import province_name
 from ..models import NodeApplication
 from .api import REGISTRY_STAFF, national_entry
 from .forms import AccessTokenForm, NodeStatusForm, form_errors, form_to_document
@@ -35,16 +36,13 @@ from .services import (
 )
 
 bp = Blueprint("registry", __name__)
+bp.add_app_template_filter(section_name, "industry")
+bp.add_app_template_global(SECTIONS, "INDUSTRY_SECTIONS")
+bp.add_app_template_global(REVIEWER_FOR_STAGE, "REVIEWER_FOR_STAGE")
 STAGE_OF_REVIEWER = {role: stage for stage, role in REVIEWER_FOR_STAGE.items()}
 _TOKENS = "registry_tokens"  # Flask session: application id -> its access token, so this browser can follow it
 _SHOW_TOKEN = "registry_show_token"  # the application whose token the next status page shows, once
 _MAX_REMEMBERED = 20  # the session is a cookie: keep it small
-
-
-@bp.errorhandler(HTTPException)
-def _error_page(error: HTTPException):
-    """These are pages: answer their errors with a page (errors.py answers JSON for every /registry/ path)."""
-    return render_template("error.html", error=error, message=error.description), error.code
 
 
 def _form() -> dict[str, str]:
@@ -56,14 +54,18 @@ def _user():
     return current_user if current_user.is_authenticated else None
 
 
-def _regional_parents() -> list:
-    session = get_session()
-    return list_nodes(session=session, national=national_entry(), filters={"role": "regional", "status": "active"})
+def _parent_options() -> list[tuple[str, str]]:
+    """National, then every active regional node: the parents an application may name."""
+    national = national_entry()
+    regional = list_nodes(session=get_session(), national=national, filters={"role": "regional", "status": "active"})
+    return [(national.code, f"{national.code} · the national node (for regional nodes)")] + [
+        (entry.code, f"{entry.code} · {entry.name} ({province_name(entry.province)})") for entry in regional
+    ]
 
 
 def _apply_page(values, errors, status=200):
-    parents = _regional_parents()
-    return render_template("registry/apply.html", values=values, errors=errors, parents=parents), status
+    page = render_template("registry/apply.html", values=values, errors=errors, parent_options=_parent_options())
+    return page, status
 
 
 @bp.route("/registry/apply", methods=["GET", "POST"])
@@ -121,7 +123,8 @@ def application(application_id: int):
         return _token_page(application_id, {}, 404)
     token = None
     if web_session.get(_SHOW_TOKEN) == application_id:
-        token = web_session.pop(_SHOW_TOKEN) and web_session.get(_TOKENS, {}).get(str(application_id))
+        web_session.pop(_SHOW_TOKEN)
+        token = web_session.get(_TOKENS, {}).get(str(application_id))
     user = _user()
     return render_template(
         "registry/application.html",
@@ -307,7 +310,7 @@ def decision_chart(decisions: dict[str, dict[str, int]]) -> dict:
         "bars": bars,
         "labels": labels,
         "ticks": [{"value": value, "y": round(_TOP + _PLOT_HEIGHT - value * scale, 1)} for value in ticks],
-        "width": _LEFT + len(days) * _SLOT + 8,
+        "width": max(_LEFT + len(days) * _SLOT + 8, 320),  # a lone day still gets a readable axis
         "height": _TOP + _PLOT_HEIGHT + _BOTTOM,
         "left": _LEFT,
         "baseline": _TOP + _PLOT_HEIGHT,

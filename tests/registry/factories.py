@@ -49,8 +49,7 @@ def industry_application(section: str = "J", parent: str = "R44", sequence: int 
         province=None,
         industry=section,
         parent=parent,
-        public_url="https://finance.example.cn",
-        **overrides,
+        **{"public_url": "https://finance.example.cn", **overrides},
     )
 
 

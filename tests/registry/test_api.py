@@ -142,7 +142,7 @@ def test_recorded_decisions_cannot_be_edited_or_deleted(client, db_session):
     _, headers = reviewer(db_session, "national_reviewer")
     review(client, submitted["id"], headers, "final")
     for statement in ("UPDATE review SET decision = 'reject'", "DELETE FROM review"):
-        with db_session.begin_nested(), pytest.raises(DBAPIError, match="append-only"):
+        with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
             db_session.execute(text(statement))
     assert db_session.scalar(select(Review.decision)) == "approve"
 

@@ -1,0 +1,177 @@
+"""On the national node, an applicant applies for a regional node and a national reviewer approves it."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from joserfc.jwk import ECKey
+from playwright.sync_api import Page, expect
+
+from .conftest import ROOT, Account, _flask, _free_port, _wait_healthy
+
+
+@dataclass
+class NationalServer:
+    url: str
+    log: Path
+    reviewer: Account
+
+
+@pytest.fixture
+def national_server(tmp_path):
+    """A gunicorn national node (N0, 2 workers) on a fresh migrated SQLite database, with a national reviewer."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'national.sqlite3'}", "SECRET_KEY": "browser-test",
+           "NODE_CODE": "N0", "NODE_ROLE": "national", "PUBLIC_URL": url, "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    reviewer = Account("reviewer@national.example.cn", "Zhao Min", "National computing registry")
+    _flask(env, "db", "upgrade")
+    _flask(env, "users", "create", reviewer.email, "--role", "national_reviewer", "--password", reviewer.password,
+           "--name", reviewer.name, "--org", reviewer.org)  # fmt: skip
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as log_file:
+        argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket"]
+        process = subprocess.Popen([*argv, "--access-logfile", "-", "app:app"], cwd=ROOT, env=env, stdout=log_file,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        _wait_healthy(url, process, log)
+        yield NationalServer(url, log, reviewer)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the group we started: master and workers
+            process.wait()
+        if os.environ.get("SHOW_SERVER_LOG"):
+            print(log.read_text()[-5000:])
+
+
+@pytest.fixture
+def national_context(browser, national_server):
+    """Make fresh browser contexts (separate cookies: separate people) on the national node."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(base_url=national_server.url, locale="en-US", timezone_id="Asia/Shanghai")
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def public_jwks() -> dict:
+    """The applicant's public signing key, as a JWKS (generated with joserfc, Authlib's JOSE library)."""
+    key = ECKey.generate_key("P-256").as_dict(private=False)
+    key.update(kid="gd-2025-1", use="sig", alg="ES256")
+    return {"keys": [key]}
+
+
+def sign_in(page: Page, account: Account) -> None:
+    """Sign in through the login form."""
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(account.email)
+    page.get_by_label("Password", exact=True).fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name=f"Sign out {account.name}")).to_be_visible()
+
+
+APPLICATION = {
+    "Requested node code": "R44",
+    "Public URL": "https://gd.example.cn",
+    "Construction entity name": "Guangdong Computing Infrastructure Co.",
+    "Registered capital (CNY)": "80,000,000",
+    "Operating entity name": "Guangdong Computing Network Operations Co.",
+    "Telecom licence number": "粤B2-20090059",
+    "Contact name": "Huang Wei",
+    "Contact email": "ops@gd.example.cn",
+    "Contact phone": "+86 20 8888 0000",
+}
+
+
+@pytest.mark.browser
+def test_regional_application_is_reviewed_and_joins_the_tree(national_server, national_context, tmp_path):
+    """Apply (a JSON mistake is shown beside the JWKS), follow it, approve it in the queue, see R44 in the tree."""
+    shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+
+    # The applicant, not signed in, finds the form from the national home page.
+    applicant = national_context().new_page()
+    applicant.goto("/")
+    expect(applicant.get_by_role("search", name="Resolve an identification code")).to_be_visible()
+    applicant.get_by_role("link", name="Apply", exact=True).click()
+    expect(applicant.get_by_role("heading", name="Apply to build a node")).to_be_visible()
+    applicant.get_by_label("Role", exact=True).select_option(label="Regional node (one per province)")
+    applicant.get_by_label("Province", exact=True).select_option(label="Guangdong")
+    applicant.get_by_label("Parent node", exact=True).select_option(value="N0")
+    for label, value in APPLICATION.items():
+        applicant.get_by_label(label, exact=True).fill(value)
+    jwks_field = applicant.get_by_label("JWKS (public keys, JSON)", exact=True)
+    jwks = json.dumps(public_jwks(), indent=2)
+    jwks_field.fill(jwks[:-3])  # pasted without its end
+    applicant.get_by_role("button", name="Submit application").click()
+
+    expect(applicant.get_by_role("alert")).to_contain_text("The application was not submitted")
+    expect(jwks_field).to_have_attribute("aria-invalid", "true")
+    expect(applicant.locator(".field", has=jwks_field).locator(".field-error")).to_contain_text("Not valid JSON")
+    expect(applicant.get_by_label("Operating entity name", exact=True)).to_have_value(
+        APPLICATION["Operating entity name"]
+    )
+
+    jwks_field.fill(jwks)
+    applicant.get_by_role("button", name="Submit application").click()
+    expect(applicant).to_have_url(re.compile(r"/registry/applications/\d+$"))
+    application_path = applicant.url.removeprefix(national_server.url)
+    expect(applicant.locator(".flash").first).to_contain_text("for R44 is submitted")
+    token = applicant.locator("#access-token").inner_text().strip()
+    assert token.startswith("app_")
+    expect(applicant.locator(".specs-table")).to_contain_text("the final review is due, by a national reviewer")
+    applicant.screenshot(path=shots / "application-status.png", full_page=True)
+    applicant.reload()
+    expect(applicant.locator("#access-token")).to_have_count(0)  # shown once; the page stays readable
+    expect(applicant.get_by_role("heading", level=1)).to_contain_text("R44")
+
+    # The national reviewer approves it from the queue.
+    reviewer = national_context().new_page()
+    sign_in(reviewer, national_server.reviewer)
+    reviewer.get_by_role("link", name="Review queue").click()
+    reviewer.get_by_role("link", name="Review R44").click()
+    expect(reviewer.get_by_role("heading", level=1)).to_contain_text("R44")
+    expect(reviewer.get_by_text("Stage: final review")).to_be_visible()
+    reviewer.get_by_label("Approve", exact=True).check()
+    reviewer.get_by_label("Reason", exact=True).fill("Capital, licence and keys checked against the notice.")
+    reviewer.get_by_role("button", name="Record decision").click()
+    expect(reviewer.get_by_role("status")).to_contain_text("R44 is now active in the directory")
+    expect(reviewer.locator("table.review-record")).to_contain_text(national_server.reviewer.email)
+    reviewer.get_by_role("link", name="Review queue").click()
+    expect(reviewer.get_by_text("Nothing is waiting for a final review.")).to_be_visible()
+
+    # The node is active in the tree, under national.
+    reviewer.get_by_role("link", name="Nodes", exact=True).click()
+    tree = reviewer.get_by_role("list", name="Node tree")
+    r44 = tree.locator(".tree-node", has=reviewer.get_by_role("link", name="R44"))
+    expect(r44).to_contain_text("Guangdong Computing Network Operations Co.")
+    expect(r44).to_contain_text("Guangdong (44)")
+    expect(r44.locator(".badge")).to_have_text("active")
+    expect(r44).to_contain_text("https://gd.example.cn")
+    expect(tree.locator("li", has=reviewer.get_by_role("link", name="N0")).locator("ul .tree-node")).to_have_count(1)
+    reviewer.screenshot(path=shots / "node-tree.png", full_page=True)
+
+    # The applicant's page shows the decision; another browser needs the token to read it.
+    applicant.reload()
+    expect(applicant.locator("table.review-record")).to_contain_text("Capital, licence and keys checked")
+    stranger = national_context().new_page()
+    response = stranger.goto(application_path)
+    assert response is not None and response.status == 404
+    stranger.get_by_label("Access token", exact=True).fill(token)
+    stranger.get_by_role("button", name="Open the application").click()
+    expect(stranger.get_by_role("heading", level=1)).to_contain_text("R44")
+    expect(stranger.locator(".specs-table")).to_contain_text("approved")
