@@ -41,17 +41,21 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_api(app: Flask) -> None:
     from swagger_ui_bundle import swagger_ui_path
 
+    from .federation.api import blp as federation_api
     from .federation.wellknown import blp as wellknown_blp
     from .health import blp as health_blp
     from .listings.api import blp as listings_api
 
     api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp]
+    blueprints = [listings_api, health_blp, wellknown_blp, federation_api]
     if is_national(app):
+        from .federation import authserver
+        from .federation.oauth_views import blp as oauth_blp
         from .registry.api import blp as registry_api
 
-        blueprints.append(registry_api)
+        authserver.init_app(app)
+        blueprints += [registry_api, oauth_blp]
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # Bearer tokens, never cookies: nothing for a forged form to ride on
         api.register_blueprint(blueprint)

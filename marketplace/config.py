@@ -58,6 +58,9 @@ def load_config(instance_path: str) -> dict:
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "NATIONAL_URL": os.environ.get("NATIONAL_URL", "").rstrip("/"),
         "PARENT_URL": os.environ.get("PARENT_URL", "").rstrip("/"),
+        # Development and tests run every node on 127.0.0.1; production fetches only public https URLs.
+        "FEDERATION_ALLOW_PRIVATE_ADDRESSES": os.environ.get("FEDERATION_ALLOW_PRIVATE_ADDRESSES", "") == "1",
+        "SIGNING_KEYS_FILE": os.environ.get("SIGNING_KEYS_FILE", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("PUBLIC_URL", "").startswith("https://"),

@@ -11,6 +11,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 from .account import ApiToken, User  # noqa: E402
+from .federation import RevokedToken, SpentAssertion  # noqa: E402
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
@@ -23,6 +24,8 @@ __all__ = [
     "NodeSerial",
     "NodeStatusChange",
     "Review",
+    "RevokedToken",
+    "SpentAssertion",
     "SQLModel",
     "User",
 ]

@@ -1,0 +1,84 @@
+"""All outbound HTTP of a node: timeouts, a size cap, no redirects, and no way into internal networks.
+
+Every call to another node or to a URL an applicant gave goes through `fetch`. Outside
+development only https is allowed, and the host's addresses are checked before connecting:
+loopback, private, link-local and other non-global addresses are refused. The connection is
+made to the address that was checked (the name stays in the Host header and TLS SNI), so a
+second DNS answer cannot slip an internal address in.
+"""
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from flask import current_app
+
+TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+class FetchRefused(Exception):
+    """The URL may not be fetched, or its answer was unusable."""
+
+
+def _client() -> httpx.Client:
+    """The app's HTTP client; tests route it between in-process apps by setting HTTP_CLIENT."""
+    client = current_app.extensions.get("http_client")
+    if client is None:
+        client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        current_app.extensions["http_client"] = client
+    return client
+
+
+def _allow_private() -> bool:
+    # Development and tests run every node on 127.0.0.1.
+    return bool(current_app.config.get("FEDERATION_ALLOW_PRIVATE_ADDRESSES"))
+
+
+def _checked_target(url: str) -> tuple[str, dict]:
+    """The URL to connect to and the extensions that keep the original host name."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise FetchRefused(f"not an http(s) URL: {url!r}")
+    if _allow_private():
+        return url, {}
+    if parts.scheme != "https":
+        raise FetchRefused("only https URLs are fetched")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise FetchRefused(f"cannot resolve {parts.hostname}: {error}") from None
+    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    bad = [str(a) for a in addresses if not a.is_global]
+    if bad or not addresses:
+        raise FetchRefused(f"{parts.hostname} resolves to a non-public address ({', '.join(bad)})")
+    address = sorted(addresses, key=str)[0]
+    host = f"[{address}]" if address.version == 6 else str(address)
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    return pinned, {"sni_hostname": parts.hostname, "host": parts.hostname}
+
+
+def fetch(method: str, url: str, **kwargs) -> httpx.Response:
+    """Send a request with the federation's limits; the body is read up to MAX_RESPONSE_BYTES."""
+    target, pinned = _checked_target(url)
+    headers = dict(kwargs.pop("headers", None) or {})
+    extensions = {}
+    if pinned:
+        headers["Host"] = pinned["host"]
+        extensions["sni_hostname"] = pinned["sni_hostname"]
+    request = _client().build_request(method, target, headers=headers, extensions=extensions, **kwargs)
+    try:
+        response = _client().send(request, stream=True, follow_redirects=False)
+    except httpx.HTTPError as error:
+        raise FetchRefused(f"{method} {url} failed: {error}") from None
+    try:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise FetchRefused(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
+    finally:
+        response.close()
+    return httpx.Response(response.status_code, headers=response.headers, content=bytes(body), request=request)
