@@ -87,10 +87,10 @@ def _init_pages(app: Flask) -> None:
 def _init_cli(app: Flask) -> None:
     from .accounts.cli import tokens_cli, users_cli
     from .cli import db_cli
-    from .federation.cli import keys_cli
+    from .federation.cli import federation_cli, keys_cli
     from .listings.cli import demo_data
 
-    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli):
         app.cli.add_command(command)
     if is_national(app):
         from .registry.cli import registry_cli

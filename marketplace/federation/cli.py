@@ -28,3 +28,39 @@ def rotate_command():
     """Make the next key current, add a new next key, retire the oldest."""
     keys = rotate_keys()
     click.echo(f"rotated: current {keys['current']['kid']}, next {keys['next']['kid']}")
+
+
+@click.group("federation")
+def federation_cli():
+    """Calls to other nodes of the federation."""
+
+
+@federation_cli.command("whoami")
+@click.argument("node_code")
+@click.option("--url", help="The node's URL; by default national's directory says where it is.")
+@with_appcontext
+def whoami_command(node_code: str, url: str | None):
+    """Get a token from national with this node's key and ask NODE_CODE who we are."""
+    from flask import current_app
+
+    from .client import TokenUnavailable, call_node, national_issuer
+    from .http import FetchRefused, fetch
+
+    node_code = node_code.upper()
+    try:
+        if url is None:
+            if node_code == "N0":
+                url = national_issuer()
+            else:
+                found = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{node_code}")
+                if found.status_code != 200:
+                    raise click.ClickException(f"national's directory has no node {node_code}")
+                url = found.json()["public_url"]
+        response = call_node(
+            "GET", url.rstrip("/") + "/federation/v1/whoami", audience=node_code, scope="registry:read"
+        )
+    except (TokenUnavailable, FetchRefused) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(response.text.strip())
+    if response.status_code != 200:
+        raise click.ClickException(f"{node_code} answered {response.status_code} as {current_app.config['NODE_CODE']}")
