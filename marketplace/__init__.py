@@ -52,10 +52,11 @@ def _init_api(app: Flask) -> None:
     if is_national(app):
         from .federation import authserver
         from .federation.oauth_views import blp as oauth_blp
+        from .federation.oidc_views import blp as oidc_blp
         from .registry.api import blp as registry_api
 
         authserver.init_app(app)
-        blueprints += [registry_api, oauth_blp]
+        blueprints += [registry_api, oauth_blp, oidc_blp]
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # Bearer tokens, never cookies: nothing for a forged form to ride on
         api.register_blueprint(blueprint)

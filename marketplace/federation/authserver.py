@@ -45,13 +45,15 @@ class NodeClient(ClientMixin):
         return self.node.code
 
     def get_default_redirect_uri(self):
-        return None
+        return (self.node.redirect_uris or [None])[0]
 
     def get_allowed_scope(self, scope: str) -> str:
-        return " ".join(s for s in (scope or "").split() if s in NODE_SCOPES)
+        from .oidc import PERSON_SCOPES
+
+        return " ".join(s for s in (scope or "").split() if s in NODE_SCOPES or s in PERSON_SCOPES)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        return redirect_uri in (self.node.redirect_uris or [])  # exactly as registered
 
     def check_client_secret(self, client_secret: str) -> bool:
         return False  # nodes have keys, never secrets
@@ -60,16 +62,21 @@ class NodeClient(ClientMixin):
         return method == AUTH_METHOD
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "client_credentials"
+        return grant_type in ("client_credentials", "authorization_code")
 
 
 def query_client(client_id: str) -> NodeClient | None:
     """Only active nodes are clients: a suspended node gets no token."""
     node = get_session().get(Node, client_id) if isinstance(client_id, str) and len(client_id) <= 8 else None
     return NodeClient(node) if node is not None and node.status == "active" else None
+
+
+def node_scopes(scope: str | None) -> str:
+    """The node-to-node scopes among those asked for."""
+    return " ".join(s for s in (scope or "").split() if s in NODE_SCOPES)
 
 
 class NodeAssertion(JWTBearerClientAssertion):
@@ -134,7 +141,7 @@ class NodeClientCredentialsGrant(ClientCredentialsGrant):
         target = get_session().get(Node, code)
         if code != current_app.config["NODE_CODE"] and (target is None or target.status != "active"):
             raise InvalidTargetError(description=f"{code} is not an active node.")
-        if not self.request.client.get_allowed_scope(self.request.payload.scope):
+        if not node_scopes(self.request.payload.scope):
             raise InvalidScopeError(description=f"Ask for one or more of: {' '.join(NODE_SCOPES)}.")
 
 
@@ -148,7 +155,7 @@ def generate_access_token(grant_type, client, user=None, scope=None, expires_in=
         "sub": client.get_client_id(),
         "client_id": client.get_client_id(),
         "node_code": client.get_client_id(),
-        "scope": client.get_allowed_scope(scope),
+        "scope": node_scopes(scope),
         "iat": now,
         "exp": now + ACCESS_TOKEN_TTL,
         "jti": uuid.uuid4().hex,
@@ -173,6 +180,7 @@ server = AuthorizationServer()
 def init_app(app: Flask) -> None:
     """Make this (national) node the federation's authorization server."""
     from .endpoints import NodeIntrospectionEndpoint, NodeRevocationEndpoint
+    from .oidc import NationalOpenIDCode, NodeAuthorizationCodeGrant, RequiredS256, generate_person_token
 
     if app.config["FEDERATION_ALLOW_PRIVATE_ADDRESSES"]:
         # Development federations run on http://127.0.0.1; authlib insists on https otherwise.
@@ -181,5 +189,7 @@ def init_app(app: Flask) -> None:
     server.register_client_auth_method(AUTH_METHOD, NodeAssertion())
     server.register_grant(NodeClientCredentialsGrant)
     server.register_token_generator("client_credentials", generate_access_token)
+    server.register_grant(NodeAuthorizationCodeGrant, [RequiredS256(), NationalOpenIDCode(require_nonce=True)])
+    server.register_token_generator("authorization_code", generate_person_token)
     server.register_endpoint(NodeRevocationEndpoint)
     server.register_endpoint(NodeIntrospectionEndpoint)

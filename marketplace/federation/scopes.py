@@ -10,3 +10,11 @@ NATIONAL_CODE = "N0"
 def node_urn(code: str) -> str:
     """The audience URN of a node: `urn:cpn:node:<code>`."""
     return URN_PREFIX + code
+
+
+CALLBACK_PATH = "/auth/national/callback"
+
+
+def redirect_uris_for(public_url: str) -> list[str]:
+    """The exact redirect URIs a node registers as a relying party when it is approved."""
+    return [public_url.rstrip("/") + CALLBACK_PATH]

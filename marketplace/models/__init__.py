@@ -11,13 +11,14 @@ SQLModel.metadata.naming_convention = {
 }
 
 from .account import ApiToken, User  # noqa: E402
-from .federation import RevokedToken, SpentAssertion  # noqa: E402
+from .federation import AuthorizationCode, RevokedToken, SpentAssertion  # noqa: E402
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
 
 __all__ = [
     "ApiToken",
+    "AuthorizationCode",
     "Listing",
     "Node",
     "NodeApplication",

@@ -20,6 +20,8 @@ class User(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(100), nullable=False))
     organization: str = Field(default="", sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # The person's subject at the national identity provider, once they signed in with it here.
+    national_subject: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
 
     # Flask-Login's protocol, written out so the model imports nothing of the app.
     @property

@@ -63,6 +63,8 @@ class Node(SQLModel, table=True):
     industry: str | None = Field(default=None, sa_column=Column(String(1)))
     public_url: str = Field(sa_column=Column(String(255), nullable=False))
     jwks: dict = Field(sa_column=Column(JSON, nullable=False))
+    # Exact redirect URIs of the node as an OpenID Connect relying party.
+    redirect_uris: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="active", sa_column=Column(String(16), nullable=False))
     application_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("node_application.id")))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

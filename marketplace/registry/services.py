@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from ..federation.scopes import redirect_uris_for
 from ..identity.codes import parse_code
 from ..models import Listing, Node, NodeApplication, NodeStatusChange, Review, User
 from ..models.types import utcnow
@@ -187,6 +188,7 @@ def _node_from(application: NodeApplication) -> Node:
         industry=application.industry,
         public_url=application.public_url,
         jwks=application.jwks,
+        redirect_uris=redirect_uris_for(application.public_url),
         status="active",
         application_id=application.id,
     )

@@ -1,0 +1,72 @@
+"""National's OpenID Connect endpoints: discovery, authorization, userinfo."""
+
+from flask import current_app, jsonify, redirect, request, url_for
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from ..db import get_session
+from ..models import User
+from .authserver import is_revoked, issuer, server
+from .guard import national_keys
+from .oauth_views import authorization_server_metadata
+from .oidc import PERSON_SCOPES, openid_configuration, user_info
+from .scopes import NATIONAL_CODE, node_urn
+from .tokens import TokenRejected, verify_access_token
+
+blp = Blueprint("oidc", __name__, description="National identity (OpenID Connect)")
+
+
+@blp.get("/.well-known/openid-configuration")
+@blp.doc(responses={200: {"description": "OpenID Connect discovery"}})
+def discovery():
+    """OpenID Connect discovery of the national identity provider."""
+    metadata = authorization_server_metadata() | openid_configuration()
+    metadata["grant_types_supported"] = ["authorization_code", "client_credentials"]
+    metadata["scopes_supported"] = list(PERSON_SCOPES) + metadata["scopes_supported"]
+    return jsonify(metadata)
+
+
+def _oauth_error(error):
+    body = {"error": error.error, "error_description": error.description or error.error}
+    return jsonify(body), 400
+
+
+@blp.get("/oauth/authorize")
+@blp.doc(responses={302: {"description": "Back to the node with a code"}, 400: {"description": "OAuth error"}})
+def authorize():
+    """Sign a person in for a node: the code flow with PKCE (S256), for registered redirect URIs only."""
+    from authlib.oauth2 import OAuth2Error
+
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=request.full_path))
+    try:
+        # Checked before anything is sent anywhere: a bad client or redirect URI, or a request
+        # without PKCE, is answered here and never redirected.
+        server.get_consent_grant(end_user=current_user)
+    except OAuth2Error as error:
+        return _oauth_error(error)
+    return server.create_authorization_response(grant_user=current_user)
+
+
+@blp.route("/oauth/userinfo", methods=["GET", "POST"])
+@blp.doc(responses={200: {"description": "Claims about the person"}, 401: {"description": "Bad token"}})
+def userinfo():
+    """The signed-in person's claims, for an access token from the code flow."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise TokenRejected("An access token is required.")
+        claims = verify_access_token(token.strip(), issuer=issuer(), audience=node_urn(NATIONAL_CODE),
+                                     scope="openid", keys=national_keys)  # fmt: skip
+        if is_revoked(claims["jti"]):
+            raise TokenRejected("The token was revoked.")
+        user_id = str(claims["sub"]).removeprefix("cpn-")
+        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None:
+            raise TokenRejected("No such person.")
+    except TokenRejected as error:
+        response = jsonify({"error": error.error, "error_description": error.description})
+        response.headers["WWW-Authenticate"] = f'Bearer error="{error.error}"'
+        return response, error.status
+    current_app.logger.debug("userinfo for %s", claims["sub"])
+    return jsonify(dict(user_info(user, claims["scope"])))
