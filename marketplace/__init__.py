@@ -79,6 +79,10 @@ def _init_pages(app: Flask) -> None:
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    if not is_national(app):
+        from .accounts.national_login import bp as national_login
+
+        app.register_blueprint(national_login)
     if is_national(app):
         from .registry.views import bp as registry_pages
 

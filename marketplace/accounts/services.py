@@ -100,3 +100,22 @@ def revoke_api_token(*, session: Session, user: User, token_id: int) -> ApiToken
         token.revoked_at = utcnow()
         session.flush()
     return token
+
+
+def link_national_person(
+    *, session: Session, subject: str, email: str, name: str, organization: str
+) -> tuple[User | None, str]:
+    """The local account of a national subject, made on first sign-in; (None, why) when it cannot be."""
+    user = session.scalars(select(User).where(User.national_subject == subject)).first()
+    if user is not None:
+        return user, ""
+    if find_user(session=session, email=email) is not None:
+        # Linking by email alone would hand a local account to whoever holds that email at national.
+        return None, f"an account with email {email} exists at this node; sign in with its password."
+    # No password is ever told to anyone: this account signs in through national.
+    unusable_password = secrets.token_urlsafe(32)
+    user = create_user(session=session, email=email or f"{subject}@national.invalid", role="buyer",
+                       password=unusable_password, name=name[:100], organization=organization[:200])  # fmt: skip
+    user.national_subject = subject
+    session.flush()
+    return user, ""

@@ -16,6 +16,7 @@ from flask import current_app
 
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 MAX_RESPONSE_BYTES = 1024 * 1024
+_ENCODING_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
 class FetchRefused(Exception):
@@ -39,6 +40,10 @@ def _allow_private() -> bool:
 def _checked_target(url: str) -> tuple[str, dict]:
     """The URL to connect to and the extensions that keep the original host name."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise FetchRefused(f"not a valid port in {url!r}") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise FetchRefused(f"not an http(s) URL: {url!r}")
     if _allow_private():
@@ -46,7 +51,7 @@ def _checked_target(url: str) -> tuple[str, dict]:
     if parts.scheme != "https":
         raise FetchRefused("only https URLs are fetched")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except OSError as error:
         raise FetchRefused(f"cannot resolve {parts.hostname}: {error}") from None
     addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
@@ -55,9 +60,9 @@ def _checked_target(url: str) -> tuple[str, dict]:
         raise FetchRefused(f"{parts.hostname} resolves to a non-public address ({', '.join(bad)})")
     address = sorted(addresses, key=str)[0]
     host = f"[{address}]" if address.version == 6 else str(address)
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    netloc = host + (f":{port}" if port else "")
     pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    return pinned, {"sni_hostname": parts.hostname, "host": parts.hostname}
+    return pinned, {"sni_hostname": parts.hostname, "host": parts.hostname + (f":{port}" if port else "")}
 
 
 def fetch(method: str, url: str, **kwargs) -> httpx.Response:
@@ -81,4 +86,6 @@ def fetch(method: str, url: str, **kwargs) -> httpx.Response:
                 raise FetchRefused(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
     finally:
         response.close()
-    return httpx.Response(response.status_code, headers=response.headers, content=bytes(body), request=request)
+    # iter_bytes() decoded any Content-Encoding already: the rebuilt answer must not claim one.
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _ENCODING_HEADERS]
+    return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)

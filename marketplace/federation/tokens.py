@@ -90,3 +90,29 @@ def verify_access_token(token: str, *, issuer: str, audience: str, scope: str, k
     if scope not in str(claims["scope"]).split():
         raise TokenRejected(f"The token lacks the scope {scope}.", "insufficient_scope", 403)
     return claims
+
+
+def verify_id_token(token: str, *, issuer: str, client_id: str, nonce: str, keys: Callable[[str], KeySet]) -> dict:
+    """The claims of an OpenID Connect ID token national issued for this node and this sign-in."""
+    if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+        raise TokenRejected("The ID token is malformed.")
+    header = _header(token)
+    if str(header.get("typ", "JWT")).lower() == ACCESS_TOKEN_TYP or header.get("alg") not in ALLOWED_ALGORITHMS:
+        raise TokenRejected("Not an ID token.")
+    if any(name in header for name in _KEY_HEADERS) or not _KID.match(str(header.get("kid", ""))):
+        raise TokenRejected("The ID token's header is not acceptable.")
+    try:
+        claims = jwt.decode(token, keys(header["kid"]), algorithms=list(ALLOWED_ALGORITHMS)).claims
+    except (JoseError, ValueError) as error:
+        raise TokenRejected(f"The ID token's signature does not verify: {error}") from None
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if claims.get("iss") != issuer or client_id not in audiences:
+        raise TokenRejected("The ID token is for someone else.")
+    if not isinstance(claims.get("exp"), int | float) or claims["exp"] + CLOCK_LEEWAY < time.time():
+        raise TokenRejected("The ID token has expired.")
+    if not isinstance(claims.get("nonce"), str) or claims["nonce"] != nonce:
+        raise TokenRejected("The ID token belongs to another sign-in (nonce).")
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise TokenRejected("The ID token names no subject.")
+    return claims
