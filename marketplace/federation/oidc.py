@@ -77,9 +77,10 @@ class NodeAuthorizationCodeGrant(AuthorizationCodeGrant):
         return None
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode):
+        # authlib calls this after the token is made: commit here, or a code would work twice.
         session = get_session()
         session.delete(authorization_code)
-        session.flush()  # committed with the token response: a code works once
+        session.commit()
 
     def authenticate_user(self, authorization_code: AuthorizationCode):
         return get_session().get(User, authorization_code.user_id)

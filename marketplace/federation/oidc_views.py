@@ -57,7 +57,7 @@ def userinfo():
         if scheme.lower() != "bearer":
             raise TokenRejected("An access token is required.")
         claims = verify_access_token(token.strip(), issuer=issuer(), audience=node_urn(NATIONAL_CODE),
-                                     scope="openid", keys=national_keys)  # fmt: skip
+                                     scope="openid", keys=national_keys, for_node=False)  # fmt: skip
         if is_revoked(claims["jti"]):
             raise TokenRejected("The token was revoked.")
         user_id = str(claims["sub"]).removeprefix("cpn-")

@@ -64,10 +64,13 @@ def check_header(token: str) -> dict:
     return header
 
 
-def verify_access_token(token: str, *, issuer: str, audience: str, scope: str, keys: Callable[[str], KeySet]) -> dict:
+def verify_access_token(
+    token: str, *, issuer: str, audience: str, scope: str, keys: Callable[[str], KeySet], for_node: bool = True
+) -> dict:
     """The claims of a valid access token for `audience` carrying `scope`; TokenRejected otherwise.
 
-    `keys(kid)` returns national's key set, fetching it again once when `kid` is unknown.
+    `keys(kid)` returns national's key set, fetching it again once when `kid` is unknown. A node's
+    own token (`for_node`) has the node as its subject; a person's token has the person.
     """
     header = check_header(token)
     key_set = keys(header["kid"])
@@ -85,7 +88,7 @@ def verify_access_token(token: str, *, issuer: str, audience: str, scope: str, k
         raise TokenRejected(f"The token is for another audience, not {audience}.")
     if not isinstance(claims["exp"], int | float) or claims["exp"] + CLOCK_LEEWAY < time.time():
         raise TokenRejected("The token has expired.")
-    if claims["sub"] != claims["client_id"]:
+    if for_node and claims["sub"] != claims["client_id"]:
         raise TokenRejected("The token's sub and client_id differ.")
     if scope not in str(claims["scope"]).split():
         raise TokenRejected(f"The token lacks the scope {scope}.", "insufficient_scope", 403)

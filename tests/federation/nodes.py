@@ -8,6 +8,7 @@ from flask import Flask
 
 from marketplace import create_app
 from marketplace.federation.keys import init_keys, public_jwks
+from marketplace.federation.scopes import redirect_uris_for
 from marketplace.models import Node
 
 NATIONAL_URL = "http://national.test"
@@ -44,7 +45,8 @@ class Federation:
             with self.national.extensions["db"].session() as session:
                 province = code[1:] if role == "regional" else None
                 session.add(Node(code=code, role=role, parent=parent, name=f"Node {code}", public_url=self.url(code),
-                                 jwks=jwks, status=status, province=province))  # fmt: skip
+                                 jwks=jwks, status=status, province=province,
+                                 redirect_uris=redirect_uris_for(self.url(code))))  # fmt: skip
                 session.commit()
 
     def set_status(self, code: str, status: str) -> None:
