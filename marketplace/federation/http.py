@@ -68,7 +68,8 @@ def _checked_target(url: str) -> tuple[str, dict]:
 def fetch(method: str, url: str, **kwargs) -> httpx.Response:
     """Send a request with the federation's limits; the body is read up to MAX_RESPONSE_BYTES."""
     target, pinned = _checked_target(url)
-    headers = dict(kwargs.pop("headers", None) or {})
+    # Uncompressed answers only: a compressed bomb would expand before the size cap could stop it.
+    headers = dict(kwargs.pop("headers", None) or {}) | {"Accept-Encoding": "identity"}
     extensions = {}
     if pinned:
         headers["Host"] = pinned["host"]
@@ -84,6 +85,8 @@ def fetch(method: str, url: str, **kwargs) -> httpx.Response:
             body += chunk
             if len(body) > MAX_RESPONSE_BYTES:
                 raise FetchRefused(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
+    except httpx.HTTPError as error:
+        raise FetchRefused(f"{method} {url} failed while reading: {error}") from None
     finally:
         response.close()
     # iter_bytes() decoded any Content-Encoding already: the rebuilt answer must not claim one.
