@@ -36,13 +36,18 @@ def _admin_sql(url: str, statement: str) -> None:
     engine.dispose()
 
 
-def migrated_app(database_url: str, **config):
+def use_schema(app, schema: str) -> None:
+    """Point a PostgreSQL app at `schema` (before its first connection)."""
+    _set_schema(app.extensions["db"].engine, schema)
+
+
+def migrated_app(database_url: str, schema: str = PG_SCHEMA, **config):
     """A node app on `database_url` (its own schema on PostgreSQL), migrated to head by Alembic."""
     from alembic import command
 
     app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret", **config})
     if database_url.startswith("postgresql"):
-        _set_schema(app.extensions["db"].engine, PG_SCHEMA)
+        use_schema(app, schema)
     with app.app_context():
         command.upgrade(alembic_config(), "head")
     return app

@@ -5,6 +5,8 @@ this module says who the clients are (active nodes of the registry, with their r
 JWKS), what their assertions must look like, and what an access token holds.
 """
 
+import base64
+import json
 import os
 import time
 import uuid
@@ -14,7 +16,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidClientError, InvalidScopeError, OAuth2Error
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -88,9 +90,14 @@ class NodeAssertion(JWTBearerClientAssertion):
         return [issuer()]
 
     def resolve_client_public_key(self, client: NodeClient) -> KeySet:
+        g.assertion_client = client  # for a key refresh in process_assertion_claims
         return KeySet.import_key_set(client.node.jwks)
 
     def process_assertion_claims(self, assertion: str, resolve_key):
+        kid = _unverified_kid(assertion)
+        if kid and not any(key.kid == kid for key in resolve_key.keys):
+            # The node rotated its keys: fetch its published set once and keep it as the registered copy.
+            resolve_key = refresh_node_keys(g.assertion_client.node) or resolve_key
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=list(ALLOWED_ALGORITHMS))
         except (JoseError, ValueError) as error:
@@ -119,6 +126,31 @@ class NodeAssertion(JWTBearerClientAssertion):
         except IntegrityError:
             return False
         return True
+
+
+def _unverified_kid(assertion: str) -> str | None:
+    try:
+        header = json.loads(base64.urlsafe_b64decode(assertion.split(".")[0] + "=="))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return header.get("kid") if isinstance(header, dict) and isinstance(header.get("kid"), str) else None
+
+
+def refresh_node_keys(node: Node) -> KeySet | None:
+    """Fetch a node's published JWKS (through the guarded client) and register it if it is acceptable."""
+    from ..registry.jwks import jwks_errors
+    from .http import FetchRefused, fetch
+
+    try:
+        response = fetch("GET", node.public_url + "/.well-known/jwks.json")
+        jwks = response.json() if response.status_code == 200 else None
+    except (FetchRefused, ValueError):
+        return None
+    if jwks is None or jwks_errors(jwks):
+        return None
+    node.jwks = jwks
+    get_session().commit()
+    return KeySet.import_key_set(jwks)
 
 
 class InvalidTargetError(OAuth2Error):

@@ -2,6 +2,8 @@
 
 import pytest
 
+from ..conftest import BACKENDS
+
 
 @pytest.fixture
 def keys_file(app, tmp_path, monkeypatch):
@@ -22,18 +24,63 @@ def template_database(tmp_path_factory):
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def national_postgresql():
+    """A PostgreSQL schema for the national node, migrated once; None without TEST_DATABASE_URL."""
+    import os
+
+    if not os.environ.get("TEST_DATABASE_URL"):
+        yield None
+        return
+    from marketplace.config import normalize_database_url
+
+    from ..conftest import PG_SCHEMA, _admin_sql, migrated_app
+
+    url, schema = normalize_database_url(os.environ["TEST_DATABASE_URL"]), f"{PG_SCHEMA}_national"
+    _admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    migrated_app(url, schema=schema).extensions["db"].engine.dispose()
+    yield url, schema
+    _admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=BACKENDS)
+def national_database(request, tmp_path, template_database, national_postgresql):
+    """National's database: a fresh SQLite copy, or the PostgreSQL schema emptied for this test."""
+    from .nodes import copy_sqlite
+
+    if request.param == "sqlite":
+        copy_sqlite(template_database, str(tmp_path / "N0.sqlite3"))
+        return f"sqlite:///{tmp_path / 'N0.sqlite3'}", None
+    from ..conftest import _admin_sql
+
+    url, schema = national_postgresql
+    tables = ", ".join(f"{schema}.{t}" for t in ("spent_assertion", "revoked_token", "authorization_code",
+                                                   "node_status_change", "node", "review", "node_application",
+                                                   "api_token", "listing", "node_serial", '"user"'))  # fmt: skip
+    _admin_sql(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    return url, schema
+
+
 @pytest.fixture
-def federation(tmp_path, template_database):
-    """National N0 and regional nodes R11 and R44, registered and active, HTTP routed between them."""
+def federation(tmp_path, template_database, national_database):
+    """National N0 and regional nodes R11 and R44, registered and active, HTTP routed between them.
+
+    National runs on SQLite and on PostgreSQL; the regional nodes on SQLite.
+    """
+    from ..conftest import use_schema
     from .nodes import Federation, copy_sqlite, node_app
 
     nodes = Federation()
     for code, role in (("N0", "national"), ("R11", "regional"), ("R44", "regional")):
-        database = tmp_path / f"{code}.sqlite3"
-        copy_sqlite(template_database, str(database))
-        nodes.apps[code] = node_app(
-            code=code, role=role, database=str(database), keys_file=str(tmp_path / f"{code}.keys")
-        )
+        if code == "N0":
+            database_url, schema = national_database
+        else:
+            copy_sqlite(template_database, str(tmp_path / f"{code}.sqlite3"))
+            database_url, schema = f"sqlite:///{tmp_path / f'{code}.sqlite3'}", None
+        nodes.apps[code] = node_app(code=code, role=role, database_url=database_url,
+                                    keys_file=str(tmp_path / f"{code}.keys"))  # fmt: skip
+        if schema:
+            use_schema(nodes.apps[code], schema)
     nodes.route_http()
     nodes.register("R11")
     nodes.register("R44")

@@ -65,10 +65,10 @@ def copy_sqlite(source: str, target: str) -> None:
         src.backup(dst)
 
 
-def node_app(*, code: str, role: str, database: str, keys_file: str) -> Flask:
-    """A node app on its own SQLite database with its own signing keys."""
+def node_app(*, code: str, role: str, database_url: str, keys_file: str) -> Flask:
+    """A node app on its own database with its own signing keys."""
     app = create_app({
-        "DATABASE_URL": f"sqlite:///{database}", "NODE_CODE": code, "NODE_ROLE": role, "TESTING": True,
+        "DATABASE_URL": database_url, "NODE_CODE": code, "NODE_ROLE": role, "TESTING": True,
         "SECRET_KEY": f"secret-{code}", "PUBLIC_URL": Federation.url(code), "NATIONAL_URL": NATIONAL_URL,
         "SIGNING_KEYS_FILE": keys_file, "FEDERATION_ALLOW_PRIVATE_ADDRESSES": True,
     })  # fmt: skip
