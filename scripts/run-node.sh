@@ -14,6 +14,7 @@ fi
 
 flask() { .venv/bin/flask --app app "$@"; }
 flask db upgrade
+flask keys init --if-missing
 flask demo-data
 
 echo

@@ -12,12 +12,16 @@ def keys_cli():
 
 
 @keys_cli.command("init")
+@click.option("--if-missing", is_flag=True, help="Succeed without change when the keys exist already.")
 @with_appcontext
-def init_command():
+def init_command(if_missing: bool):
     """Create the current and the next signing key under instance/."""
     try:
         keys = init_keys()
     except FileExistsError as error:
+        if if_missing:
+            click.echo(f"signing keys exist already in {keys_path()}")
+            return
         raise click.ClickException(str(error)) from None
     click.echo(f"created signing keys in {keys_path()}: current {keys['current']['kid']}, next {keys['next']['kid']}")
 
