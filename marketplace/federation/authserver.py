@@ -8,6 +8,7 @@ JWKS), what their assertions must look like, and what an access token holds.
 import base64
 import json
 import os
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -24,12 +25,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import get_session
 from ..models import Node, RevokedToken, SpentAssertion
+from .cache import app_cache
 from .keys import signing_key
 from .scopes import ACCESS_TOKEN_TTL, ALLOWED_ALGORITHMS, NODE_SCOPES, URN_PREFIX
 from .tokens import ACCESS_TOKEN_TYP
 
 AUTH_METHOD = "private_key_jwt"
 MAX_ASSERTION_LIFETIME = 300  # seconds between an assertion's iat and exp
+KEY_REFRESH_INTERVAL = 60  # seconds between fetches of one node's published keys
+_KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def issuer() -> str:
@@ -95,9 +99,14 @@ class NodeAssertion(JWTBearerClientAssertion):
 
     def process_assertion_claims(self, assertion: str, resolve_key):
         kid = _unverified_kid(assertion)
-        if kid and not any(key.kid == kid for key in resolve_key.keys):
+        if kid and _KID.match(kid) and not any(key.kid == kid for key in resolve_key.keys):
             # The node rotated its keys: fetch its published set once and keep it as the registered copy.
-            resolve_key = refresh_node_keys(g.assertion_client.node) or resolve_key
+            # At most once a minute per node, so forged assertions cannot make national fetch in a loop.
+            node = g.assertion_client.node
+            refreshed = app_cache("node_key_refresh", KEY_REFRESH_INTERVAL).get(
+                node.code, lambda: refresh_node_keys(node)
+            )
+            resolve_key = refreshed or resolve_key
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=list(ALLOWED_ALGORITHMS))
         except (JoseError, ValueError) as error:
