@@ -61,11 +61,15 @@ def load_config(instance_path: str) -> dict:
         # Development and tests run every node on 127.0.0.1; production fetches only public https URLs.
         "FEDERATION_ALLOW_PRIVATE_ADDRESSES": os.environ.get("FEDERATION_ALLOW_PRIVATE_ADDRESSES", "") == "1",
         "SIGNING_KEYS_FILE": os.environ.get("SIGNING_KEYS_FILE", ""),
+        # Nodes sharing a host name (127.0.0.1 in development) must not overwrite each other's cookies.
+        "SESSION_COOKIE_NAME": f"session_{code.lower()}",
+        "REMEMBER_COOKIE_NAME": f"remember_{code.lower()}",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("PUBLIC_URL", "").startswith("https://"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "WTF_CSRF_TIME_LIMIT": None,
         # flask-smorest
         "API_TITLE": "Computing power marketplace",

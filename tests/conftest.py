@@ -45,7 +45,14 @@ def migrated_app(database_url: str, schema: str = PG_SCHEMA, **config):
     """A node app on `database_url` (its own schema on PostgreSQL), migrated to head by Alembic."""
     from alembic import command
 
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret", **config})
+    settings = {
+        "DATABASE_URL": database_url,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SIGN_IN_LIMIT": "10000 per minute",
+        "SIGN_UP_LIMIT": "10000 per minute",
+    }
+    app = create_app(settings | config)
     if database_url.startswith("postgresql"):
         use_schema(app, schema)
     with app.app_context():

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import EXCLUDE, ValidationError
 
 from ..db import get_session
+from ..limits import limiter, sign_in_limit, sign_up_limit
 from .schemas import LoginSchema, SignupSchema, TokenNameSchema
 from .services import DuplicateEmail, authenticate, create_api_token, create_user, revoke_api_token, tokens_of
 
@@ -26,6 +27,7 @@ def _home_for(user) -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(sign_up_limit, methods=["POST"])
 def signup():
     """Create a seller or buyer account and sign in."""
     if request.method == "GET":
@@ -46,6 +48,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def login():
     """Sign in with email and password."""
     next_url = safe_next(request.values.get("next"))

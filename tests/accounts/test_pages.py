@@ -203,3 +203,21 @@ def test_revoke_needs_csrf(client, db_session, seller):
 def test_tokens_page_needs_sign_in(client):
     response = client.get("/tokens")
     assert response.status_code == 302 and response.headers["Location"] == "/login?next=%2Ftokens"
+
+
+def test_sign_in_is_rate_limited_per_address(app, client, db_session, monkeypatch):
+    """The eleventh wrong password within a minute is answered 429, whatever the password."""
+    from marketplace.limits import limiter
+
+    monkeypatch.setitem(app.config, "SIGN_IN_LIMIT", "10 per minute")
+    limiter.reset()
+    try:
+        user = make_user(db_session, role="buyer")
+        token = form_token(client, "/login")
+        statuses = [client.post("/login", data={"email": user.email, "password": "wrong password",
+                                                "csrf_token": token}).status_code for _ in range(11)]  # fmt: skip
+        assert statuses[:10] == [401] * 10 and statuses[10] == 429
+        right = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+        assert right.status_code == 429 and b"Too Many Requests" in right.data
+    finally:
+        limiter.reset()

@@ -9,11 +9,8 @@ and gets one local account there; a local account of R44 keeps signing in with i
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,38 +19,13 @@ from playwright.sync_api import Page, expect
 
 from tests.federation.live import LiveNode, logs, stop_all
 
-from .conftest import ROOT, Account
-
-# The two nodes' hosts. Browsers keep cookies per host, not per port: two nodes on 127.0.0.1 share
-# one "session" cookie (both apps use Flask's default name), so national's overwrites R44's and the
-# callback fails with "state does not match". R44 listens on another loopback address instead;
-# SIGN_IN_TEST_R44_HOST=127.0.0.1 runs both on one host (passes once nodes name their cookies apart).
-NATIONAL_HOST = "127.0.0.1"
-R44_HOST = os.environ.get("SIGN_IN_TEST_R44_HOST", "127.0.0.2")
+from .conftest import Account
 
 PERSON = Account("li.na@hangzhou-ai.example.cn", "Li Na", "Hangzhou AI Lab", "national password 1")
 LOCAL = Account("wang.fang@r44.example.cn", "Wang Fang", "Guangzhou Render Studio")
 REVIEWER = Account("reviewer@national.example.cn", "Zhao Min", "National computing registry")
 NATIONAL_BUTTON = "Sign in with the national identity"
 ACROSS_NODES = 15_000  # ms for steps where a node calls the other (token, keys, userinfo)
-
-
-@dataclass
-class HostedNode(LiveNode):
-    """A live node listening on a loopback address of its own choosing."""
-
-    host: str = "127.0.0.1"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"{self.host}:{self.port}", "--no-control-socket",
-                "--access-logfile", "-", "--error-logfile", "-", "app:app"]  # fmt: skip
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)  # fmt: skip
 
 
 def application(node: LiveNode, jwks: dict) -> dict:
@@ -90,10 +62,11 @@ def create_user(node: LiveNode, account: Account, role: str) -> None:
 @pytest.fixture
 def national_and_r44(tmp_path):
     """N0 with a person and a reviewer, R44 with a local account; R44 registered and approved at N0."""
-    national = HostedNode("N0", "national", tmp_path, host=NATIONAL_HOST)
-    r44 = HostedNode("R44", "regional", tmp_path, national_url=national.url, host=R44_HOST)
+    # Both on 127.0.0.1: each node names its cookies apart, so they share a host without clashing.
+    national = LiveNode("N0", "national", tmp_path)
+    r44 = LiveNode("R44", "regional", tmp_path, national_url=national.url)
 
-    def bring_up(node: HostedNode) -> str:
+    def bring_up(node: LiveNode) -> str:
         node.prepare()
         node.start()
         if node is r44:
