@@ -1,19 +1,16 @@
 """Fixtures for browser tests: a gunicorn node on a fresh database, and Debian's Chromium."""
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository: where app.py lives
+from ..live import LiveNode, stop_all
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -36,62 +33,35 @@ class LiveServer:
     buyer: Account
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def create_account(node: LiveNode, account: Account, role: str) -> None:
+    """`flask users create` at `node`."""
+    node.flask_ok("users", "create", account.email, "--role", role, "--password", account.password,
+                  "--name", account.name, "--org", account.org)  # fmt: skip
 
 
-def _flask(env: dict, *args: str) -> None:
-    """Run `flask --app app ARGS` in the repository; fail with its output if it fails."""
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer /healthz within {timeout}s:\n{log.read_text()}")
+@contextmanager
+def running(node: LiveNode):
+    """Start a prepared node, wait for /healthz, and stop it afterwards."""
+    node.start()
+    try:
+        node.wait_healthy(time.monotonic() + 30)
+        yield node
+    finally:
+        stop_all([node])
 
 
 @pytest.fixture
 def live_server(tmp_path):
     """A gunicorn node (2 workers) on a fresh migrated SQLite database with a seller, a buyer and demo listings."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'node.sqlite3'}", "SECRET_KEY": "browser-test",
-           "NODE_CODE": "R44", "NODE_ROLE": "regional", "PUBLIC_URL": url, "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    node = LiveNode("R44", "regional", tmp_path)
     seller = Account("seller@example.cn", "Ma Lin", "Shapotou Computing Co.")
     buyer = Account("buyer@example.cn", "Li Na", "Yinchuan AI Lab")
-    _flask(env, "db", "upgrade")
-    for account, role in ((seller, "seller"), (buyer, "buyer")):
-        _flask(env, "users", "create", account.email, "--role", role, "--password", account.password,
-               "--name", account.name, "--org", account.org)  # fmt: skip
-    _flask(env, "demo-data", "--count", "30")
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as log_file:
-        argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket"]
-        process = subprocess.Popen([*argv, "--access-logfile", "-", "app:app"], cwd=ROOT, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    try:
-        _wait_healthy(url, process, log)
-        yield LiveServer(url, log, seller, buyer)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the group we started: master and workers
-            process.wait()
+    node.prepare()
+    create_account(node, seller, "seller")
+    create_account(node, buyer, "buyer")
+    node.flask_ok("demo-data", "--count", "30")
+    with running(node):
+        yield LiveServer(node.url, node.log, seller, buyer)
 
 
 @pytest.fixture(scope="session")

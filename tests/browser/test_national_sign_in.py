@@ -17,8 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.federation.live import LiveNode, logs, stop_all
-
+from ..live import LiveNode, logs, stop_all
 from .conftest import Account
 
 PERSON = Account("li.na@hangzhou-ai.example.cn", "Li Na", "Hangzhou AI Lab", "national password 1")

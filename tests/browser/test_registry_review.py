@@ -3,9 +3,6 @@
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +10,8 @@ import pytest
 from joserfc.jwk import ECKey
 from playwright.sync_api import Page, expect
 
-from .conftest import ROOT, Account, _flask, _free_port, _wait_healthy
+from ..live import LiveNode
+from .conftest import Account, create_account, running
 
 
 @dataclass
@@ -26,31 +24,12 @@ class NationalServer:
 @pytest.fixture
 def national_server(tmp_path):
     """A gunicorn national node (N0, 2 workers) on a fresh migrated SQLite database, with a national reviewer."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'national.sqlite3'}", "SECRET_KEY": "browser-test",
-           "NODE_CODE": "N0", "NODE_ROLE": "national", "PUBLIC_URL": url, "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    node = LiveNode("N0", "national", tmp_path)
     reviewer = Account("reviewer@national.example.cn", "Zhao Min", "National computing registry")
-    _flask(env, "db", "upgrade")
-    _flask(env, "users", "create", reviewer.email, "--role", "national_reviewer", "--password", reviewer.password,
-           "--name", reviewer.name, "--org", reviewer.org)  # fmt: skip
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as log_file:
-        argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket"]
-        process = subprocess.Popen([*argv, "--access-logfile", "-", "app:app"], cwd=ROOT, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    try:
-        _wait_healthy(url, process, log)
-        yield NationalServer(url, log, reviewer)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the group we started: master and workers
-            process.wait()
-        if os.environ.get("SHOW_SERVER_LOG"):
-            print(log.read_text()[-5000:])
+    node.prepare()
+    create_account(node, reviewer, "national_reviewer")
+    with running(node):
+        yield NationalServer(node.url, node.log, reviewer)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from .live import LiveNode, logs, stop_all
+from ..live import LiveNode, logs, stop_all
 
 pytestmark = pytest.mark.e2e
 

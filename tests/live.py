@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository: where app.py lives
+ROOT = Path(__file__).resolve().parents[1]  # the repository: where app.py lives
 # Variables of the surrounding shell that would change what a node is; each node gets its own.
 NODE_VARIABLES = ("DATABASE_URL", "SECRET_KEY", "NODE_CODE", "NODE_ROLE", "PUBLIC_URL", "NATIONAL_URL", "PARENT_URL",
                   "SIGNING_KEYS_FILE", "FEDERATION_ALLOW_PRIVATE_ADDRESSES", "BIND", "WEB_CONCURRENCY")  # fmt: skip
