@@ -1,5 +1,6 @@
 """`/api/v1/listings`: search, publish, read, change and retire listings (PROTOCOL.md §4)."""
 
+import orjson
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -7,6 +8,7 @@ from marshmallow import RAISE, ValidationError
 
 from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session
+from .documents import document_response, json_response
 from .schemas import ListingCreateSchema, ListingPatchSchema, ListingSchema, SearchArgsSchema, SearchResultSchema
 from .search import InvalidCursor, search_listings
 from .services import (
@@ -45,9 +47,14 @@ class ListingCollection(MethodView):
     def get(self, args):
         """Search published listings."""
         try:
-            return search_listings(session=get_session(), params=args)
+            found = search_listings(session=get_session(), params=args, documents=True)
         except InvalidCursor as error:
             abort(422, message="Invalid cursor.", errors={"query": {"cursor": [str(error)]}})
+        return json_response({
+            "items": [orjson.Fragment(document) for document in found.items], "page": found.page,
+            "per_page": found.per_page, "total": found.total, "total_exact": found.total_exact,
+            "next_cursor": found.next_cursor,
+        })  # fmt: skip
 
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
@@ -62,7 +69,7 @@ class ListingCollection(MethodView):
             session=session, seller=bearer_user(), node_code=current_app.config["NODE_CODE"], data=data
         )
         session.commit()
-        return listing
+        return document_response(listing, 201)
 
 
 @blp.route("/<code>")
@@ -74,7 +81,7 @@ class ListingItem(MethodView):
         listing = find_listing(session=get_session(), code=code)
         if listing is None or not can_see(bearer_user(), listing):
             abort(404, message=f"No listing {code.upper()}.")
-        return listing
+        return document_response(listing)
 
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
@@ -94,7 +101,7 @@ class ListingItem(MethodView):
             session.rollback()
             _conflict(error)
         session.commit()
-        return listing
+        return document_response(listing)
 
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
@@ -109,4 +116,4 @@ class ListingItem(MethodView):
         except ListingStateError as error:
             _conflict(error)
         session.commit()
-        return listing
+        return document_response(listing)

@@ -82,10 +82,11 @@ def _filters(session: Session, params: dict) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _encode_cursor(sort: str, listing: Listing) -> str:
+def _encode_cursor(sort: str, last) -> str:
+    """A cursor after `last` (a Listing, or a row with the sort column and id)."""
     column, _ = _SORTS[sort]
-    value = getattr(listing, column.key) if column is not None else None
-    raw = json.dumps([sort, value, listing.id], separators=(",", ":")).encode()
+    value = getattr(last, column.key) if column is not None else None
+    raw = json.dumps([sort, value, last.id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -128,17 +129,27 @@ def count_capped(*, session: Session, conditions: list[ColumnElement[bool]]) -> 
     return (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
 
 
-def search_listings(*, session: Session, params: dict) -> SearchPage:
-    """Find published listings by PROTOCOL.md §4's parameters (already validated)."""
+def search_listings(*, session: Session, params: dict, documents: bool = False) -> SearchPage:
+    """Find published listings by PROTOCOL.md §4's parameters (already validated).
+
+    Items are Listing objects, or with `documents` just their stored JSON documents (the API's
+    answer, read without building objects).
+    """
     sort, per_page, page = params["sort"], params["per_page"], params["page"]
     conditions = _filters(session, params)
-    query = select(Listing).where(*conditions)
+    if documents:
+        sort_column = _SORTS[sort][0]
+        columns = [Listing.id, Listing.document] + ([sort_column] if sort_column is not None else [])
+        query = select(*columns).where(*conditions)
+    else:
+        query = select(Listing).where(*conditions)
     if params.get("cursor"):
         query = query.where(_after(sort, *_decode_cursor(sort, params["cursor"])))
     else:
         query = query.offset((page - 1) * per_page)
-    rows = session.scalars(query.order_by(*_order_by(sort)).limit(per_page + 1)).all()
-    items = list(rows[:per_page])
-    next_cursor = _encode_cursor(sort, items[-1]) if len(rows) > per_page else None
+    query = query.order_by(*_order_by(sort)).limit(per_page + 1)
+    rows = session.execute(query).all() if documents else session.scalars(query).all()
+    next_cursor = _encode_cursor(sort, rows[per_page - 1]) if len(rows) > per_page else None
+    items = [row.document for row in rows[:per_page]] if documents else list(rows[:per_page])
     total, exact = count_capped(session=session, conditions=conditions)
     return SearchPage(items, page, per_page, total, exact, next_cursor)

@@ -7,6 +7,7 @@ from sqlmodel import Session
 from ..identity.codes import InvalidCode, mint_code, parse_code
 from ..models import Listing, User
 from ..models.types import utcnow
+from .documents import render_document
 from .schemas import ListingSchema, document_rule_errors
 from .vocabulary import price_per_gpu_hour
 
@@ -51,6 +52,7 @@ def publish_listing(*, session: Session, seller: User, node_code: str, data: dic
         seller_org=seller.organization,
     )
     _apply_document(listing, data)
+    listing.document = render_document(listing)
     session.add(listing)
     session.flush()
     return listing
@@ -98,8 +100,10 @@ def retire_listing(*, session: Session, listing: Listing) -> Listing:
 
 
 def _bump_version(listing: Listing) -> None:
+    """A change at the origin: a new version, a new time, a new stored document."""
     listing.version += 1
     listing.updated_at = utcnow()
+    listing.document = render_document(listing)
 
 
 def find_listing(*, session: Session, code: str) -> Listing | None:

@@ -75,3 +75,5 @@ class Listing(SQLModel, table=True):
     seller_org: str = Field(default="", sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # The protocol document as JSON, rendered on every change and served as stored.
+    document: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
