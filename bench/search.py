@@ -1,0 +1,330 @@
+"""Search benchmark: the API's typical searches under wrk, next to a bare baseline running the same SQL.
+
+    .venv/bin/python bench/search.py --backend postgresql --rows 1000000
+    .venv/bin/python bench/search.py --backend sqlite --rows 100000
+
+Loads N realistic listings (kept between runs while the count matches; --reload
+forces a fresh load), serves the node with gunicorn on 127.0.0.1, and measures
+(a) a filtered, sorted first page, (b) a selective full-text search and (c) a
+page reached by following next_cursor deep into the results. bench/baseline_app.py
+serves the very statements search_listings sends (captured from the app) with no
+framework layers, under the same gunicorn settings. Prints the figures and the
+query plans, and replaces this backend's section of bench/RESULTS.md.
+"""
+
+import argparse
+import json
+import platform
+import signal
+import sqlite3
+import sys
+import tempfile
+import urllib.parse
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the app's package lives at the repo root
+
+import benchkit  # noqa: E402
+import search_data  # noqa: E402
+import search_report  # noqa: E402
+
+PG_URL = "postgresql://postgres@127.0.0.1/bench"
+SQLITE_PATH = Path(tempfile.gettempdir()) / "marketplace-bench" / "search.sqlite3"
+NODE_ENV = {"NODE_CODE": "R44", "SECRET_KEY": "bench"}
+
+
+@dataclass
+class Scenario:
+    """One benchmarked search: its query parameters and, once measured, its figures."""
+
+    name: str
+    label: str
+    params: dict[str, str]
+    matches: str = ""
+    statements: list[dict] = field(default_factory=list)
+    api: benchkit.WrkResult | None = None
+    baseline: benchkit.WrkResult | None = None
+
+    @property
+    def query_string(self) -> str:
+        """The parameters as a URL query string."""
+        return urllib.parse.urlencode(self.params)
+
+
+def make_scenarios(deep_pages: int) -> list[Scenario]:
+    """The three typical searches; the deep one's cursor is filled in by follow_cursor."""
+    h100 = {"resource_type": "gpu", "gpu_model": "H100", "sort": "price"}
+    return [
+        Scenario("filter_sort", "filter + sort, first page", h100),
+        Scenario("text", "text search, selective term", {"q": search_data.text_term()}),
+        Scenario("deep_cursor", f"cursor page {deep_pages + 1}", {"resource_type": "gpu", "sort": "price"}),
+    ]
+
+
+def prepare_data(backend: str, rows: int, reload: bool, sqlite_path: Path) -> str:
+    """Load the listings unless the database already holds `rows` of them; return the DATABASE_URL."""
+    if backend == "postgresql":
+        url, have = PG_URL, search_data.count_postgresql(PG_URL)
+    else:
+        url, have = f"sqlite:///{sqlite_path}", search_data.count_sqlite(sqlite_path)
+    if have == rows and not reload:
+        print(f"data: {have:,} listings already loaded ({url})")
+        return url
+    print(f"data: loading {rows:,} listings into {url} (had {have if have is not None else 'none'})")
+    if backend == "postgresql":
+        search_data.load_postgresql(PG_URL, rows)
+    else:
+        search_data.load_sqlite(sqlite_path, rows)
+    return url
+
+
+def follow_cursor(api_url: str, scenario: Scenario, pages: int) -> None:
+    """Walk `pages` pages of the scenario through the API and keep the cursor of the next one."""
+    url = f"{api_url}/api/v1/listings?{scenario.query_string}"
+    cursor = None
+    for page in range(pages):
+        body = benchkit.get_json(url + (f"&cursor={cursor}" if cursor else ""))
+        cursor = body["next_cursor"]
+        if cursor is None:
+            raise RuntimeError(f"{scenario.name}: the results end after {page + 1} pages; load more rows")
+    scenario.params["cursor"] = cursor
+
+
+def capture_statements(database_url: str, scenarios: list[Scenario]) -> None:
+    """Record the exact SQL and parameters the node's search API sends for each scenario.
+
+    The requests go through the app's own view (Flask's test client), so whatever the view asks of
+    marketplace.listings.search is what the baseline replays.
+    """
+    from sqlalchemy import event
+
+    from marketplace import create_app
+    from marketplace.config import normalize_database_url
+
+    app = create_app({"DATABASE_URL": normalize_database_url(database_url)})
+    captured: list[tuple[str, object]] = []
+
+    def on_execute(_conn, _cursor, statement, parameters, _context, _executemany):
+        captured.append((statement, parameters))
+
+    engine = get_db_engine(app)
+    event.listen(engine, "before_cursor_execute", on_execute)
+    client = app.test_client()
+    client.get("/healthz")  # the dialect's first-connect queries are not part of a search
+    for scenario in scenarios:
+        captured.clear()
+        response = client.get(f"/api/v1/listings?{scenario.query_string}")
+        if response.status_code != 200:
+            raise RuntimeError(f"{scenario.name}: the app answered {response.status_code}: {response.data[:500]!r}")
+        statements = [(sql, params) for sql, params in captured if "FROM listing" in sql]
+        if len(statements) != 2:
+            raise RuntimeError(f"{scenario.name}: expected a page and a count query, got {statements}")
+        scenario.statements = [{"sql": sql, "params": _plain(params)} for sql, params in statements]
+    engine.dispose()
+
+
+def get_db_engine(app):
+    """The app's SQLAlchemy engine."""
+    return app.extensions["db"].engine
+
+
+def _plain(params):
+    """DB-API parameters as JSON can carry them (a dict for psycopg, a list for sqlite3)."""
+    return dict(params) if isinstance(params, dict) else list(params)
+
+
+def write_queries(path: Path, scenarios: list[Scenario], per_page: int, count_cap: int) -> None:
+    """The statements of every scenario, for bench/baseline_app.py."""
+    data = {s.name: {"statements": s.statements, "per_page": per_page, "count_cap": count_cap} for s in scenarios}
+    path.write_text(json.dumps(data, indent=1))
+
+
+def check_answers(api_url: str, base_url: str, scenarios: list[Scenario]) -> None:
+    """Both servers must answer every scenario with the same listings before anything is timed."""
+    for s in scenarios:
+        api = benchkit.get_json(f"{api_url}/api/v1/listings?{s.query_string}")
+        base = benchkit.get_json(f"{base_url}/q/{s.name}")
+        api_codes, base_codes = [_code(i) for i in api["items"]], [_code(i) for i in base["items"]]
+        if not api_codes or api_codes != base_codes or api["total"] != base["total"]:
+            raise RuntimeError(f"{s.name}: API and baseline disagree:\n{api_codes} {api['total']}\n"
+                               f"{base_codes} {base['total']}")  # fmt: skip
+        s.matches = f"{api['total']:,}{'' if api['total_exact'] else '+'}"
+        print(f"  {s.name}: {len(api_codes)} items, {s.matches} matches, first {api_codes[0]} — same in both")
+
+
+def _code(item: dict) -> str:
+    """The identification code of an answered item: a listing document, or a row holding one."""
+    return item["code"] if "code" in item else item["document"]["code"]
+
+
+def explain(backend: str, database_url: str, scenarios: list[Scenario]) -> tuple[list[tuple[str, str, str]], bool]:
+    """The plan of every benchmarked statement; True when none reads the whole listing table."""
+    plans, ok = [], True
+    for s in scenarios:
+        for kind, statement in zip(("page", "count"), s.statements, strict=True):
+            if backend == "postgresql":
+                plan = _explain_postgresql(database_url, statement)
+                full_scan = "Seq Scan on listing" in plan
+                capped = kind == "page" or "Limit" in plan
+            else:
+                plan = _explain_sqlite(database_url, statement)
+                # "SCAN listing" alone reads every row; "SCAN listing USING ... INDEX" walks an index in order.
+                full_scan = any(line.strip().endswith("SCAN listing") for line in plan.splitlines())
+                capped = True  # the statement itself says LIMIT; SQLite's plan does not show it
+            verdict = "full table scan!" if full_scan else "no full scan"
+            verdict += "" if capped else ", count NOT capped!"
+            ok = ok and not full_scan and capped
+            plans.append((f"{s.name} ({kind}): {verdict}", statement["sql"], plan))
+    return plans, ok
+
+
+def _explain_postgresql(url: str, statement: dict) -> str:
+    import psycopg
+
+    with psycopg.connect(url, prepare_threshold=None, options="-c plan_cache_mode=force_custom_plan") as conn:
+        # Once before: a fresh connection's first plan also fills its catalog caches, which no request pays.
+        conn.execute(statement["sql"], statement["params"]).fetchall()
+        rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement["sql"], statement["params"])
+        return "\n".join(row[0] for row in rows)
+
+
+def _explain_sqlite(url: str, statement: dict) -> str:
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        rows = conn.execute("EXPLAIN QUERY PLAN " + statement["sql"], statement["params"]).fetchall()
+        return "\n".join(f"{'  ' * (parent > 0)}{detail}" for _id, parent, _unused, detail in rows)
+    finally:
+        conn.close()
+
+
+def database_pids(backend: str, database_url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database (on SQLite the database works inside the workers)."""
+    if backend != "postgresql":
+        return []
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            # Client connections only: an autovacuum worker's CPU is not the cost of a request.
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        )
+        return [row[0] for row in rows]
+
+
+def measure(servers: dict[str, benchkit.Server], scenarios: list[Scenario], args: argparse.Namespace) -> None:
+    """wrk every scenario against the API and the baseline, in alternating rounds; keep each side's best round.
+
+    Other work on the machine (a test suite, say) takes CPU at random moments: each run waits for a quiet
+    moment first, alternating exposes both sides to the same conditions, and the best of a few rounds is
+    the least disturbed. CPU per request is measured besides: it moves much less with such disturbance.
+    """
+    load = {"threads": args.threads, "connections": args.connections}
+    for s in scenarios:
+        urls = {"api": f"{servers['api'].url}/api/v1/listings?{s.query_string}",
+                "baseline": f"{servers['baseline'].url}/q/{s.name}"}  # fmt: skip
+        for round_ in range(1, args.rounds + 1):
+            for side, url in urls.items():
+                benchkit.wait_quiet(args.quiet_cores, timeout=args.quiet_wait)
+                benchkit.run_wrk(url, seconds=args.warmup, **load)
+                # After the warm-up: the pool has opened its connections and forked workers are up.
+                pids = {"server": servers[side].pids(), "database": database_pids(args.backend, args.database_url)}
+                result = benchkit.run_wrk(url, seconds=args.seconds, **load, **pids)
+                best = getattr(s, side)
+                if best is None or result.rps > best.rps:
+                    setattr(s, side, result)
+                print(
+                    f"  {s.name:<12} {side:<8} round {round_}: p50 {result.p50_ms:7.2f} ms  "
+                    f"p99 {result.p99_ms:7.2f} ms  {result.rps:8.1f} req/s  CPU/request: server "
+                    f"{result.server_cpu_ms:.2f} ms, database {result.db_cpu_ms:.2f} ms; "
+                    f"others used {result.other_cores:.2f} cores  ({result.requests:,} requests, "
+                    f"{result.errors} errors)",
+                    flush=True,
+                )
+
+
+def machine(backend: str, database_url: str, api: benchkit.Server) -> dict[str, str]:
+    """What the figures were measured on."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    settings = " ".join(benchkit.gunicorn_settings()).replace(str(ROOT) + "/", "")
+    info = {"cpus": f"{search_report.nproc()} × {cpu}", "python": platform.python_version(),
+            "gunicorn": f"{version('gunicorn')} `{settings}` ({len(api.pids()) - 1} sync workers)"}  # fmt: skip
+    if backend == "postgresql":
+        import psycopg
+
+        with psycopg.connect(database_url) as conn:
+            info["database"] = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
+    else:
+        info["database"] = f"SQLite {sqlite3.sqlite_version}"
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return the process exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), required=True)
+    parser.add_argument(
+        "--rows", type=int, help="listings to load (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"
+    )
+    parser.add_argument("--reload", action="store_true", help="load fresh data even when the row count matches")
+    parser.add_argument("--seconds", type=int, default=12, help="wrk duration per scenario and server")
+    parser.add_argument("--warmup", type=int, default=2, help="wrk warm-up before each measurement")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating API/baseline rounds; the best counts")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--deep-pages", type=int, default=500, help="pages to follow before the deep cursor page")
+    parser.add_argument("--sqlite-path", type=Path, default=SQLITE_PATH)
+    parser.add_argument("--quiet-cores", type=float, default=0.3, help="wait until others use fewer cores than this")
+    parser.add_argument("--quiet-wait", type=float, default=60, help="longest wait for a quiet moment, seconds")
+    parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
+    args = parser.parse_args(argv)
+    args.rows = args.rows or (1_000_000 if args.backend == "postgresql" else 100_000)
+
+    from marketplace.listings.search import COUNT_CAP
+
+    database_url = args.database_url = prepare_data(args.backend, args.rows, args.reload, args.sqlite_path)
+    scenarios = make_scenarios(args.deep_pages)
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-search-")))
+        api = benchkit.Server("api", "app:app", {**NODE_ENV, "DATABASE_URL": database_url}, work)
+        stack.callback(api.stop)
+        api.wait_healthy()
+        print(f"api: {api.url} (gunicorn {' '.join(benchkit.gunicorn_settings())}, {len(api.pids()) - 1} workers)")
+        follow_cursor(api.url, scenarios[2], args.deep_pages)
+        capture_statements(database_url, scenarios)
+        queries = work / "queries.json"
+        write_queries(queries, scenarios, per_page=20, count_cap=COUNT_CAP)
+        dsn = database_url if args.backend == "postgresql" else str(args.sqlite_path)
+        base_env = {"BENCH_QUERIES": str(queries), "BENCH_BACKEND": args.backend, "BENCH_DSN": dsn}
+        base = benchkit.Server("baseline", "baseline_app:app", base_env, work, chdir=ROOT / "bench")
+        stack.callback(base.stop)
+        base.wait_healthy()
+        print(f"baseline: {base.url}\nchecking answers:")
+        check_answers(api.url, base.url, scenarios)
+        plans, plans_ok = explain(args.backend, database_url, scenarios)
+        print(search_report.plans_text(plans))
+        print(f"measuring: wrk -t{args.threads} -c{args.connections} -d{args.seconds}s --latency, {args.rounds} rounds")
+        measure({"api": api, "baseline": base}, scenarios, args)
+        info = machine(args.backend, database_url, api)
+    report = search_report.Report(args, info, scenarios, plans, plans_ok)
+    print("\n" + report.table())
+    print(report.verdicts())
+    if not args.no_results:
+        search_report.write_results(ROOT / "bench" / "RESULTS.md", report)
+        print("wrote bench/RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    # `kill` ends the run the way Ctrl-C does: through the ExitStack that stops the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)

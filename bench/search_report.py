@@ -1,0 +1,168 @@
+"""Tables, verdicts and the bench/RESULTS.md section of the search benchmark."""
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Targets of the issue, on PostgreSQL with 1,000,000 listings on a 2-core machine.
+P99_TARGET_MS = 50.0
+RATIO_TARGET = 0.5
+
+
+def nproc() -> int:
+    """CPUs this process may run on (what `nproc` prints)."""
+    return len(os.sched_getaffinity(0))
+
+
+def plans_text(plans: list[tuple[str, str, str]]) -> str:
+    """The query plans, indented, each under its verdict."""
+    out = ["query plans:"]
+    for title, _sql, plan in plans:
+        out.append(f"  {title}")
+        out += [f"      {line}" for line in plan.splitlines()]
+    return "\n".join(out)
+
+
+@dataclass
+class Report:
+    """Everything one run measured, and how to present it."""
+
+    args: object
+    machine: dict[str, str]
+    scenarios: list
+    plans: list[tuple[str, str, str]]
+    plans_ok: bool
+
+    def rows(self) -> list[list[str]]:
+        """One row of figures per scenario."""
+        out = []
+        for s in self.scenarios:
+            a, b = s.api, s.baseline
+            out.append([s.label, s.matches, f"{a.p50_ms:.2f}", f"{a.p99_ms:.2f}", f"{a.rps:,.0f}",
+                        f"{b.p50_ms:.2f}", f"{b.p99_ms:.2f}", f"{b.rps:,.0f}", f"{a.rps / b.rps:.0%}"])  # fmt: skip
+        return out
+
+    HEADER = ("scenario", "matches", "API p50 ms", "API p99 ms", "API req/s",
+              "base p50 ms", "base p99 ms", "base req/s", "API/base")  # fmt: skip
+
+    CPU_HEADER = ("scenario", "API server", "API database", "base server", "base database",
+                  "others (API run)", "others (base run)")  # fmt: skip
+
+    def cpu_rows(self) -> list[list[str]]:
+        """CPU milliseconds per request of each side, and the cores that other processes took meanwhile."""
+        # SQLite works inside the server's processes: its CPU is part of the server's.
+        db = (lambda r: f"{r.db_cpu_ms:.2f}") if self.args.backend == "postgresql" else (lambda r: "in server")
+        return [[s.label, f"{s.api.server_cpu_ms:.2f}", db(s.api), f"{s.baseline.server_cpu_ms:.2f}",
+                 db(s.baseline), f"{s.api.other_cores:.2f}", f"{s.baseline.other_cores:.2f}"]
+                for s in self.scenarios]  # fmt: skip
+
+    def table(self) -> str:
+        """Plain-text tables for the terminal."""
+        return (
+            _text_table(self.HEADER, self.rows())
+            + "\n\nCPU ms per request\n"
+            + _text_table(self.CPU_HEADER, self.cpu_rows())
+        )
+
+    def markdown_table(self) -> str:
+        """The same tables in Markdown."""
+        return (
+            _markdown_table(self.HEADER, self.rows())
+            + "\n\nCPU milliseconds per request (from /proc; `others` = cores used by processes outside the "
+            "benchmark during the run):\n\n" + _markdown_table(self.CPU_HEADER, self.cpu_rows())
+        )
+
+    def verdicts(self) -> str:
+        """Targets met or missed; they are set for PostgreSQL only, the other lines hold everywhere."""
+        by_name = {s.name: s for s in self.scenarios}
+        first = by_name["filter_sort"].api
+        errors = sum(s.api.errors + s.baseline.errors for s in self.scenarios)
+        worst = min(self.scenarios, key=lambda s: s.api.rps / s.baseline.rps)
+        ratio = worst.api.rps / worst.baseline.rps
+        target = "" if self.args.backend == "postgresql" else " (targets are set for PostgreSQL)"
+        lines = [
+            f"- p99 of the filtered, sorted first page: {first.p99_ms:.1f} ms (target ≤ {P99_TARGET_MS:.0f} ms): "
+            f"{'met' if first.p99_ms <= P99_TARGET_MS else 'MISSED'}{target}",
+            f"- lowest API/baseline throughput: {ratio:.0%} ({worst.label}; target ≥ {RATIO_TARGET:.0%}): "
+            f"{'met' if ratio >= RATIO_TARGET else 'MISSED'}{target}",
+            "- query plans: "
+            + (
+                "no benchmarked statement reads the whole listing table; counts are capped"
+                if self.plans_ok
+                else "a benchmarked statement reads the whole table, or a count is not capped (see the plans)"
+            ),  # fmt: skip
+            f"- failed requests (socket errors, non-2xx): {errors}",
+        ]
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        """This run's section of bench/RESULTS.md."""
+        a = self.args
+        backend = "PostgreSQL" if a.backend == "postgresql" else "SQLite"
+        command = f".venv/bin/python bench/search.py --backend {a.backend} --rows {a.rows}"
+        options = {name: getattr(a, name) for name in _DEFAULTS}
+        extra = [f"--{k} {shlex.quote(str(v))}" for k, v in options.items() if v != _DEFAULTS[k]]
+        plans = "\n\n".join(_plan_markdown(title, sql, plan) for title, sql, plan in self.plans)
+        parts = [
+            f"## Search, {backend}, {a.rows:,} listings",
+            "",
+            f"- command: `{' '.join([command, *extra])}`",
+            f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: nproc {nproc()}; {self.machine['cpus']}; {self.machine['database']}; "
+            f"Python {self.machine['python']}; gunicorn {self.machine['gunicorn']}",
+            f"- load: `wrk -t{a.threads} -c{a.connections} -d{a.seconds}s --latency` after a {a.warmup} s warm-up, "
+            f"per scenario and server, alternating, best of {a.rounds} rounds (by req/s), each after waiting for "
+            "the rest of the machine to go quiet; wrk runs on the same machine",
+            "- API = `GET /api/v1/listings?…` of the node; base = bench/baseline_app.py running the same two "
+            "statements (page + capped count) on a plain connection",
+            "",
+            self.markdown_table(),
+            "",
+            self.verdicts(),
+            "",
+            "<details><summary>Query plans of the benchmarked statements</summary>",
+            "",
+            plans,
+            "",
+            "</details>",
+        ]
+        return "\n".join(parts)
+
+
+def _text_table(header: tuple[str, ...], body: list[list[str]]) -> str:
+    rows = [list(header), *body]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in rows]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _markdown_table(header: tuple[str, ...], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
+
+
+_DEFAULTS = {"seconds": 12, "warmup": 2, "rounds": 2, "connections": 16, "threads": 2}
+
+
+def _plan_markdown(title: str, sql: str, plan: str) -> str:
+    """One statement and its plan as indented code under its verdict."""
+    body = "\n".join(f"    {line}" for line in plan.splitlines())
+    return f"{title}\n\n    {' '.join(sql.split())}\n\n{body}"
+
+
+def write_results(path: Path, report: Report) -> None:
+    """Replace this backend's section of RESULTS.md (between its markers), or append it."""
+    start, end = f"<!-- search:{report.args.backend} -->", f"<!-- /search:{report.args.backend} -->"
+    section = f"{start}\n{report.markdown()}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
