@@ -2,6 +2,7 @@
 
 import os
 import re
+import tempfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,9 +42,14 @@ def use_schema(app, schema: str) -> None:
     _set_schema(app.extensions["db"].engine, schema)
 
 
+_KEYS_DIR = tempfile.mkdtemp(prefix="cpn-test-keys-")
+
+
 def migrated_app(database_url: str, schema: str = PG_SCHEMA, **config):
-    """A node app on `database_url` (its own schema on PostgreSQL), migrated to head by Alembic."""
+    """A node app on `database_url` (its own schema on PostgreSQL), migrated to head by Alembic, with signing keys."""
     from alembic import command
+
+    from marketplace.federation.keys import init_keys, keys_path
 
     settings = {
         "DATABASE_URL": database_url,
@@ -57,6 +63,8 @@ def migrated_app(database_url: str, schema: str = PG_SCHEMA, **config):
         use_schema(app, schema)
     with app.app_context():
         command.upgrade(alembic_config(), "head")
+        if not keys_path().exists():
+            init_keys()
     return app
 
 

@@ -7,6 +7,7 @@ from sqlmodel import Session
 from ..identity.codes import InvalidCode, mint_code, parse_code
 from ..models import Listing, User
 from ..models.types import utcnow
+from ..sync.outbox import record_change
 from .documents import render_document
 from .schemas import ListingSchema, document_rule_errors
 from .vocabulary import price_per_gpu_hour
@@ -55,6 +56,7 @@ def publish_listing(*, session: Session, seller: User, node_code: str, data: dic
     listing.document = render_document(listing)
     session.add(listing)
     session.flush()
+    _announce(session, listing, was_visible=False)
     return listing
 
 
@@ -77,10 +79,12 @@ def update_listing(*, session: Session, listing: Listing, changes: dict) -> List
     content_changed = any(getattr(listing, k) != v for k, v in merged.items())
     if not content_changed and new_status == listing.status:
         return listing  # nothing changed: no new version
+    was_visible = listing.status != "draft"
     _apply_document(listing, merged)
     listing.status = new_status
     _bump_version(listing)
     session.flush()
+    _announce(session, listing, was_visible=was_visible)
     return listing
 
 
@@ -93,10 +97,24 @@ def retire_listing(*, session: Session, listing: Listing) -> Listing:
     """Retire a listing for good: it stays as a tombstone and its code is never reused."""
     if listing.status == "retired":
         raise ListingStateError("The listing is already retired.")
+    was_visible = listing.status != "draft"
     listing.status = "retired"
     _bump_version(listing)
     session.flush()
+    _announce(session, listing, was_visible=was_visible)
     return listing
+
+
+def _announce(session: Session, listing: Listing, *, was_visible: bool) -> None:
+    """Tell the federation, through the outbox, about a change others can see.
+
+    Drafts stay on their node: a draft's changes are never sent, and a retired draft leaves no trace.
+    """
+    if listing.status == "retired":
+        if was_visible:
+            record_change(session=session, listing=listing, op="delete")
+    elif listing.status != "draft":
+        record_change(session=session, listing=listing, op="upsert")
 
 
 def _bump_version(listing: Listing) -> None:

@@ -15,6 +15,7 @@ from .federation import AuthorizationCode, RevokedToken, SpentAssertion  # noqa:
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
+from .sync import OutboxCounter, OutboxEvent  # noqa: E402
 
 __all__ = [
     "ApiToken",
@@ -24,6 +25,8 @@ __all__ = [
     "NodeApplication",
     "NodeSerial",
     "NodeStatusChange",
+    "OutboxCounter",
+    "OutboxEvent",
     "Review",
     "RevokedToken",
     "SpentAssertion",

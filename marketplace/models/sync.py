@@ -1,0 +1,40 @@
+"""Sync of listings (PROTOCOL.md §6): this node's outbox and what it has seen from others."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .types import UTCDateTime, utcnow
+
+
+class OutboxEvent(SQLModel, table=True):
+    """A change of one of this node's listings, as the signed event every other node will apply.
+
+    `seq` is assigned in commit order: writers take the outbox counter's row lock, held until
+    they commit, so a later seq never commits before an earlier one.
+    """
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (UniqueConstraint("epoch", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(sa_column=Column(String(36), unique=True, nullable=False))
+    epoch: int = Field(sa_column=Column(Integer, nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    listing_code: str = Field(sa_column=Column(String(20), nullable=False, index=True))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    # Signed when first sent, with the key current then; relays pass the compact JWS on untouched.
+    jws: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OutboxCounter(SQLModel, table=True):
+    """The outbox's epoch and last sequence number (one row)."""
+
+    __tablename__ = "outbox_counter"
+
+    id: int = Field(default=1, primary_key=True)
+    epoch: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
