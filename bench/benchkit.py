@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,21 +102,40 @@ def children(pid: int) -> list[int]:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        # The fields after the command name, which is in parentheses and may contain spaces.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User + system CPU time used so far by each process that still exists."""
     used = {}
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime and stime, in clock ticks
+        fields = _stat_fields(pid)
+        if fields is not None:
+            used[pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime and stime, in clock ticks
     return used
 
 
 def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds spent between two cpu_seconds() snapshots by the processes present in both."""
-    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+    """CPU seconds spent between two cpu_seconds() snapshots; a process new in `after` counts from its start."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+def tree_cpu_seconds(master: int) -> float:
+    """CPU time of a gunicorn master and all its workers so far, including workers that have exited.
+
+    gunicorn replaces workers (max_requests): a worker that exits and is reaped moves its time into the
+    master's cutime/cstime, so the sum stays whole across replacements.
+    """
+    fields = _stat_fields(master)
+    if fields is None:
+        return 0.0
+    own = sum(int(v) for v in fields[11:15]) / _TICK  # utime, stime, cutime, cstime
+    return own + sum(cpu_seconds(children(master)).values())
 
 
 def busy_cpu_seconds() -> float:
@@ -200,13 +220,24 @@ def parse_wrk(text: str) -> WrkResult:
 
 
 def run_wrk(
-    url: str, *, seconds: int, threads: int, connections: int, server: list[int] = (), database: list[int] = ()
+    url: str,
+    *,
+    seconds: int,
+    threads: int,
+    connections: int,
+    server: int | None = None,
+    database: Callable[[], list[int]] = list,
 ) -> WrkResult:
-    """Load `url` with wrk for `seconds`; also the CPU per request of the `server` and `database` processes."""
+    """Load `url` with wrk for `seconds`; also CPU per request of the `server` (gunicorn master) and `database`.
+
+    `database` lists the database's processes serving the servers; it is asked before and after, so that
+    connections opened meanwhile count too.
+    """
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"benchmarks only load 127.0.0.1, not {url}")
     command = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", url]
-    server_before, db_before = cpu_seconds(server), cpu_seconds(database)
+    server_before = tree_cpu_seconds(server) if server else 0.0
+    db_before = cpu_seconds(database())
     busy_before, wrk_before, started = busy_cpu_seconds(), _children_cpu_seconds(), time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
     busy, wrk_used, elapsed = (
@@ -214,9 +245,9 @@ def run_wrk(
         _children_cpu_seconds() - wrk_before,
         time.monotonic() - started,
     )
-    server_after, db_after = cpu_seconds(server), cpu_seconds(database)
+    server_used = tree_cpu_seconds(server) - server_before if server else 0.0
+    db_used = cpu_used(db_before, cpu_seconds(database()))
     result = parse_wrk(done.stdout)
-    server_used, db_used = cpu_used(server_before, server_after), cpu_used(db_before, db_after)
     if result.requests:
         result.server_cpu_ms = server_used * 1000 / result.requests
         result.db_cpu_ms = db_used * 1000 / result.requests

@@ -116,8 +116,8 @@ class Report:
             f"- load: `wrk -t{a.threads} -c{a.connections} -d{a.seconds}s --latency` after a {a.warmup} s warm-up, "
             f"per scenario and server, alternating, best of {a.rounds} rounds (by req/s), each after waiting for "
             "the rest of the machine to go quiet; wrk runs on the same machine",
-            "- API = `GET /api/v1/listings?…` of the node; base = bench/baseline_app.py running the same two "
-            "statements (page + capped count) on a plain connection",
+            "- API = `GET /api/v1/listings?…` of the node; base = bench/baseline_app.py running the statements "
+            "the node sent for the same search (page + capped count), captured from the app, on a plain connection",
             "",
             self.markdown_table(),
             "",
