@@ -42,7 +42,7 @@ def _conflict(error: ListingStateError):
 
 @blp.route("")
 class ListingCollection(MethodView):
-    @blp.arguments(SearchArgsSchema, location="query", unknown=RAISE)
+    @blp.arguments(SearchArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, SearchResultSchema)
     def get(self, args):
         """Search published listings."""
@@ -58,7 +58,7 @@ class ListingCollection(MethodView):
 
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
-    @blp.arguments(ListingCreateSchema)
+    @blp.arguments(ListingCreateSchema())
     @blp.response(201, ListingSchema)
     @blp.alt_response(401, description="No valid API token")
     @blp.alt_response(403, description="The token's account is not a seller")

@@ -125,7 +125,7 @@ def _order_by(sort: str) -> list:
 def count_capped(*, session: Session, conditions: list[ColumnElement[bool]]) -> tuple[int, bool]:
     """Count the matches up to COUNT_CAP; say whether the count is exact."""
     limited = select(literal_column("1")).select_from(Listing).where(*conditions).limit(COUNT_CAP + 1).subquery()
-    total = session.execute(select(func.count()).select_from(limited)).scalar_one()
+    total = session.connection().execute(select(func.count()).select_from(limited)).scalar_one()
     return (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
 
 
@@ -148,7 +148,8 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     else:
         query = query.offset((page - 1) * per_page)
     query = query.order_by(*_order_by(sort)).limit(per_page + 1)
-    rows = session.execute(query).all() if documents else session.scalars(query).all()
+    # Documents need no ORM objects: the Core path skips the ORM's per-statement work.
+    rows = session.connection().execute(query).all() if documents else session.scalars(query).all()
     next_cursor = _encode_cursor(sort, rows[per_page - 1]) if len(rows) > per_page else None
     items = [row.document for row in rows[:per_page]] if documents else list(rows[:per_page])
     total, exact = count_capped(session=session, conditions=conditions)

@@ -62,7 +62,7 @@ def conflict(error: RegistryConflict):
 
 @blp.route("/applications")
 class Applications(MethodView):
-    @blp.arguments(ApplicationSchema)
+    @blp.arguments(ApplicationSchema())
     @blp.response(201, SubmittedSchema)
     @blp.alt_response(409, description="The code or province is taken")
     def post(self, data):
@@ -108,7 +108,7 @@ class ApplicationItem(MethodView):
 class ApplicationReviews(MethodView):
     @blp.doc(security=_SECURED)
     @api_auth_required("local_reviewer", "national_reviewer")
-    @blp.arguments(ReviewSchema)
+    @blp.arguments(ReviewSchema())
     @blp.response(201, ReviewOutSchema)
     @blp.alt_response(409, description="Not the stage that is due, or decided already")
     def post(self, data, application_id):
@@ -128,7 +128,7 @@ class ApplicationReviews(MethodView):
 
 @blp.route("/nodes")
 class Nodes(MethodView):
-    @blp.arguments(NodeFilterSchema, location="query", unknown=RAISE)
+    @blp.arguments(NodeFilterSchema(), location="query", unknown=RAISE)
     @blp.response(200, NodeListSchema)
     def get(self, filters):
         """The node directory: national, regional and industry nodes with status, URL and keys."""
@@ -166,7 +166,7 @@ def _change_status(code: str, status: str, data: dict):
 @blp.route("/nodes/<code>/suspend", methods=["POST"])
 @blp.doc(security=_SECURED)
 @api_auth_required("operator")
-@blp.arguments(StatusChangeSchema)
+@blp.arguments(StatusChangeSchema())
 @blp.response(200, NodeSchema)
 def suspend(data, code):
     """Suspend a node: it gets no tokens and its pushes are refused."""
@@ -176,7 +176,7 @@ def suspend(data, code):
 @blp.route("/nodes/<code>/reactivate", methods=["POST"])
 @blp.doc(security=_SECURED)
 @api_auth_required("operator")
-@blp.arguments(StatusChangeSchema)
+@blp.arguments(StatusChangeSchema())
 @blp.response(200, NodeSchema)
 def reactivate(data, code):
     """Reactivate a suspended node."""
