@@ -46,10 +46,11 @@ def _init_api(app: Flask) -> None:
     from .federation.wellknown import blp as wellknown_blp
     from .health import blp as health_blp
     from .listings.api import blp as listings_api
+    from .sync.api import blp as sync_api
 
     api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api]
+    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api]
     if is_national(app):
         from .federation import authserver
         from .federation.oauth_views import blp as oauth_blp

@@ -24,6 +24,11 @@ _DOCUMENT_FIELDS = tuple(
 )
 
 
+def document_fields() -> tuple[str, ...]:
+    """The fields of a listing document that a seller writes (everything but status and the read-only ones)."""
+    return _DOCUMENT_FIELDS
+
+
 class ListingStateError(ValueError):
     """A change the listing's status does not allow; `field` names what was asked."""
 

@@ -38,3 +38,14 @@ class OutboxCounter(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     epoch: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class SyncCursor(SQLModel, table=True):
+    """How far a stream has been applied (receiver) or acknowledged (sender), by stream name."""
+
+    __tablename__ = "sync_cursor"
+
+    stream: str = Field(sa_column=Column(String(40), primary_key=True))
+    epoch: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

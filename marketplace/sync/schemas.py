@@ -1,0 +1,58 @@
+"""Events and listing documents as they arrive from other nodes (PROTOCOL.md §6)."""
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from ..identity.codes import NODE_CODE_RE
+from ..listings.schemas import ListingSchema, SellerSchema
+from ..listings.vocabulary import STATUSES
+
+MAX_BATCH = 500
+
+
+class RemoteListingSchema(ListingSchema):
+    """A listing document of another node: every field of §3, the read-only ones included."""
+
+    class Meta:
+        unknown = EXCLUDE  # a newer origin may add fields; v1 readers keep what they know
+
+    code = fields.String(required=True, validate=validate.Length(max=20))
+    origin = fields.String(required=True, validate=validate.Regexp(rf"^{NODE_CODE_RE}$"))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    seller = fields.Nested(SellerSchema, required=True)
+    updated_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class EventSchema(Schema):
+    """The payload of a signed event."""
+
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    listing_code = fields.String(required=True, validate=validate.Length(max=20))
+    origin = fields.String(required=True, validate=validate.Regexp(rf"^{NODE_CODE_RE}$"))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    op = fields.String(required=True, validate=validate.OneOf(("upsert", "delete")))
+    epoch = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True, format="iso")
+    listing = fields.Dict(required=True)
+
+
+class EventBatchSchema(Schema):
+    """What a node pushes: up to MAX_BATCH compact JWS events."""
+
+    events = fields.List(
+        fields.String(validate=validate.Length(min=1, max=65536)),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH, error=f"Send 1 to {MAX_BATCH} events per batch."),
+    )
+
+
+class EventResultSchema(Schema):
+    event_id = fields.String(allow_none=True)
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class PushResultSchema(Schema):
+    results = fields.List(fields.Nested(EventResultSchema))
+    acked_seq = fields.Integer()

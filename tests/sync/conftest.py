@@ -1,0 +1,3 @@
+"""Sync tests use the in-process federation of tests/federation."""
+
+from ..federation.conftest import federation, national_database, national_postgresql, template_database  # noqa: F401

@@ -1,0 +1,145 @@
+"""Pushing events up the tree: what national applies, and what it refuses."""
+
+import base64
+import json
+
+import pytest
+from joserfc import jws
+from joserfc.jwk import ECKey
+from sqlalchemy import func, select
+
+from marketplace.accounts.services import create_user
+from marketplace.federation.client import call_node
+from marketplace.listings.schemas import ListingCreateSchema
+from marketplace.listings.services import publish_listing, update_listing
+from marketplace.models import Listing
+from marketplace.sync.outbox import sign_event, signed_events
+from marketplace.sync.push import push_once
+
+from ..factories import gpu_payload
+
+
+def publish(federation, code: str, count: int = 1, **changes) -> list[str]:
+    """Publish listings at node `code` through its services; their codes."""
+    app = federation[code]
+    with app.app_context(), app.extensions["db"].session() as session:
+        seller = create_user(session=session, email=f"s{count}{len(changes)}@{code.lower()}.cn", password="x" * 12,
+                             role="seller", name="Seller")  # fmt: skip
+        codes = [publish_listing(session=session, seller=seller, node_code=code,
+                                 data=ListingCreateSchema().load(gpu_payload(**changes))).code
+                 for _ in range(count)]  # fmt: skip
+        session.commit()
+    return codes
+
+
+def push(federation, code: str):
+    app = federation[code]
+    with app.app_context(), app.extensions["db"].session() as session:
+        return push_once(session=session)
+
+
+def at_national(federation) -> dict[str, tuple[int, str]]:
+    national = federation.national
+    with national.app_context(), national.extensions["db"].session() as session:
+        return {row.code: (row.version, row.status) for row in session.scalars(select(Listing))}
+
+
+def raw_push(federation, caller: str, events: list[str]):
+    with federation[caller].app_context():
+        return call_node("POST", f"{federation.url('N0')}/federation/v1/events", audience="N0",
+                         scope="listings:write", json={"events": events})  # fmt: skip
+
+
+def signed(federation, code: str) -> list[str]:
+    app = federation[code]
+    with app.app_context(), app.extensions["db"].session() as session:
+        events = [event.jws for event in signed_events(session=session, after_seq=0, limit=500)]
+        session.commit()
+        return events
+
+
+def test_published_listings_reach_national_with_their_documents(federation):
+    codes = publish(federation, "R44", count=3)
+    report = push(federation, "R44")
+    assert (report.sent, report.acked_seq, report.rejected) == (3, 3, [])
+    assert at_national(federation) == {code: (1, "published") for code in codes}
+    national = federation.national.test_client()
+    found = national.get("/api/v1/listings", query_string={"origin": "R44"}).get_json()
+    assert sorted(item["code"] for item in found["items"]) == sorted(codes)
+    assert push(federation, "R44").sent == 0  # nothing new
+
+
+def test_changes_apply_by_version_and_replays_are_duplicates(federation):
+    [code] = publish(federation, "R44")
+    first = signed(federation, "R44")
+    app = federation["R44"]
+    with app.app_context(), app.extensions["db"].session() as session:
+        listing = session.scalars(select(Listing).where(Listing.code == code)).one()
+        update_listing(session=session, listing=listing, changes={"unit_price": 1777})
+        session.commit()
+    push(federation, "R44")
+    assert at_national(federation)[code] == (2, "published")
+    replay = raw_push(federation, "R44", first).json()
+    assert [r["status"] for r in replay["results"]] == ["stale"]
+    again = raw_push(federation, "R44", signed(federation, "R44")).json()
+    assert [r["status"] for r in again["results"]] == ["stale", "duplicate"]
+
+
+def test_a_forged_or_altered_event_is_rejected(federation):
+    [code] = publish(federation, "R44")
+    [event] = signed(federation, "R44")
+    header, payload, signature = event.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    body["listing"]["unit_price"] = 1
+    altered = f"{header}.{base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip('=')}.{signature}"
+    stranger = ECKey.generate_key("P-256")
+    forged = jws.serialize_compact({"alg": "ES256", "kid": "x"}, json.dumps(body).encode(), stranger)
+    answer = raw_push(federation, "R44", [altered, forged]).json()
+    assert [r["status"] for r in answer["results"]] == ["rejected", "rejected"]
+    assert all("signature does not verify" in r["reason"] for r in answer["results"])
+    assert code not in at_national(federation)
+
+
+def test_an_event_of_another_origin_is_rejected(federation):
+    """R11 may not send R44's events: it is neither R44 nor above it."""
+    publish(federation, "R44")
+    answer = raw_push(federation, "R11", signed(federation, "R44")).json()
+    assert answer["results"][0]["status"] == "rejected" and "may not send" in answer["results"][0]["reason"]
+    assert at_national(federation) == {}
+
+
+def test_a_malformed_batch_rejects_each_bad_event_and_applies_the_good_ones(federation):
+    codes = publish(federation, "R44", count=2)
+    good = signed(federation, "R44")
+    with federation["R44"].app_context():
+        not_an_event = sign_event(b'{"hello": "world"}')
+    answer = raw_push(federation, "R44", [good[0], "not-a-jws", not_an_event, good[1]]).json()
+    assert [r["status"] for r in answer["results"]] == ["applied", "rejected", "rejected", "applied"]
+    assert "Malformed event" in answer["results"][2]["reason"]
+    assert set(at_national(federation)) == set(codes)
+
+
+@pytest.mark.parametrize("count", [0, 501])
+def test_batches_hold_1_to_500_events(federation, count):
+    publish(federation, "R44")
+    [event] = signed(federation, "R44")
+    response = raw_push(federation, "R44", [event] * count)
+    assert response.status_code == 422 and "1 to 500" in json.dumps(response.json())
+    assert at_national(federation) == {}
+
+
+def test_pushing_needs_the_listings_write_scope_and_the_right_audience(federation):
+    publish(federation, "R44")
+    events = signed(federation, "R44")
+    with federation["R44"].app_context():
+        wrong_scope = call_node("POST", f"{federation.url('N0')}/federation/v1/events", audience="N0",
+                                scope="listings:read", json={"events": events})  # fmt: skip
+        wrong_audience = call_node("POST", f"{federation.url('N0')}/federation/v1/events", audience="R11",
+                                   scope="listings:write", json={"events": events})  # fmt: skip
+    assert wrong_scope.status_code == 403 and wrong_audience.status_code == 401
+    assert at_national(federation) == {}
+
+
+def test_national_never_takes_a_listing_for_its_own(federation):
+    with federation.national.app_context(), federation.national.extensions["db"].session() as session:
+        assert session.scalar(select(func.count()).select_from(Listing)) == 0
