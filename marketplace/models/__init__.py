@@ -15,11 +15,12 @@ from .federation import AuthorizationCode, RevokedToken, SpentAssertion  # noqa:
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
-from .sync import OutboxCounter, OutboxEvent, SyncCursor  # noqa: E402
+from .sync import CatalogueChange, OutboxCounter, OutboxEvent, SyncCursor  # noqa: E402
 
 __all__ = [
     "ApiToken",
     "AuthorizationCode",
+    "CatalogueChange",
     "Listing",
     "Node",
     "NodeApplication",

@@ -1,6 +1,7 @@
 """Sync of listings (PROTOCOL.md §6): this node's outbox and what it has seen from others."""
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, Column, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -31,9 +32,12 @@ class OutboxEvent(SQLModel, table=True):
 
 
 class OutboxCounter(SQLModel, table=True):
-    """The outbox's epoch and last sequence number (one row)."""
+    """Sequence counters: row OUTBOX for this node's outbox, row FEED for national's change feed."""
 
     __tablename__ = "outbox_counter"
+
+    OUTBOX: ClassVar[int] = 1
+    FEED: ClassVar[int] = 2
 
     id: int = Field(default=1, primary_key=True)
     epoch: int = Field(default=1, sa_column=Column(Integer, nullable=False))
@@ -48,4 +52,19 @@ class SyncCursor(SQLModel, table=True):
     stream: str = Field(sa_column=Column(String(40), primary_key=True))
     epoch: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # An opaque position handed out by the other side (national's feed cursor).
+    position: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CatalogueChange(SQLModel, table=True):
+    """National's change feed: every event it applied, in commit order, passed on as signed by its origin."""
+
+    __tablename__ = "catalogue_change"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    listing_code: str = Field(sa_column=Column(String(20), nullable=False, index=True))
+    origin: str = Field(sa_column=Column(String(8), nullable=False))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    jws: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,8 +1,9 @@
 """`/federation/v1/events`: nodes push signed listing events up the tree (PROTOCOL.md §6)."""
 
 from flask import current_app, g
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from joserfc.jwk import KeySet
+from marshmallow import RAISE, Schema, fields, validate
 
 from ..db import get_session
 from ..federation.cache import app_cache
@@ -10,13 +11,14 @@ from ..federation.client import national_issuer
 from ..federation.guard import require_node_token
 from ..federation.http import FetchRefused, fetch
 from .apply import Directory, apply_batch, national_directory
+from .feed import FEED_LIMIT, BadCursor, CursorExpired, append_to_feed, read_feed
 from .schemas import EventBatchSchema, PushResultSchema
 
 blp = Blueprint("sync_api", __name__, url_prefix="/federation/v1", description="Listing sync")
 DIRECTORY_TTL = 30
 
 
-def _remote_directory() -> Directory:
+def remote_directory() -> Directory:
     """National's directory as seen from another node, each answer kept DIRECTORY_TTL seconds."""
 
     def entry(code: str) -> dict | None:
@@ -44,8 +46,43 @@ def push_events(batch):
     """Apply a batch of signed events from the caller or the nodes below it."""
     session = get_session()
     national = current_app.config["NODE_ROLE"] == "national"
-    directory = national_directory(session) if national else _remote_directory()
+    directory = national_directory(session) if national else remote_directory()
+
+    def to_feed(event: dict, compact: str) -> None:
+        append_to_feed(session, listing_code=event["listing_code"], origin=event["origin"],
+                       version=event["version"], jws=compact)  # fmt: skip
+
     answer = apply_batch(session=session, caller=g.federation_caller["client_id"], events=batch["events"],
-                         directory=directory, own_code=current_app.config["NODE_CODE"])  # fmt: skip
+                         directory=directory, own_code=current_app.config["NODE_CODE"],
+                         on_applied=to_feed if national else None)  # fmt: skip
     session.commit()
     return answer
+
+
+class ChangesArgs(Schema):
+    after = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=FEED_LIMIT, validate=validate.Range(min=1, max=FEED_LIMIT))
+
+
+class ChangesSchema(Schema):
+    events = fields.List(fields.String())
+    next_cursor = fields.String()
+    has_more = fields.Boolean()
+
+
+@blp.get("/changes")
+@blp.doc(security=[{"bearerAuth": []}])
+@require_node_token("listings:read")
+@blp.arguments(ChangesArgs(), location="query", unknown=RAISE)
+@blp.response(200, ChangesSchema)
+@blp.alt_response(410, description="The cursor has expired: resync from the snapshots")
+def changes(args):
+    """National's change feed of the merged catalogue: signed events in commit order."""
+    if current_app.config["NODE_ROLE"] != "national":
+        abort(404, message="The change feed is national's.")
+    try:
+        return read_feed(session=get_session(), after=args.get("after"), limit=args["limit"])
+    except BadCursor as error:
+        abort(422, message=str(error), errors={"query": {"after": [str(error)]}})
+    except CursorExpired as error:
+        abort(410, message=str(error))

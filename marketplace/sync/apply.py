@@ -153,8 +153,13 @@ def acked_seq(session: Session, origin: str) -> int:
     return cursor.last_seq if cursor else 0
 
 
-def apply_batch(*, session: Session, caller: str, events: list[str], directory: Directory, own_code: str) -> dict:
-    """Apply a pushed batch: one result per event; rejected events store nothing, the good ones apply."""
+def apply_batch(
+    *, session: Session, caller: str, events: list[str], directory: Directory, own_code: str, on_applied=None
+) -> dict:
+    """Apply a pushed batch: one result per event; rejected events store nothing, the good ones apply.
+
+    `on_applied(event, compact)` runs for each applied event (national appends it to its feed).
+    """
     results = []
     for compact in events:
         event_id = None
@@ -163,6 +168,8 @@ def apply_batch(*, session: Session, caller: str, events: list[str], directory: 
             event_id = event["event_id"]
             status = apply_event(session, event, raw, own_code=own_code)
             _advance_cursor(session, f"in:{event['origin']}", event["epoch"], event["seq"])
+            if status == "applied" and on_applied is not None:
+                on_applied(event, compact)
             results.append({"event_id": event_id, "status": status, "reason": None})
         except EventRejected as error:
             results.append({"event_id": event_id or _unverified_payload_id(compact), "status": "rejected",

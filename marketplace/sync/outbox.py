@@ -19,16 +19,17 @@ from ..models.types import utcnow
 EVENT_TYP = "cpn-event+jws"
 
 
-def _next_seq(session: Session) -> tuple[int, int]:
+def next_seq(session: Session, counter: int = OutboxCounter.OUTBOX) -> tuple[int, int]:
     """(epoch, seq) for the next event; the counter's row lock serializes writers until commit."""
     row = session.execute(
-        update(OutboxCounter).where(OutboxCounter.id == 1).values(last_seq=OutboxCounter.last_seq + 1)
+        update(OutboxCounter).where(OutboxCounter.id == counter).values(last_seq=OutboxCounter.last_seq + 1)
         .returning(OutboxCounter.epoch, OutboxCounter.last_seq)
     ).first()  # fmt: skip
     if row is None:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(OutboxCounter).values(id=1, epoch=1, last_seq=0).on_conflict_do_nothing())
-        return _next_seq(session)
+        insert = dialect.insert(OutboxCounter).values(id=counter, epoch=1, last_seq=0).on_conflict_do_nothing()
+        session.execute(insert)
+        return next_seq(session, counter)
     return row.epoch, row.last_seq
 
 
@@ -40,7 +41,7 @@ def sign_event(payload: bytes) -> str:
 
 def record_change(*, session: Session, listing: Listing, op: str) -> OutboxEvent:
     """Write the signed event of a listing's change (op "upsert" or "delete") into the outbox."""
-    epoch, seq = _next_seq(session)
+    epoch, seq = next_seq(session)
     event_id = str(uuid.uuid4())
     payload = orjson.dumps({
         "event_id": event_id, "listing_code": listing.code, "origin": listing.origin, "version": listing.version,
@@ -56,7 +57,7 @@ def record_change(*, session: Session, listing: Listing, op: str) -> OutboxEvent
 
 def signed_events(*, session: Session, after_seq: int, limit: int) -> list[OutboxEvent]:
     """Events after `after_seq` in the current epoch, oldest first, each signed (once) for sending."""
-    epoch = session.scalar(select(OutboxCounter.epoch).where(OutboxCounter.id == 1)) or 1
+    epoch = session.scalar(select(OutboxCounter.epoch).where(OutboxCounter.id == OutboxCounter.OUTBOX)) or 1
     query = (
         select(OutboxEvent)
         .where(OutboxEvent.epoch == epoch, OutboxEvent.seq > after_seq)

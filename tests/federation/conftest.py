@@ -54,9 +54,9 @@ def national_database(request, tmp_path, template_database, national_postgresql)
     from ..conftest import _admin_sql
 
     url, schema = national_postgresql
-    tables = ", ".join(f"{schema}.{t}" for t in ("spent_assertion", "revoked_token", "authorization_code",
-                                                   "node_status_change", "node", "review", "node_application",
-                                                   "api_token", "listing", "node_serial", '"user"'))  # fmt: skip
+    from sqlmodel import SQLModel
+
+    tables = ", ".join(f'{schema}."{table.name}"' for table in SQLModel.metadata.sorted_tables)
     _admin_sql(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     return url, schema
 

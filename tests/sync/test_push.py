@@ -143,3 +143,53 @@ def test_pushing_needs_the_listings_write_scope_and_the_right_audience(federatio
 def test_national_never_takes_a_listing_for_its_own(federation):
     with federation.national.app_context(), federation.national.extensions["db"].session() as session:
         assert session.scalar(select(func.count()).select_from(Listing)) == 0
+
+
+# --- down the tree: national's feed -----------------------------------------------------------------
+
+
+def pull(federation, code: str):
+    from marketplace.sync.api import remote_directory
+    from marketplace.sync.feed import pull_once
+
+    app = federation[code]
+    with app.app_context(), app.extensions["db"].session() as session:
+        return pull_once(session=session, directory=remote_directory())
+
+
+def listings_at(federation, code: str) -> dict[str, tuple[str, int, str]]:
+    app = federation[code]
+    with app.app_context(), app.extensions["db"].session() as session:
+        return {row.code: (row.origin, row.version, row.status) for row in session.scalars(select(Listing))}
+
+
+def test_every_node_pulls_the_national_catalogue(federation):
+    codes = publish(federation, "R44", count=3)
+    push(federation, "R44")
+    report = pull(federation, "R11")
+    assert (report.received, report.applied, report.has_more) == (3, 3, False)
+    assert listings_at(federation, "R11") == {code: ("R44", 1, "published") for code in codes}
+    found = federation["R11"].test_client().get("/api/v1/listings", query_string={"origin": "R44"}).get_json()
+    assert found["total"] == 3
+    again = pull(federation, "R11")
+    assert (again.received, again.applied) == (0, 0)
+    origin_pull = pull(federation, "R44")  # the origin sees its own events go by and keeps its listings
+    assert origin_pull.applied == 0 and listings_at(federation, "R44") == {c: ("R44", 1, "published") for c in codes}
+
+
+def test_the_feed_pages_in_commit_order(federation):
+    publish(federation, "R44", count=5)
+    push(federation, "R44")
+    with federation["R11"].app_context():
+        first = call_node("GET", f"{federation.url('N0')}/federation/v1/changes", audience="N0",
+                          scope="listings:read", params={"limit": 2}).json()  # fmt: skip
+        rest = call_node("GET", f"{federation.url('N0')}/federation/v1/changes", audience="N0",
+                         scope="listings:read", params={"limit": 10, "after": first["next_cursor"]}).json()  # fmt: skip
+        bad = call_node("GET", f"{federation.url('N0')}/federation/v1/changes", audience="N0",
+                        scope="listings:read", params={"after": "nonsense"})  # fmt: skip
+    assert (len(first["events"]), first["has_more"], len(rest["events"]), rest["has_more"]) == (2, True, 3, False)
+    seqs = [
+        json.loads(base64.urlsafe_b64decode(e.split(".")[1] + "=="))["seq"] for e in first["events"] + rest["events"]
+    ]
+    assert seqs == [1, 2, 3, 4, 5]
+    assert bad.status_code == 422

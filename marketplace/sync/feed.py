@@ -1,0 +1,97 @@
+"""Down the tree: national's change feed of the merged catalogue, and every node's pull of it."""
+
+import base64
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from ..federation.client import call_node, national_issuer
+from ..models import CatalogueChange, OutboxCounter, SyncCursor
+from ..models.types import utcnow
+from .apply import Directory, EventRejected, apply_event, verify_event
+from .outbox import next_seq
+
+FEED_LIMIT = 500
+FEED_STREAM = "feed:N0"
+
+
+class CursorExpired(Exception):
+    """The feed no longer reaches back to this cursor: resync from a snapshot."""
+
+
+class BadCursor(ValueError):
+    """Not a cursor of this feed."""
+
+
+def append_to_feed(session: Session, *, listing_code: str, origin: str, version: int, jws: str) -> None:
+    """National: record an applied event in the feed, numbered in commit order."""
+    _epoch, seq = next_seq(session, OutboxCounter.FEED)
+    session.add(CatalogueChange(seq=seq, listing_code=listing_code, origin=origin, version=version, jws=jws))
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"feed1:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, seq = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
+        value = int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise BadCursor("Not a cursor of this feed.") from None
+    if kind != "feed1" or value < 0:
+        raise BadCursor("Not a cursor of this feed.")
+    return value
+
+
+def read_feed(*, session: Session, after: str | None, limit: int) -> dict:
+    """Events after the cursor, oldest first; CursorExpired when they are no longer kept."""
+    start = decode_cursor(after)
+    oldest = session.scalar(select(func.min(CatalogueChange.seq)))
+    if start and oldest is not None and start < oldest - 1:
+        raise CursorExpired(f"The feed starts at {oldest}: resync from the snapshots.")
+    rows = session.scalars(
+        select(CatalogueChange).where(CatalogueChange.seq > start).order_by(CatalogueChange.seq).limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    last = page[-1].seq if page else start
+    return {"events": [row.jws for row in page], "next_cursor": encode_cursor(last), "has_more": len(rows) > limit}
+
+
+@dataclass
+class PullReport:
+    """What one pull did."""
+
+    received: int
+    applied: int
+    has_more: bool
+
+
+def pull_once(*, session: Session, directory: Directory, limit: int = FEED_LIMIT) -> PullReport:
+    """Fetch the next page of national's feed and apply it; the cursor moves with what was applied."""
+    own = current_app.config["NODE_CODE"]
+    cursor = session.get(SyncCursor, FEED_STREAM) or SyncCursor(stream=FEED_STREAM)
+    params = {"limit": limit} | ({"after": cursor.position} if cursor.position else {})
+    response = call_node("GET", f"{national_issuer()}/federation/v1/changes", audience="N0", scope="listings:read",
+                         params=params)  # fmt: skip
+    if response.status_code == 410:
+        raise CursorExpired(response.json().get("message", "cursor expired"))
+    response.raise_for_status()
+    answer = response.json()
+    applied = 0
+    for compact in answer["events"]:
+        try:
+            event, raw = verify_event(compact, caller="N0", directory=directory)
+            if event["origin"] == own:
+                continue  # this node is the origin: it has the listing already, newer if anything
+            applied += apply_event(session, event, raw, own_code=own) == "applied"
+        except EventRejected as error:
+            current_app.logger.warning("feed event not applied: %s", error)
+    cursor.position, cursor.updated_at = answer["next_cursor"], utcnow()
+    session.add(cursor)
+    session.commit()
+    return PullReport(len(answer["events"]), applied, answer["has_more"])
