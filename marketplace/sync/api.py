@@ -52,9 +52,9 @@ def push_events(batch):
         append_to_feed(session, listing_code=event["listing_code"], origin=event["origin"],
                        version=event["version"], jws=compact)  # fmt: skip
 
+    # National's feed is the merged catalogue; a regional node's is what it relays up for its children.
     answer = apply_batch(session=session, caller=g.federation_caller["client_id"], events=batch["events"],
-                         directory=directory, own_code=current_app.config["NODE_CODE"],
-                         on_applied=to_feed if national else None)  # fmt: skip
+                         directory=directory, own_code=current_app.config["NODE_CODE"], on_applied=to_feed)  # fmt: skip
     session.commit()
     return answer
 

@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 from sqlmodel import Session
 
 from ..federation.cache import app_cache
 from ..federation.client import call_node, national_issuer
 from ..federation.http import fetch
-from ..models import SyncCursor
+from ..models import CatalogueChange, SyncCursor
 from ..models.types import utcnow
 from .outbox import signed_events
 from .schemas import MAX_BATCH
@@ -36,21 +37,43 @@ def parent() -> tuple[str, str]:
     return app_cache("parent", 3600).get("code", ask), config["PARENT_URL"]
 
 
+def _send(code: str, url: str, compacts: list[str]) -> dict:
+    response = call_node("POST", f"{url}/federation/v1/events", audience=code, scope="listings:write",
+                         json={"events": compacts})  # fmt: skip
+    response.raise_for_status()
+    return response.json()
+
+
 def push_once(*, session: Session, limit: int = MAX_BATCH) -> PushReport:
-    """Send the next batch of outbox events to the parent and remember how far it acknowledged."""
+    """Send the next batch of this node's own events, then of the events it relays, to its parent."""
     code, url = parent()
     cursor = session.get(SyncCursor, f"out:{code}") or SyncCursor(stream=f"out:{code}", last_seq=0)
     events = signed_events(session=session, after_seq=cursor.last_seq, limit=limit)
     session.commit()  # the signatures are kept even if the parent is down
-    if not events:
-        return PushReport(0, cursor.last_seq, [])
-    response = call_node("POST", f"{url}/federation/v1/events", audience=code, scope="listings:write",
-                         json={"events": [event.jws for event in events]})  # fmt: skip
-    response.raise_for_status()
-    answer = response.json()
-    cursor.last_seq = max(cursor.last_seq, int(answer["acked_seq"]))
+    sent, rejected = 0, []
+    if events:
+        answer = _send(code, url, [event.jws for event in events])
+        cursor.last_seq = max(cursor.last_seq, int(answer["acked_seq"]))
+        rejected += [result for result in answer["results"] if result["status"] == "rejected"]
+        sent += len(events)
     cursor.updated_at = utcnow()
     session.add(cursor)
     session.commit()
-    rejected = [result for result in answer["results"] if result["status"] == "rejected"]
-    return PushReport(len(events), cursor.last_seq, rejected)
+    relay_sent, relay_rejected = _relay_once(session, code, url, limit)
+    return PushReport(sent + relay_sent, cursor.last_seq, rejected + relay_rejected)
+
+
+def _relay_once(session: Session, code: str, url: str, limit: int) -> tuple[int, list[dict]]:
+    """Pass the children's events on up, as signed by their origins, after what the parent has seen."""
+    cursor = session.get(SyncCursor, f"relay:{code}") or SyncCursor(stream=f"relay:{code}", last_seq=0)
+    rows = session.scalars(
+        select(CatalogueChange).where(CatalogueChange.seq > cursor.last_seq).order_by(CatalogueChange.seq).limit(limit)
+    ).all()
+    if not rows:
+        return 0, []
+    answer = _send(code, url, [row.jws for row in rows])
+    # Each event was answered (applied, duplicate, stale or rejected): none is sent twice on purpose.
+    cursor.last_seq, cursor.updated_at = rows[-1].seq, utcnow()
+    session.add(cursor)
+    session.commit()
+    return len(rows), [result for result in answer["results"] if result["status"] == "rejected"]

@@ -63,7 +63,8 @@ def national_database(request, tmp_path, template_database, national_postgresql)
 
 @pytest.fixture
 def federation(tmp_path, template_database, national_database):
-    """National N0 and regional nodes R11 and R44, registered and active, HTTP routed between them.
+    """National N0, regional nodes R11 and R44, and industry node IJ01 under R11, registered and active,
+    HTTP routed between them.
 
     National runs on SQLite and on PostgreSQL; the regional nodes on SQLite.
     """
@@ -71,18 +72,20 @@ def federation(tmp_path, template_database, national_database):
     from .nodes import Federation, copy_sqlite, node_app
 
     nodes = Federation()
-    for code, role in (("N0", "national"), ("R11", "regional"), ("R44", "regional")):
+    for code, role in (("N0", "national"), ("R11", "regional"), ("R44", "regional"), ("IJ01", "industry")):
         if code == "N0":
             database_url, schema = national_database
         else:
             copy_sqlite(template_database, str(tmp_path / f"{code}.sqlite3"))
             database_url, schema = f"sqlite:///{tmp_path / f'{code}.sqlite3'}", None
+        parent_url = nodes.url("R11") if role == "industry" else ""
         nodes.apps[code] = node_app(code=code, role=role, database_url=database_url,
-                                    keys_file=str(tmp_path / f"{code}.keys"))  # fmt: skip
+                                    keys_file=str(tmp_path / f"{code}.keys"), parent_url=parent_url)  # fmt: skip
         if schema:
             use_schema(nodes.apps[code], schema)
     nodes.route_http()
     nodes.register("R11")
     nodes.register("R44")
+    nodes.register("IJ01", role="industry", parent="R11")
     yield nodes
     nodes.dispose()

@@ -65,11 +65,12 @@ def copy_sqlite(source: str, target: str) -> None:
         src.backup(dst)
 
 
-def node_app(*, code: str, role: str, database_url: str, keys_file: str) -> Flask:
+def node_app(*, code: str, role: str, database_url: str, keys_file: str, parent_url: str = "") -> Flask:
     """A node app on its own database with its own signing keys."""
     app = create_app({
         "DATABASE_URL": database_url, "NODE_CODE": code, "NODE_ROLE": role, "TESTING": True,
         "SECRET_KEY": f"secret-{code}", "PUBLIC_URL": Federation.url(code), "NATIONAL_URL": NATIONAL_URL,
+        "PARENT_URL": parent_url or NATIONAL_URL,
         "SIGNING_KEYS_FILE": keys_file, "FEDERATION_ALLOW_PRIVATE_ADDRESSES": True,
     })  # fmt: skip
     with app.app_context():

@@ -193,3 +193,23 @@ def test_the_feed_pages_in_commit_order(federation):
     ]
     assert seqs == [1, 2, 3, 4, 5]
     assert bad.status_code == 422
+
+
+# --- relays ------------------------------------------------------------------------------------------
+
+
+def test_an_industry_nodes_changes_reach_its_regional_node_national_and_every_other_node(federation):
+    [code] = publish(federation, "IJ01")
+    assert push(federation, "IJ01").sent == 1  # to R11
+    assert listings_at(federation, "R11") == {code: ("IJ01", 1, "published")}
+    assert push(federation, "R11").sent == 1  # relayed to national, as signed by IJ01
+    assert at_national(federation) == {code: (1, "published")}
+    pull(federation, "R44")
+    assert listings_at(federation, "R44") == {code: ("IJ01", 1, "published")}
+    assert push(federation, "R11").sent == 0  # relayed once
+
+
+def test_a_regional_node_may_not_send_events_of_a_node_that_is_not_below_it(federation):
+    publish(federation, "IJ01")
+    answer = raw_push(federation, "R44", signed(federation, "IJ01")).json()
+    assert answer["results"][0]["status"] == "rejected" and "may not send" in answer["results"][0]["reason"]
