@@ -1,4 +1,6 @@
-"""`/federation/v1/events`: nodes push signed listing events up the tree (PROTOCOL.md §6)."""
+"""`/federation/v1`: pushing events up, the feed down, snapshots to reconcile (PROTOCOL.md §6)."""
+
+import re
 
 from flask import current_app, g
 from flask_smorest import Blueprint, abort
@@ -10,9 +12,11 @@ from ..federation.cache import app_cache
 from ..federation.client import national_issuer
 from ..federation.guard import require_node_token
 from ..federation.http import FetchRefused, fetch
+from ..identity.codes import NODE_CODE_RE
 from .apply import Directory, apply_batch, national_directory
 from .feed import FEED_LIMIT, BadCursor, CursorExpired, append_to_feed, read_feed
 from .schemas import EventBatchSchema, PushResultSchema
+from .snapshot import snapshot
 
 blp = Blueprint("sync_api", __name__, url_prefix="/federation/v1", description="Listing sync")
 DIRECTORY_TTL = 30
@@ -86,3 +90,19 @@ def changes(args):
         abort(422, message=str(error), errors={"query": {"after": [str(error)]}})
     except CursorExpired as error:
         abort(410, message=str(error))
+
+
+class SnapshotSchema(Schema):
+    listings = fields.List(fields.List(fields.Raw()), metadata={"description": "[code, version, sha256] by code"})
+    digest = fields.String()
+
+
+@blp.get("/nodes/<code>/snapshot")
+@blp.doc(security=[{"bearerAuth": []}])
+@require_node_token("listings:read")
+@blp.response(200, SnapshotSchema)
+def node_snapshot(code):
+    """This node's copy of one origin's listings, to reconcile against."""
+    if not re.fullmatch(NODE_CODE_RE, code.upper()):
+        abort(404, message=f"No node {code}.")
+    return snapshot(session=get_session(), origin=code.upper(), own_code=current_app.config["NODE_CODE"])

@@ -213,3 +213,27 @@ def test_a_regional_node_may_not_send_events_of_a_node_that_is_not_below_it(fede
     publish(federation, "IJ01")
     answer = raw_push(federation, "R44", signed(federation, "IJ01")).json()
     assert answer["results"][0]["status"] == "rejected" and "may not send" in answer["results"][0]["reason"]
+
+
+# --- snapshots -----------------------------------------------------------------------------------------
+
+
+def snapshot_at(federation, at: str, origin: str) -> dict:
+    caller = "R11" if at != "R11" else "R44"
+    with federation[caller].app_context():
+        response = call_node("GET", f"{federation.url(at)}/federation/v1/nodes/{origin}/snapshot",
+                             audience=at, scope="listings:read")  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_snapshots_agree_once_the_copies_converge(federation):
+    publish(federation, "R44", count=3)
+    publish(federation, "R44", status="draft")  # never leaves R44: not in any snapshot
+    before = snapshot_at(federation, "N0", "R44")
+    assert before["listings"] == []
+    push(federation, "R44")
+    pull(federation, "R11")
+    digests = {at: snapshot_at(federation, at, "R44") for at in ("R44", "N0", "R11")}
+    assert len({s["digest"] for s in digests.values()}) == 1
+    assert len(digests["N0"]["listings"]) == 3 and digests["N0"] != before
