@@ -96,8 +96,9 @@ def _init_cli(app: Flask) -> None:
     from .cli import db_cli
     from .federation.cli import federation_cli, keys_cli
     from .listings.cli import demo_data
+    from .sync.cli import sync_cli
 
-    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli):
         app.cli.add_command(command)
     if is_national(app):
         from .registry.cli import registry_cli

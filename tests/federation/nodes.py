@@ -27,9 +27,15 @@ class Federation:
     def __getitem__(self, code: str) -> Flask:
         return self.apps[code]
 
-    def route_http(self) -> None:
-        """Every app's outbound HTTP reaches the other apps in-process, over real WSGI."""
+    def route_http(self, down: dict | None = None) -> None:
+        """Every app's outbound HTTP reaches the other apps in-process, over real WSGI; nodes in `down` refuse."""
+
+        def refuse(request):
+            raise httpx.ConnectError("connection refused", request=request)
+
         mounts = {self.url(code): httpx.WSGITransport(app=app) for code, app in self.apps.items()}
+        for code in down or {}:
+            mounts[self.url(code)] = httpx.MockTransport(refuse)
         for app in self.apps.values():
             app.extensions["http_client"] = httpx.Client(mounts=mounts, follow_redirects=False)
 

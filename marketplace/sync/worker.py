@@ -1,0 +1,141 @@
+"""The sync worker: pushes this node's events up, pulls national's feed down, survives peers that fail.
+
+A failing peer is retried with exponential backoff and jitter; after repeated failures its
+circuit opens and it is left alone for a while. Nothing is dropped while a peer is down: the
+outbox and the cursors stay where they are, and both directions catch up when it returns.
+"""
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+from flask import Flask
+from sqlalchemy import func, select
+
+from ..federation.client import TokenUnavailable
+from ..federation.http import FetchRefused
+from ..models import CatalogueChange, OutboxEvent, SyncCursor
+from .api import remote_directory
+from .feed import CursorExpired, pull_once
+from .push import parent, push_once
+
+FAILURES_TO_OPEN = 3
+PEER_ERRORS = (FetchRefused, TokenUnavailable, httpx.HTTPError, ValueError, KeyError)
+
+
+@dataclass
+class CircuitBreaker:
+    """Stops calling a peer after repeated failures, for a cool-down that grows while it keeps failing."""
+
+    failures: int = 0
+    open_until: float = 0.0
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+
+    def allows(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def succeeded(self) -> None:
+        self.failures, self.open_until = 0, 0.0
+
+    def failed(self) -> float:
+        """Record a failure; the seconds to wait before the next try (backoff with jitter)."""
+        self.failures += 1
+        delay = min(self.max_delay, self.base_delay * 2 ** min(self.failures, 10)) * random.uniform(0.5, 1.5)
+        if self.failures >= FAILURES_TO_OPEN:
+            self.open_until = time.monotonic() + delay
+        return delay
+
+
+@dataclass
+class SyncWorker:
+    """One node's sync loop; `once()` for a single round, `run(stop)` until stopped."""
+
+    app: Flask
+    pull_interval: float = 1.0
+    poll_interval: float = 0.2
+    push_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    pull_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    last_error: str | None = None
+
+    @property
+    def national(self) -> bool:
+        return self.app.config["NODE_ROLE"] == "national"
+
+    def pending(self) -> int:
+        """Events waiting to go up: own outbox and relayed ones past the parent's cursors."""
+        if self.national:
+            return 0
+        with self.app.app_context(), self.app.extensions["db"].session() as session:
+            code, _url = parent()
+            own = session.get(SyncCursor, f"out:{code}")
+            relay = session.get(SyncCursor, f"relay:{code}")
+            waiting = session.scalar(select(func.count()).where(OutboxEvent.seq > (own.last_seq if own else 0)))
+            relayed = session.scalar(select(func.count()).where(CatalogueChange.seq > (relay.last_seq if relay else 0)))
+            return (waiting or 0) + (relayed or 0)
+
+    def push_all(self, progress=None) -> int:
+        """Push until nothing is waiting; the number of events sent."""
+        sent = 0
+        with self.app.app_context():
+            while True:
+                with self.app.extensions["db"].session() as session:
+                    report = push_once(session=session)
+                if not report.sent:
+                    return sent
+                sent += report.sent
+                if progress:
+                    progress(report.sent)
+
+    def pull_all(self) -> tuple[int, int]:
+        """Pull the feed until it has no more; (events received, applied)."""
+        received = applied = 0
+        with self.app.app_context():
+            while True:
+                with self.app.extensions["db"].session() as session:
+                    report = pull_once(session=session, directory=remote_directory())
+                received, applied = received + report.received, applied + report.applied
+                if not report.has_more:
+                    return received, applied
+
+    def once(self, progress=None) -> dict:
+        """One round in both directions."""
+        if self.national:
+            return {"pushed": 0, "received": 0, "applied": 0}
+        pushed = self.push_all(progress)
+        received, applied = self.pull_all()
+        return {"pushed": pushed, "received": received, "applied": applied}
+
+    def _step(self, breaker: CircuitBreaker, action) -> float:
+        """Run one direction if its circuit allows; the seconds to wait after a failure, else 0."""
+        if not breaker.allows():
+            return 0.0
+        try:
+            action()
+        except CursorExpired as error:
+            self.last_error = f"feed cursor expired: {error}"
+            self.app.logger.warning("sync: %s", self.last_error)
+            return breaker.failed()
+        except PEER_ERRORS as error:
+            self.last_error = f"{type(error).__name__}: {error}"
+            self.app.logger.warning("sync: %s", self.last_error)
+            return breaker.failed()
+        breaker.succeeded()
+        return 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        """Until `stop` is set: push as soon as events wait, pull the feed every pull_interval."""
+        if self.national:
+            stop.wait()
+            return
+        next_pull = 0.0
+        while not stop.is_set():
+            delay = 0.0
+            if self.pending():
+                delay = max(delay, self._step(self.push_breaker, self.push_all))
+            if time.monotonic() >= next_pull:
+                delay = max(delay, self._step(self.pull_breaker, self.pull_all))
+                next_pull = time.monotonic() + self.pull_interval
+            stop.wait(delay or self.poll_interval)

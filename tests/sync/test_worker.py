@@ -1,0 +1,58 @@
+"""The sync worker: one round, the circuit breaker, and catching up after an outage."""
+
+import threading
+import time
+
+from marketplace.sync.worker import FAILURES_TO_OPEN, CircuitBreaker, SyncWorker
+
+from .test_push import at_national, listings_at, publish, snapshot_at
+
+
+def test_one_round_pushes_and_pulls(federation):
+    codes = publish(federation, "R44", count=4)
+    summary = SyncWorker(federation["R44"]).once()
+    assert summary["pushed"] == 4
+    assert SyncWorker(federation["R11"]).once() == {"pushed": 0, "received": 4, "applied": 4}
+    assert set(listings_at(federation, "R11")) == set(codes)
+
+
+def test_the_circuit_opens_after_repeated_failures_and_closes_on_success():
+    breaker = CircuitBreaker(base_delay=0.01, max_delay=0.05)
+    for _ in range(FAILURES_TO_OPEN - 1):
+        breaker.failed()
+        assert breaker.allows()
+    delay = breaker.failed()
+    assert not breaker.allows() and 0 < delay <= 0.075
+    time.sleep(delay)
+    assert breaker.allows()
+    breaker.succeeded()
+    assert breaker.failures == 0
+
+
+def test_nothing_is_lost_while_national_is_down(federation):
+    worker = SyncWorker(federation["R44"])
+    federation.route_http(down={"N0": None})
+    codes = publish(federation, "R44", count=5)
+    for _ in range(FAILURES_TO_OPEN):
+        assert worker._step(worker.push_breaker, worker.push_all) > 0
+    assert not worker.push_breaker.allows() and "connection refused" in worker.last_error
+    assert worker.pending() == 5
+    federation.route_http()  # national is back
+    worker.push_breaker.open_until = 0
+    assert worker._step(worker.push_breaker, worker.push_all) == 0
+    assert set(at_national(federation)) == set(codes)
+    assert snapshot_at(federation, "N0", "R44")["digest"] == snapshot_at(federation, "R44", "R44")["digest"]
+
+
+def test_run_stops_cleanly_when_told(federation):
+    publish(federation, "R44", count=2)
+    stop = threading.Event()
+    worker = SyncWorker(federation["R44"], pull_interval=0.1, poll_interval=0.05)
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(at_national(federation)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and len(at_national(federation)) == 2
