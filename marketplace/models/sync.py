@@ -54,6 +54,8 @@ class SyncCursor(SQLModel, table=True):
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     # An opaque position handed out by the other side (national's feed cursor).
     position: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_error_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint, abort
 from joserfc.jwk import KeySet
 from marshmallow import RAISE, Schema, fields, validate
 
+from ..accounts.auth import api_auth_required
 from ..db import get_session
 from ..federation.cache import app_cache
 from ..federation.client import national_issuer
@@ -15,8 +16,9 @@ from ..federation.http import FetchRefused, fetch
 from ..identity.codes import NODE_CODE_RE
 from .apply import Directory, apply_batch, national_directory
 from .feed import FEED_LIMIT, BadCursor, CursorExpired, append_to_feed, read_feed
-from .schemas import EventBatchSchema, PushResultSchema
+from .schemas import EventBatchSchema, PushResultSchema, SyncStatusSchema
 from .snapshot import snapshot
+from .status import sync_status
 
 blp = Blueprint("sync_api", __name__, url_prefix="/federation/v1", description="Listing sync")
 DIRECTORY_TTL = 30
@@ -106,3 +108,12 @@ def node_snapshot(code):
     if not re.fullmatch(NODE_CODE_RE, code.upper()):
         abort(404, message=f"No node {code}.")
     return snapshot(session=get_session(), origin=code.upper(), own_code=current_app.config["NODE_CODE"])
+
+
+@blp.get("/sync/status")
+@blp.doc(security=[{"bearerAuth": []}])
+@api_auth_required("operator")
+@blp.response(200, SyncStatusSchema)
+def status():
+    """This node's sync state; on national, every origin's too (operators' API token)."""
+    return sync_status(session=get_session())

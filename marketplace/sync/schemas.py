@@ -56,3 +56,34 @@ class EventResultSchema(Schema):
 class PushResultSchema(Schema):
     results = fields.List(fields.Nested(EventResultSchema))
     acked_seq = fields.Integer()
+
+
+class StreamSchema(Schema):
+    stream = fields.String()
+    last_seq = fields.Integer()
+    updated_at = fields.AwareDateTime(format="iso", allow_none=True)
+    last_error = fields.String(allow_none=True)
+    last_error_at = fields.AwareDateTime(format="iso", allow_none=True)
+    lag_events = fields.Integer()
+    lag_seconds = fields.Float()
+
+
+class OriginSchema(Schema):
+    node_code = fields.String()
+    status = fields.String()
+    last_seq = fields.Integer()
+    last_heard_at = fields.AwareDateTime(format="iso", allow_none=True)
+    seconds_since = fields.Float(allow_none=True)
+    listings = fields.Integer()
+    unreachable = fields.Boolean()
+
+
+class SyncStatusSchema(Schema):
+    """A node's sync state: up (events sent and acknowledged), down (national's feed), origins (national)."""
+
+    node_code = fields.String()
+    role = fields.String()
+    outbox_last_seq = fields.Integer()
+    up = fields.Nested(StreamSchema)
+    down = fields.Nested(StreamSchema)
+    origins = fields.List(fields.Nested(OriginSchema))

@@ -20,6 +20,7 @@ from ..models import CatalogueChange, OutboxEvent, SyncCursor
 from .api import remote_directory
 from .feed import CursorExpired, pull_once
 from .push import parent, push_once
+from .status import record_error
 
 FAILURES_TO_OPEN = 3
 PEER_ERRORS = (FetchRefused, TokenUnavailable, httpx.HTTPError, ValueError, KeyError)
@@ -115,15 +116,19 @@ class SyncWorker:
         try:
             action()
         except CursorExpired as error:
-            self.last_error = f"feed cursor expired: {error}"
-            self.app.logger.warning("sync: %s", self.last_error)
-            return breaker.failed()
+            return self._failed(breaker, action, f"feed cursor expired: {error}")
         except PEER_ERRORS as error:
-            self.last_error = f"{type(error).__name__}: {error}"
-            self.app.logger.warning("sync: %s", self.last_error)
-            return breaker.failed()
+            return self._failed(breaker, action, f"{type(error).__name__}: {error}")
         breaker.succeeded()
         return 0.0
+
+    def _failed(self, breaker: CircuitBreaker, action, message: str) -> float:
+        self.last_error = message
+        self.app.logger.warning("sync: %s", message)
+        with self.app.app_context(), self.app.extensions["db"].session() as session:
+            stream = "feed:N0" if action == self.pull_all else f"out:{parent()[0]}"
+            record_error(session, stream, message)
+        return breaker.failed()
 
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set: push as soon as events wait, pull the feed every pull_interval."""

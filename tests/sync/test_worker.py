@@ -56,3 +56,37 @@ def test_run_stops_cleanly_when_told(federation):
     stop.set()
     thread.join(5)
     assert not thread.is_alive() and len(at_national(federation)) == 2
+
+
+def status_of(federation, code: str) -> dict:
+    from marketplace.accounts.services import create_api_token, create_user
+
+    app = federation[code]
+    with app.app_context(), app.extensions["db"].session() as session:
+        operator = create_user(session=session, email=f"op{time.monotonic_ns()}@x.cn", password="x" * 12,
+                               role="operator", name="Op")  # fmt: skip
+        token, _ = create_api_token(session=session, user=operator, name="status")
+        session.commit()
+    response = app.test_client().get("/federation/v1/sync/status", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_status_shows_lag_errors_and_every_origin_at_national(federation):
+    worker = SyncWorker(federation["R44"])
+    publish(federation, "R44", count=3)
+    federation.route_http(down={"N0": None})
+    worker._step(worker.push_breaker, worker.push_all)
+    before = status_of(federation, "R44")
+    assert before["up"]["lag_events"] == 3 and "connection refused" in before["up"]["last_error"]
+    federation.route_http()
+    worker._step(worker.push_breaker, worker.push_all)
+    after = status_of(federation, "R44")
+    assert after["up"]["lag_events"] == 0 and after["up"]["last_seq"] == 3
+    origins = {o["node_code"]: o for o in status_of(federation, "N0")["origins"]}
+    assert origins["R44"]["listings"] == 3 and not origins["R44"]["unreachable"]
+    assert origins["R11"]["unreachable"]  # never heard from
+
+
+def test_status_is_for_operators(federation):
+    assert federation["R44"].test_client().get("/federation/v1/sync/status").status_code == 401
