@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ..accounts.auth import page_role_required
 from ..db import get_session
 from ..models import Listing
+from ..sync.origins import origin_url
 from .forms import document_to_form, form_errors, form_to_document
 from .schemas import ListingCreateSchema, ListingPatchSchema, SearchArgsSchema
 from .search import InvalidCursor, SearchPage, search_listings
@@ -73,7 +74,13 @@ def detail(code: str):
     listing = find_listing(session=get_session(), code=code)
     if listing is None or not can_see(current_user, listing):
         abort(404)
-    return render_template("listings/detail.html", listing=listing, can_manage=can_manage(current_user, listing))
+    sold_at = None
+    if listing.origin != current_app.config["NODE_CODE"]:
+        url = origin_url(listing.origin)
+        sold_at = {"code": listing.origin, "url": f"{url}/listings/{listing.code}" if url else None}
+    return render_template(
+        "listings/detail.html", listing=listing, can_manage=can_manage(current_user, listing), sold_at=sold_at
+    )
 
 
 @bp.get("/dashboard")

@@ -24,19 +24,22 @@ blp = Blueprint("sync_api", __name__, url_prefix="/federation/v1", description="
 DIRECTORY_TTL = 30
 
 
+def remote_directory_entry(code: str) -> dict | None:
+    """National's directory entry of node `code`, kept DIRECTORY_TTL seconds; None when unknown or unreachable."""
+
+    def ask():
+        try:
+            response = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{code}")
+        except FetchRefused:
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    return app_cache("directory", DIRECTORY_TTL).get(code, ask)
+
+
 def remote_directory() -> Directory:
-    """National's directory as seen from another node, each answer kept DIRECTORY_TTL seconds."""
-
-    def entry(code: str) -> dict | None:
-        def ask():
-            try:
-                response = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{code}")
-            except FetchRefused:
-                return None
-            return response.json() if response.status_code == 200 else None
-
-        return app_cache("directory", DIRECTORY_TTL).get(code, ask)
-
+    """National's directory as seen from another node."""
+    entry = remote_directory_entry
     return Directory(
         parent_of=lambda code: (entry(code) or {}).get("parent"),
         keys_of=lambda code: KeySet.import_key_set(entry(code)["jwks"]) if entry(code) else None,

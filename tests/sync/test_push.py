@@ -237,3 +237,15 @@ def test_snapshots_agree_once_the_copies_converge(federation):
     digests = {at: snapshot_at(federation, at, "R44") for at in ("R44", "N0", "R11")}
     assert len({s["digest"] for s in digests.values()}) == 1
     assert len(digests["N0"]["listings"]) == 3 and digests["N0"] != before
+
+
+def test_a_remote_listing_is_marked_and_links_to_its_origin(federation):
+    [code] = publish(federation, "R44")
+    push(federation, "R44")
+    pull(federation, "R11")
+    page = federation["R11"].test_client().get(f"/listings/{code}").get_data(as_text=True)
+    assert "Sold at node <strong>R44</strong>" in page and f'href="http://r44.test/listings/{code}"' in page
+    results = federation["R11"].test_client().get("/listings").get_data(as_text=True)
+    assert "from R44" in results
+    own = federation["R44"].test_client().get(f"/listings/{code}").get_data(as_text=True)
+    assert "Sold at node" not in own
