@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
     csrf.init_app(app)

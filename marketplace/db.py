@@ -40,7 +40,9 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a transaction that reads, then writes, would otherwise fail at once with
+        # "database is locked" when another process wrote in between; now it waits its turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

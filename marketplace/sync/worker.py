@@ -119,6 +119,9 @@ class SyncWorker:
             return self._failed(breaker, action, f"feed cursor expired: {error}")
         except PEER_ERRORS as error:
             return self._failed(breaker, action, f"{type(error).__name__}: {error}")
+        except Exception as error:  # the worker outlives any one failure; the log has the traceback
+            self.app.logger.exception("sync step failed")
+            return self._failed(breaker, action, f"{type(error).__name__}: {error}")
         breaker.succeeded()
         return 0.0
 

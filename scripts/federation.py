@@ -1,0 +1,219 @@
+"""Run the whole federation on 127.0.0.1: national N0, regional R11 and R44, industry IJ01 under R11.
+
+Each node is its own gunicorn with its own SQLite database and keys under instance/federation/;
+the regional and industry nodes apply, are reviewed and approved through national's registry,
+publish demo listings, and run a sync worker. Ctrl-C stops everything.
+"""
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = ROOT / "instance" / "federation"
+PYTHON = sys.executable
+PASSWORD = "federation-demo-1"
+DEMO_LISTINGS = int(os.environ.get("DEMO_LISTINGS", "60"))
+
+
+@dataclass
+class Node:
+    code: str
+    role: str
+    port: int
+    parent: str | None = None
+    province: str | None = None
+    industry: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, national_url: str, parent_url: str) -> dict:
+        secret_file = HOME / f"{self.code}.secret"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_hex(32))
+            secret_file.chmod(0o600)
+        return os.environ | {
+            "DATABASE_URL": f"sqlite:///{HOME / f'{self.code}.sqlite3'}", "SECRET_KEY": secret_file.read_text(),
+            "NODE_CODE": self.code, "NODE_ROLE": self.role, "PUBLIC_URL": self.url, "NATIONAL_URL": national_url,
+            "PARENT_URL": parent_url, "SIGNING_KEYS_FILE": str(HOME / f"{self.code}.keys.json"),
+            "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "1", "ACCESS_LOG": str(HOME / f"{self.code}.access.log"),
+        }  # fmt: skip
+
+
+NATIONAL = Node("N0", "national", int(os.environ.get("PORT", "5000")))
+NODES = [
+    NATIONAL,
+    Node("R11", "regional", NATIONAL.port + 11, parent="N0", province="11"),
+    Node("R44", "regional", NATIONAL.port + 44, parent="N0", province="44"),
+    Node("IJ01", "industry", NATIONAL.port + 101, parent="R11", industry="J"),
+]
+BY_CODE = {node.code: node for node in NODES}
+processes: list[subprocess.Popen] = []
+
+
+def env_of(node: Node) -> dict:
+    parent = BY_CODE[node.parent].url if node.parent else NATIONAL.url
+    return node.env(NATIONAL.url, parent)
+
+
+def flask(node: Node, *args: str) -> str:
+    done = subprocess.run([PYTHON, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env_of(node),
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"{node.code}: flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def start(node: Node, *argv: str, log: str) -> None:
+    with (HOME / log).open("a") as out:
+        processes.append(subprocess.Popen(argv, cwd=ROOT, env=env_of(node), stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True))  # fmt: skip
+
+
+def http(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def wait_healthy(node: Node, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if http("GET", node.url + "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{node.code} did not start; see {HOME / (node.code + '.log')}")
+
+
+def account(node: Node, email: str, role: str, name: str, org: str = "") -> None:
+    """Create an account unless it exists (a second run keeps the first's)."""
+    done = subprocess.run([PYTHON, "-m", "flask", "--app", "app", "users", "create", email, "--role", role,
+                           "--password", PASSWORD, "--name", name, "--org", org], cwd=ROOT, env=env_of(node),
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0 and "exists already" not in done.stderr + done.stdout:
+        raise SystemExit(f"N0: could not create {email}:\n{done.stdout}{done.stderr}")
+
+
+def register(node: Node, reviewers: dict[str, str]) -> None:
+    """Apply for `node` at national and have it reviewed, unless it is in the directory already."""
+    if http("GET", f"{NATIONAL.url}/registry/v1/nodes/{node.code}")[0] == 200:
+        return
+    _, jwks = http("GET", node.url + "/.well-known/jwks.json")
+    application = {
+        "role": node.role, "requested_code": node.code, "province": node.province, "industry": node.industry,
+        "parent": node.parent,
+        "construction_entity": {"name": f"{node.code} Computing Infrastructure Co.",
+                                "registered_capital_cny": 80_000_000},
+        "operating_entity": {"name": f"{node.code} Computing Network Operations Co.",
+                             "telecom_licence": "B1-20231234"},
+        "contact": {"name": "Node Operator", "email": f"ops@{node.code.lower()}.example.cn",
+                    "phone": "+86 10 8888 0000"},
+        "public_url": node.url, "jwks": jwks,
+    }  # fmt: skip
+    status, submitted = http("POST", f"{NATIONAL.url}/registry/v1/applications", application)
+    if status != 201:
+        raise SystemExit(f"{node.code}: application refused: {submitted}")
+    stages = ["initial", "final"] if node.role == "industry" else ["final"]
+    for stage in stages:
+        reviewer = reviewers["local_reviewer" if stage == "initial" else "national_reviewer"]
+        review = {"stage": stage, "decision": "approve", "reason": "Meets the notice; demo federation."}
+        url = f"{NATIONAL.url}/registry/v1/applications/{submitted['id']}/reviews"
+        status, answer = http("POST", url, review, token=reviewer)
+        if status != 201:
+            raise SystemExit(f"{node.code}: {stage} review refused: {answer}")
+
+
+def main() -> None:
+    HOME.mkdir(parents=True, exist_ok=True)
+    for node in NODES:
+        flask(node, "db", "upgrade")
+        flask(node, "keys", "init", "--if-missing")
+        start(node, PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{node.port}",
+              "--workers", "2", "app:app", log=f"{node.code}.log")  # fmt: skip
+    for node in NODES:
+        wait_healthy(node)
+    account(NATIONAL, "reviewer@national.example.cn", "national_reviewer", "National Reviewer")
+    account(NATIONAL, "reviewer@local.example.cn", "local_reviewer", "Local Reviewer")
+    account(NATIONAL, "operator@national.example.cn", "operator", "National Operator")
+    account(NATIONAL, "person@national.example.cn", "buyer", "Li Na", "Hangzhou AI Lab")
+    reviewers = {role: flask(NATIONAL, "tokens", "create", email).strip().splitlines()[-1]
+                 for role, email in (("national_reviewer", "reviewer@national.example.cn"),
+                                     ("local_reviewer", "reviewer@local.example.cn"))}  # fmt: skip
+    for node in NODES[1:]:
+        register(node, reviewers)
+        flask(node, "demo-data", "--count", str(DEMO_LISTINGS))
+        start(node, PYTHON, "-m", "flask", "--app", "app", "sync", "run", log=f"{node.code}.sync.log")
+    wait_synced()
+    print_summary()
+
+
+def wait_synced(seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        totals = [http("GET", f"{NATIONAL.url}/api/v1/listings?origin={n.code}&per_page=1")[1].get("total", 0)
+                  for n in NODES[1:]]  # fmt: skip
+        if all(totals):
+            return
+        time.sleep(0.5)
+    print("warning: national's catalogue is still filling; the sync workers keep going")
+
+
+def print_summary() -> None:
+    print("\nThe federation runs on 127.0.0.1 (Ctrl-C stops it):\n")
+    for node in NODES:
+        print(f"  {node.code:5} {node.role:9} {node.url}")
+    print(f"\nSign-ins (password {PASSWORD!r} unless said otherwise):")
+    print("  national reviewer   reviewer@national.example.cn   at N0 (review queue, node tree)")
+    print("  local reviewer      reviewer@local.example.cn      at N0 (initial reviews of industry nodes)")
+    print("  national operator   operator@national.example.cn   at N0 (overview, suspensions, sync status)")
+    print(
+        "  a person            person@national.example.cn     at N0; at any node: 'Sign in with the national identity'"
+    )
+    print("  demo sellers, buyer, operator at each node: seller1@demo.cpn.example, buyer@demo.cpn.example,")
+    print("                      operator@demo.cpn.example (password 'demo-compute-2026')")
+    print(f"\nLogs and databases: {HOME}\n")
+
+
+def stop(*_args) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        main()
+    except SystemExit as failure:
+        if failure.code:
+            print(failure.code, file=sys.stderr)
+            stop()
+        raise
+    while True:
+        time.sleep(3600)
