@@ -135,6 +135,9 @@ class SearchArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     cursor = _text(200)
+    include_stale = fields.Boolean(
+        load_default=False, metadata={"description": "Also show listings whose origin node has been unreachable"}
+    )
 
     @validates_schema(skip_on_field_errors=True)
     def _check_depth(self, data: dict, **_kw) -> None:

@@ -60,6 +60,8 @@ def _text_condition(session: Session, terms: list[str]) -> ColumnElement[bool]:
 
 def _filters(session: Session, params: dict) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Listing.status == "published"]
+    if not params.get("include_stale"):
+        conditions.append(Listing.stale_since.is_(None))  # origins unreachable for long are hidden
     equal = {"resource_type": Listing.resource_type, "gpu_model": Listing.gpu_model,
              "region": Listing.region, "origin": Listing.origin}  # fmt: skip
     for name, column in equal.items():

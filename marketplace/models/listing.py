@@ -7,12 +7,13 @@ from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime, utcnow
 
-_PUBLISHED = text("status = 'published'")
+# Search reads only listings that are for sale and whose origin is not stale.
+SEARCHABLE = "status = 'published' AND stale_since IS NULL"
 
 
 def _published_index(name: str, *columns: str, extra_where: str = "") -> Index:
-    """A partial index over published listings: the only rows search reads."""
-    where = text(f"status = 'published'{extra_where}") if extra_where else _PUBLISHED
+    """A partial index over searchable listings: the only rows search reads."""
+    where = text(SEARCHABLE + extra_where)
     return Index(name, *columns, postgresql_where=where, sqlite_where=where)
 
 
@@ -75,5 +76,7 @@ class Listing(SQLModel, table=True):
     seller_org: str = Field(default="", sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # Set by national while the listing's origin is unreachable; search hides the listing meanwhile.
+    stale_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # The protocol document as JSON, rendered on every change and served as stored.
     document: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

@@ -19,6 +19,7 @@ from ..federation.http import FetchRefused
 from ..models import CatalogueChange, OutboxEvent, SyncCursor
 from .api import remote_directory
 from .feed import CursorExpired, pull_once
+from .health import probe_origins
 from .push import parent, push_once
 from .status import record_error
 
@@ -57,6 +58,7 @@ class SyncWorker:
     app: Flask
     pull_interval: float = 1.0
     poll_interval: float = 0.2
+    probe_interval: float = 60.0
     push_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     pull_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     last_error: str | None = None
@@ -133,10 +135,23 @@ class SyncWorker:
             record_error(session, stream, message)
         return breaker.failed()
 
+    def probe(self) -> dict[str, bool]:
+        """National: which origins answer, marking the listings of long-unreachable ones stale."""
+        with self.app.app_context(), self.app.extensions["db"].session() as session:
+            return probe_origins(session=session)
+
     def run(self, stop: threading.Event) -> None:
-        """Until `stop` is set: push as soon as events wait, pull the feed every pull_interval."""
+        """Until `stop` is set: push as soon as events wait, pull the feed every pull_interval.
+
+        On national: probe the origins every probe_interval instead.
+        """
         if self.national:
-            stop.wait()
+            while not stop.is_set():
+                try:
+                    self.probe()
+                except Exception:  # the watcher outlives any one failure
+                    self.app.logger.exception("probing the origins failed")
+                stop.wait(self.probe_interval)
             return
         next_pull = 0.0
         while not stop.is_set():

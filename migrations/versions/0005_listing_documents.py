@@ -23,24 +23,30 @@ def upgrade() -> None:
 
 
 def _render_existing_documents() -> None:
-    """Render the document of every listing there is, in batches, with the app's own renderer."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
+    """Render the document of every listing there is, in batches, with the app's own renderer.
+
+    The table is reflected as it stands at this revision: later models may have more columns.
+    """
+    from types import SimpleNamespace
 
     from marketplace.listings.documents import render_document
-    from marketplace.models import Listing
+    from marketplace.models.types import UTCDateTime
 
-    session = Session(bind=op.get_bind())
+    bind = op.get_bind()
+    listing = sa.Table("listing", sa.MetaData(), autoload_with=bind)
+    aware = UTCDateTime()
     last_id = 0
     while True:
-        batch = session.scalars(select(Listing).where(Listing.id > last_id).order_by(Listing.id).limit(1000)).all()
-        if not batch:
+        rows = bind.execute(sa.select(listing).where(listing.c.id > last_id).order_by(listing.c.id).limit(1000)).all()
+        if not rows:
             break
-        for listing in batch:
-            listing.document = render_document(listing)
-        session.flush()
-        last_id = batch[-1].id
-        session.expunge_all()
+        for row in rows:
+            values = dict(row._mapping)
+            for name in ("available_from", "available_until", "updated_at", "created_at"):
+                values[name] = aware.process_result_value(values[name], bind.dialect)
+            document = render_document(SimpleNamespace(**values))
+            bind.execute(listing.update().where(listing.c.id == row.id).values(document=document))
+        last_id = rows[-1].id
 
 
 def downgrade() -> None:

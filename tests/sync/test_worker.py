@@ -90,3 +90,23 @@ def test_status_shows_lag_errors_and_every_origin_at_national(federation):
 
 def test_status_is_for_operators(federation):
     assert federation["R44"].test_client().get("/federation/v1/sync/status").status_code == 401
+
+
+def test_national_marks_an_unreachable_origins_listings_stale_and_never_deletes_them(federation, monkeypatch):
+    from .test_push import push
+
+    codes = publish(federation, "R44", count=2)
+    push(federation, "R44")
+    national = SyncWorker(federation.national)
+    search = federation.national.test_client()
+    assert national.probe()["R44"] is True
+    monkeypatch.setitem(federation.national.config, "SYNC_STALE_AFTER", 0)
+    federation.route_http(down={"R44": None})
+    assert national.probe()["R44"] is False
+    assert search.get("/api/v1/listings?origin=R44").get_json()["total"] == 0  # hidden by default
+    shown = search.get("/api/v1/listings?origin=R44&include_stale=true").get_json()
+    assert sorted(item["code"] for item in shown["items"]) == sorted(codes)
+    assert set(at_national(federation)) == set(codes)  # kept
+    federation.route_http()
+    national.probe()
+    assert search.get("/api/v1/listings?origin=R44").get_json()["total"] == 2
