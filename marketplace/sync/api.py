@@ -57,9 +57,8 @@ def push_events(batch):
     national = current_app.config["NODE_ROLE"] == "national"
     directory = national_directory(session) if national else remote_directory()
 
-    def to_feed(event: dict, compact: str) -> None:
-        append_to_feed(session, listing_code=event["listing_code"], origin=event["origin"],
-                       version=event["version"], jws=compact)  # fmt: skip
+    def to_feed(applied: list[tuple[dict, str]]) -> None:
+        append_to_feed(session, applied)
 
     # National's feed is the merged catalogue; a regional node's is what it relays up for its children.
     answer = apply_batch(session=session, caller=g.federation_caller["client_id"], events=batch["events"],

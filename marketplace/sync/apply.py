@@ -17,7 +17,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from ..federation.scopes import ALLOWED_ALGORITHMS
@@ -101,40 +101,55 @@ def verify_event(compact: str, *, caller: str, directory: Directory) -> tuple[di
     return event, event["listing"]
 
 
-def _store(session: Session, existing: Listing | None, document: dict, raw: dict) -> Listing:
-    listing = existing or Listing(code=document["code"], origin=document["origin"], seller_id=None)
-    for name in document_fields():
-        setattr(listing, name, document.get(name))
-    listing.status, listing.version, listing.updated_at = (
-        document["status"],
-        document["version"],
-        document["updated_at"],
-    )
-    listing.seller_name, listing.seller_org = document["seller"]["name"], document["seller"].get("org", "")
-    listing.price_per_gpu_hour = price_per_gpu_hour(
-        unit_price=listing.unit_price, price_unit=listing.price_unit, gpu_count=listing.gpu_count
-    )
-    listing.document = orjson.dumps(raw).decode()
-    session.add(listing)
-    return listing
+def _row(document: dict, raw: dict) -> dict:
+    """The listing table's columns for a verified document of another node."""
+    row = {name: document.get(name) for name in document_fields()}
+    row.update(
+        code=document["code"], origin=document["origin"], status=document["status"], version=document["version"],
+        updated_at=document["updated_at"], seller_name=document["seller"]["name"],
+        seller_org=document["seller"].get("org", ""), seller_id=None, document=orjson.dumps(raw).decode(),
+        created_at=utcnow(),
+        price_per_gpu_hour=price_per_gpu_hour(unit_price=document["unit_price"], price_unit=document["price_unit"],
+                                              gpu_count=document.get("gpu_count")),
+    )  # fmt: skip
+    return row
 
 
-def apply_event(session: Session, event: dict, raw_listing: dict, *, own_code: str) -> str:
-    """Apply one verified event: "applied", "duplicate" or "stale"."""
-    document = _listings.load(raw_listing)
-    existing = session.scalars(select(Listing).where(Listing.code == document["code"])).first()
-    if existing is not None and existing.origin == own_code:
-        raise EventRejected(f"{own_code} is the origin of {document['code']}: only it changes it.")
-    if existing is not None and document["version"] == existing.version:
-        return "duplicate"
-    if existing is not None and document["version"] < existing.version:
-        return "stale"
-    try:
-        with session.begin_nested():
-            _store(session, existing, document, raw_listing)
-    except IntegrityError:
-        return "duplicate"  # a concurrent batch stored it first; the next push settles any newer version
-    return "applied"
+def _upsert(session: Session, rows: list[dict]) -> None:
+    """Insert or update many listings at once; a stored newer version always wins (the guard in WHERE)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Listing.__table__)
+    keep = ("code", "origin", "seller_id", "created_at")
+    changing = {name: statement.excluded[name] for name in rows[0] if name not in keep}
+    statement = statement.on_conflict_do_update(
+        index_elements=["code"], set_=changing, where=Listing.__table__.c.version < statement.excluded.version
+    )
+    session.execute(statement, rows)
+
+
+def apply_verified(session: Session, items: list[tuple[dict, dict]], *, own_code: str) -> list[str]:
+    """Apply verified (event, listing) pairs in order: "applied", "duplicate" or "stale" for each.
+
+    One query reads the stored versions, one statement writes every winner.
+    """
+    codes = {event["listing_code"] for event, _raw in items}
+    stored = {code: (version, origin) for code, version, origin in session.execute(
+        select(Listing.code, Listing.version, Listing.origin).where(Listing.code.in_(codes)))}  # fmt: skip
+    statuses, winners = [], {}
+    for event, raw in items:
+        code, version = event["listing_code"], event["version"]
+        current, origin = stored.get(code, (None, None))
+        if origin == own_code:
+            statuses.append("rejected")
+        elif current is None or version > current:
+            statuses.append("applied")
+            stored[code] = (version, event["origin"])
+            winners[code] = _row(_listings.load(raw), raw)
+        else:
+            statuses.append("duplicate" if version == current else "stale")
+    if winners:
+        _upsert(session, list(winners.values()))
+    return statuses
 
 
 def _advance_cursor(session: Session, stream: str, epoch: int, seq: int) -> None:
@@ -158,22 +173,30 @@ def apply_batch(
 ) -> dict:
     """Apply a pushed batch: one result per event; rejected events store nothing, the good ones apply.
 
-    `on_applied(event, compact)` runs for each applied event (national appends it to its feed).
+    `on_applied(applied)` gets the (event, compact) pairs that were applied (national appends them to its feed).
     """
-    results = []
+    results: list[dict] = []
+    verified: list[tuple[int, dict, dict, str]] = []
     for compact in events:
-        event_id = None
         try:
             event, raw = verify_event(compact, caller=caller, directory=directory)
-            event_id = event["event_id"]
-            status = apply_event(session, event, raw, own_code=own_code)
-            _advance_cursor(session, f"in:{event['origin']}", event["epoch"], event["seq"])
-            if status == "applied" and on_applied is not None:
-                on_applied(event, compact)
-            results.append({"event_id": event_id, "status": status, "reason": None})
         except EventRejected as error:
-            results.append({"event_id": event_id or _unverified_payload_id(compact), "status": "rejected",
-                            "reason": str(error)})  # fmt: skip
+            results.append({"event_id": _unverified_payload_id(compact), "status": "rejected", "reason": str(error)})
+            continue
+        verified.append((len(results), event, raw, compact))
+        results.append({"event_id": event["event_id"], "status": None, "reason": None})
+    statuses = apply_verified(session, [(event, raw) for _i, event, raw, _c in verified], own_code=own_code)
+    applied = []
+    for (index, event, _raw, compact), status in zip(verified, statuses, strict=True):
+        results[index]["status"] = status
+        if status == "rejected":
+            results[index]["reason"] = f"{own_code} is the origin of {event['listing_code']}: only it changes it."
+            continue
+        _advance_cursor(session, f"in:{event['origin']}", event["epoch"], event["seq"])
+        if status == "applied":
+            applied.append((event, compact))
+    if applied and on_applied is not None:
+        on_applied(applied)
     session.flush()
     return {"results": results, "acked_seq": acked_seq(session, caller)}
 

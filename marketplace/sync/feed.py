@@ -4,13 +4,13 @@ import base64
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from ..federation.client import call_node, national_issuer
 from ..models import CatalogueChange, OutboxCounter, SyncCursor
 from ..models.types import utcnow
-from .apply import Directory, EventRejected, apply_event, verify_event
+from .apply import Directory, EventRejected, apply_verified, verify_event
 from .outbox import next_seq
 
 FEED_LIMIT = 500
@@ -25,10 +25,15 @@ class BadCursor(ValueError):
     """Not a cursor of this feed."""
 
 
-def append_to_feed(session: Session, *, listing_code: str, origin: str, version: int, jws: str) -> None:
-    """National: record an applied event in the feed, numbered in commit order."""
-    _epoch, seq = next_seq(session, OutboxCounter.FEED)
-    session.add(CatalogueChange(seq=seq, listing_code=listing_code, origin=origin, version=version, jws=jws))
+def append_to_feed(session: Session, applied: list[tuple[dict, str]]) -> None:
+    """Record applied (event, compact JWS) pairs in the feed, numbered in commit order."""
+    _epoch, last = next_seq(session, OutboxCounter.FEED, count=len(applied))
+    first = last - len(applied) + 1
+    session.execute(insert(CatalogueChange), [
+        {"seq": first + i, "listing_code": event["listing_code"], "origin": event["origin"],
+         "version": event["version"], "jws": compact, "created_at": utcnow()}
+        for i, (event, compact) in enumerate(applied)
+    ])  # fmt: skip
 
 
 def encode_cursor(seq: int) -> str:
@@ -82,15 +87,16 @@ def pull_once(*, session: Session, directory: Directory, limit: int = FEED_LIMIT
         raise CursorExpired(response.json().get("message", "cursor expired"))
     response.raise_for_status()
     answer = response.json()
-    applied = 0
+    verified = []
     for compact in answer["events"]:
         try:
             event, raw = verify_event(compact, caller="N0", directory=directory)
-            if event["origin"] == own:
-                continue  # this node is the origin: it has the listing already, newer if anything
-            applied += apply_event(session, event, raw, own_code=own) == "applied"
         except EventRejected as error:
             current_app.logger.warning("feed event not applied: %s", error)
+            continue
+        if event["origin"] != own:  # the origin has its own listings already, newer if anything
+            verified.append((event, raw))
+    applied = apply_verified(session, verified, own_code=own).count("applied") if verified else 0
     cursor.position, cursor.updated_at = answer["next_cursor"], utcnow()
     session.add(cursor)
     session.commit()

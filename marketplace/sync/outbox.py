@@ -19,17 +19,17 @@ from ..models.types import utcnow
 EVENT_TYP = "cpn-event+jws"
 
 
-def next_seq(session: Session, counter: int = OutboxCounter.OUTBOX) -> tuple[int, int]:
-    """(epoch, seq) for the next event; the counter's row lock serializes writers until commit."""
+def next_seq(session: Session, counter: int = OutboxCounter.OUTBOX, count: int = 1) -> tuple[int, int]:
+    """(epoch, last seq) after taking `count` numbers; the counter's row lock serializes writers until commit."""
     row = session.execute(
-        update(OutboxCounter).where(OutboxCounter.id == counter).values(last_seq=OutboxCounter.last_seq + 1)
+        update(OutboxCounter).where(OutboxCounter.id == counter).values(last_seq=OutboxCounter.last_seq + count)
         .returning(OutboxCounter.epoch, OutboxCounter.last_seq)
     ).first()  # fmt: skip
     if row is None:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         insert = dialect.insert(OutboxCounter).values(id=counter, epoch=1, last_seq=0).on_conflict_do_nothing()
         session.execute(insert)
-        return next_seq(session, counter)
+        return next_seq(session, counter, count)
     return row.epoch, row.last_seq
 
 
