@@ -43,15 +43,22 @@ class Directory:
 
 
 def national_directory(session: Session) -> Directory:
-    """The registry itself, on the national node."""
+    """The registry itself, on the national node (each node looked up once per directory)."""
+    nodes: dict[str, Node | None] = {}
+    keys: dict[str, KeySet | None] = {}
 
-    def node(code):
-        return session.get(Node, code)
+    def node(code: str) -> Node | None:
+        if code not in nodes:
+            nodes[code] = session.get(Node, code)
+        return nodes[code]
 
-    return Directory(
-        parent_of=lambda code: node(code).parent if node(code) else None,
-        keys_of=lambda code: KeySet.import_key_set(node(code).jwks) if node(code) else None,
-    )
+    def keys_of(code: str) -> KeySet | None:
+        if code not in keys:
+            found = node(code)
+            keys[code] = KeySet.import_key_set(found.jwks) if found else None
+        return keys[code]
+
+    return Directory(parent_of=lambda code: node(code).parent if node(code) else None, keys_of=keys_of)
 
 
 def _unverified_payload(compact: str) -> dict:
@@ -73,7 +80,10 @@ def may_send(directory: Directory, caller: str, origin: str) -> bool:
 
 
 def verify_event(compact: str, *, caller: str, directory: Directory) -> tuple[dict, dict]:
-    """The event's payload and listing document, if its origin may come from `caller` and it verifies."""
+    """The event's payload and listing document, if its origin may come from `caller` and it verifies.
+
+    The payload's "listing" stays as sent (it is stored and served as is); "document" is it, loaded.
+    """
     claimed = _unverified_payload(compact).get("origin")
     if not isinstance(claimed, str):
         raise EventRejected("Malformed event: it names no origin.")
@@ -98,6 +108,7 @@ def verify_event(compact: str, *, caller: str, directory: Directory) -> tuple[di
         raise EventRejected(f"{document['code']} was not minted by {claimed}.")
     if (event["op"] == "delete") != (document["status"] == "retired"):
         raise EventRejected("A delete carries a retired listing, an upsert any other status.")
+    event["document"] = document
     return event, event["listing"]
 
 
@@ -144,7 +155,7 @@ def apply_verified(session: Session, items: list[tuple[dict, dict]], *, own_code
         elif current is None or version > current:
             statuses.append("applied")
             stored[code] = (version, event["origin"])
-            winners[code] = _row(_listings.load(raw), raw)
+            winners[code] = _row(event["document"], raw)
         else:
             statuses.append("duplicate" if version == current else "stale")
     if winners:
