@@ -79,8 +79,10 @@ class PullReport:
 def pull_once(*, session: Session, directory: Directory, limit: int = FEED_LIMIT) -> PullReport:
     """Fetch the next page of national's feed and apply it; the cursor moves with what was applied."""
     own = current_app.config["NODE_CODE"]
-    cursor = session.get(SyncCursor, FEED_STREAM) or SyncCursor(stream=FEED_STREAM)
-    params = {"limit": limit} | ({"after": cursor.position} if cursor.position else {})
+    cursor = session.get(SyncCursor, FEED_STREAM)
+    position = cursor.position if cursor else ""
+    session.rollback()  # no transaction (on SQLite: no write lock) is held while national is asked
+    params = {"limit": limit} | ({"after": position} if position else {})
     response = call_node("GET", f"{national_issuer()}/federation/v1/changes", audience="N0", scope="listings:read",
                          params=params)  # fmt: skip
     if response.status_code == 410:
@@ -97,6 +99,7 @@ def pull_once(*, session: Session, directory: Directory, limit: int = FEED_LIMIT
         if event["origin"] != own:  # the origin has its own listings already, newer if anything
             verified.append((event, raw))
     applied = apply_verified(session, verified, own_code=own).count("applied") if verified else 0
+    cursor = session.get(SyncCursor, FEED_STREAM) or SyncCursor(stream=FEED_STREAM)
     cursor.position, cursor.updated_at = answer["next_cursor"], utcnow()
     session.add(cursor)
     session.commit()

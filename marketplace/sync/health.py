@@ -16,20 +16,23 @@ DEFAULT_STALE_AFTER = 3600  # seconds
 def probe_origins(*, session: Session) -> dict[str, bool]:
     """Ask every active node's /healthz; mark the listings of long-unreachable ones stale, unmark the rest."""
     stale_after = timedelta(seconds=current_app.config.get("SYNC_STALE_AFTER", DEFAULT_STALE_AFTER))
-    now, reachable = utcnow(), {}
-    for node in session.scalars(select(Node).where(Node.status == "active")):
+    nodes = session.execute(select(Node.code, Node.public_url).where(Node.status == "active")).all()
+    session.rollback()  # the probes run with no transaction (on SQLite: no write lock) held
+    reachable = {}
+    for code, url in nodes:
         try:
-            healthy = fetch("GET", node.public_url + "/healthz").status_code == 200
+            reachable[code] = fetch("GET", url + "/healthz").status_code == 200
         except FetchRefused:
-            healthy = False
-        reachable[node.code] = healthy
-        cursor = session.get(SyncCursor, f"health:{node.code}") or SyncCursor(stream=f"health:{node.code}")
+            reachable[code] = False
+    now = utcnow()
+    for code, healthy in reachable.items():
+        cursor = session.get(SyncCursor, f"health:{code}") or SyncCursor(stream=f"health:{code}")
         if healthy:
             cursor.updated_at = now
-            session.execute(update(Listing).where(Listing.origin == node.code, Listing.stale_since.is_not(None))
+            session.execute(update(Listing).where(Listing.origin == code, Listing.stale_since.is_not(None))
                             .values(stale_since=None))  # fmt: skip
         elif now - cursor.updated_at >= stale_after:
-            session.execute(update(Listing).where(Listing.origin == node.code, Listing.stale_since.is_(None))
+            session.execute(update(Listing).where(Listing.origin == code, Listing.stale_since.is_(None))
                             .values(stale_since=now))  # fmt: skip
         session.add(cursor)
     session.commit()

@@ -49,10 +49,12 @@ def push_once(*, session: Session, limit: int = MAX_BATCH) -> PushReport:
     code, url = parent()
     cursor = session.get(SyncCursor, f"out:{code}") or SyncCursor(stream=f"out:{code}", last_seq=0)
     events = signed_events(session=session, after_seq=cursor.last_seq, limit=limit)
-    session.commit()  # the signatures are kept even if the parent is down
+    compacts = [event.jws for event in events]
+    session.commit()  # the signatures are kept even if the parent is down, and no lock is held while calling it
     sent, rejected = 0, []
     if events:
-        answer = _send(code, url, [event.jws for event in events])
+        answer = _send(code, url, compacts)
+        cursor = session.get(SyncCursor, f"out:{code}") or cursor
         cursor.last_seq = max(cursor.last_seq, int(answer["acked_seq"]))
         rejected += [result for result in answer["results"] if result["status"] == "rejected"]
         sent += len(events)
@@ -65,15 +67,19 @@ def push_once(*, session: Session, limit: int = MAX_BATCH) -> PushReport:
 
 def _relay_once(session: Session, code: str, url: str, limit: int) -> tuple[int, list[dict]]:
     """Pass the children's events on up, as signed by their origins, after what the parent has seen."""
-    cursor = session.get(SyncCursor, f"relay:{code}") or SyncCursor(stream=f"relay:{code}", last_seq=0)
-    rows = session.scalars(
-        select(CatalogueChange).where(CatalogueChange.seq > cursor.last_seq).order_by(CatalogueChange.seq).limit(limit)
-    ).all()
+    cursor = session.get(SyncCursor, f"relay:{code}")
+    after = cursor.last_seq if cursor else 0
+    rows = session.execute(
+        select(CatalogueChange.seq, CatalogueChange.jws).where(CatalogueChange.seq > after)
+        .order_by(CatalogueChange.seq).limit(limit)
+    ).all()  # fmt: skip
+    session.rollback()  # no transaction is held while the parent is called
     if not rows:
         return 0, []
     answer = _send(code, url, [row.jws for row in rows])
     # Each event was answered (applied, duplicate, stale or rejected): none is sent twice on purpose.
-    cursor.last_seq, cursor.updated_at = rows[-1].seq, utcnow()
+    cursor = session.get(SyncCursor, f"relay:{code}") or SyncCursor(stream=f"relay:{code}", last_seq=0)
+    cursor.last_seq, cursor.updated_at = max(cursor.last_seq, rows[-1].seq), utcnow()
     session.add(cursor)
     session.commit()
     return len(rows), [result for result in answer["results"] if result["status"] == "rejected"]

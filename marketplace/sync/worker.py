@@ -45,7 +45,7 @@ class CircuitBreaker:
     def failed(self) -> float:
         """Record a failure; the seconds to wait before the next try (backoff with jitter)."""
         self.failures += 1
-        delay = min(self.max_delay, self.base_delay * 2 ** min(self.failures, 10)) * random.uniform(0.5, 1.5)
+        delay = min(self.max_delay, self.base_delay * 2 ** min(self.failures, 10) * random.uniform(0.5, 1.5))
         if self.failures >= FAILURES_TO_OPEN:
             self.open_until = time.monotonic() + delay
         return delay
@@ -62,6 +62,7 @@ class SyncWorker:
     push_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     pull_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     last_error: str | None = None
+    parent_code: str | None = None  # known once the parent was found; names the stream of push errors
 
     @property
     def national(self) -> bool:
@@ -73,11 +74,16 @@ class SyncWorker:
             return 0
         with self.app.app_context(), self.app.extensions["db"].session() as session:
             code, _url = parent()
+            self.parent_code = code
             own = session.get(SyncCursor, f"out:{code}")
             relay = session.get(SyncCursor, f"relay:{code}")
             waiting = session.scalar(select(func.count()).where(OutboxEvent.seq > (own.last_seq if own else 0)))
             relayed = session.scalar(select(func.count()).where(CatalogueChange.seq > (relay.last_seq if relay else 0)))
             return (waiting or 0) + (relayed or 0)
+
+    def push_if_pending(self) -> int:
+        """Push when events wait; the number sent."""
+        return self.push_all() if self.pending() else 0
 
     def push_all(self, progress=None) -> int:
         """Push until nothing is waiting; the number of events sent."""
@@ -131,7 +137,7 @@ class SyncWorker:
         self.last_error = message
         self.app.logger.warning("sync: %s", message)
         with self.app.app_context(), self.app.extensions["db"].session() as session:
-            stream = "feed:N0" if action == self.pull_all else f"out:{parent()[0]}"
+            stream = "feed:N0" if action == self.pull_all else f"out:{self.parent_code or 'parent'}"
             record_error(session, stream, message)
         return breaker.failed()
 
@@ -155,9 +161,8 @@ class SyncWorker:
             return
         next_pull = 0.0
         while not stop.is_set():
-            delay = 0.0
-            if self.pending():
-                delay = max(delay, self._step(self.push_breaker, self.push_all))
+            # Finding out what waits asks national for the parent on an industry node: a step like any other.
+            delay = self._step(self.push_breaker, self.push_if_pending)
             if time.monotonic() >= next_pull:
                 delay = max(delay, self._step(self.pull_breaker, self.pull_all))
                 next_pull = time.monotonic() + self.pull_interval
