@@ -66,13 +66,20 @@ def make_scenarios(deep_pages: int) -> list[Scenario]:
 
 
 def prepare_data(backend: str, rows: int, reload: bool, sqlite_path: Path) -> str:
-    """Load the listings unless the database already holds `rows` of them; return the DATABASE_URL."""
+    """Load the listings unless the database already holds `rows` of them; return the DATABASE_URL.
+
+    Loaded data whose schema is behind the app's migrations is upgraded in place, as a node's would be.
+    """
     if backend == "postgresql":
-        url, have = PG_URL, search_data.count_postgresql(PG_URL)
+        url, (have, revision) = PG_URL, search_data.state_postgresql(PG_URL)
     else:
-        url, have = f"sqlite:///{sqlite_path}", search_data.count_sqlite(sqlite_path)
+        url, (have, revision) = f"sqlite:///{sqlite_path}", search_data.state_sqlite(sqlite_path)
     if have == rows and not reload:
         print(f"data: {have:,} listings already loaded ({url})")
+        if revision != search_data.migrations_head():
+            print(f"data: upgrading the schema from revision {revision} with the app's migrations")
+            search_data.migrate(url)
+            search_data.analyze(url)
         return url
     print(f"data: loading {rows:,} listings into {url} (had {have if have is not None else 'none'})")
     if backend == "postgresql":
@@ -260,6 +267,7 @@ def machine(backend: str, database_url: str, api: benchkit.Server) -> dict[str, 
                 if line.startswith("model name")), platform.processor())  # fmt: skip
     settings = " ".join(benchkit.gunicorn_settings()).replace(str(ROOT) + "/", "")
     info = {"cpus": f"{search_report.nproc()} × {cpu}", "python": platform.python_version(),
+            "schema": search_data.migrations_head(),
             "gunicorn": f"{version('gunicorn')} `{settings}` ({len(api.pids()) - 1} sync workers)"}  # fmt: skip
     if backend == "postgresql":
         import psycopg

@@ -195,28 +195,43 @@ def migrations_head() -> str:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
-def count_postgresql(dsn: str) -> int | None:
-    """Listings loaded, or None when there are none or the schema is behind the migrations (data must be reloaded)."""
+def analyze(database_url: str) -> None:
+    """Refresh the planner's statistics (after a migration changed columns or indexes)."""
+    if database_url.startswith("sqlite:///"):
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            conn.execute("ANALYZE")
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE listing")
+
+
+def state_postgresql(dsn: str) -> tuple[int | None, str | None]:
+    """Listings loaded and the schema's migration revision (None, None when there is no schema yet)."""
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         if conn.execute("SELECT to_regclass('public.alembic_version')").fetchone()[0] is None:
-            return None
-        if conn.execute("SELECT version_num FROM alembic_version").fetchone() != (migrations_head(),):
-            return None
-        return conn.execute("SELECT count(*) FROM listing").fetchone()[0]
+            return None, None
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        rows = conn.execute("SELECT count(*) FROM listing").fetchone()[0]
+        return rows, revision[0] if revision else None
 
 
-def count_sqlite(path: Path) -> int | None:
-    """Listings in the SQLite file, or None when it is missing or behind the migrations (data must be reloaded)."""
+def state_sqlite(path: Path) -> tuple[int | None, str | None]:
+    """Listings in the SQLite file and its migration revision (None, None when there is no schema yet)."""
     if not path.exists():
-        return None
+        return None, None
     conn = sqlite3.connect(path)
     try:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone():
-            return None
-        if conn.execute("SELECT version_num FROM alembic_version").fetchone() != (migrations_head(),):
-            return None
-        return conn.execute("SELECT count(*) FROM listing").fetchone()[0]
+            return None, None
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        rows = conn.execute("SELECT count(*) FROM listing").fetchone()[0]
+        return rows, revision[0] if revision else None
     finally:
         conn.close()

@@ -113,6 +113,8 @@ class Report:
             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             f"- machine: nproc {nproc()}; {self.machine['cpus']}; {self.machine['database']}; "
             f"Python {self.machine['python']}; gunicorn {self.machine['gunicorn']}",
+            f"- app: the working tree at migration {self.machine['schema']} (other work on the node continues; "
+            "figures are of the code as it stood)",
             f"- load: `wrk -t{a.threads} -c{a.connections} -d{a.seconds}s --latency` after a {a.warmup} s warm-up, "
             f"per scenario and server, alternating, best of {a.rounds} rounds (by req/s), each after waiting for "
             "the rest of the machine to go quiet; wrk runs on the same machine",
