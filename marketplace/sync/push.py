@@ -1,5 +1,6 @@
 """Up the tree: this node pushes its outbox to its parent (industry → regional → national)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import current_app
@@ -44,23 +45,53 @@ def _send(code: str, url: str, compacts: list[str]) -> dict:
     return response.json()
 
 
-def push_once(*, session: Session, limit: int = MAX_BATCH) -> PushReport:
-    """Send the next batch of this node's own events, then of the events it relays, to its parent."""
+PUSH_CONCURRENCY = 3  # batches in flight at once: the parent applies them on all its cores
+
+
+def _send_batches(code: str, url: str, batches: list[list[str]]) -> list[dict | Exception]:
+    """Send batches side by side; each answer, or the error that stood in its way, in order."""
+    app = current_app._get_current_object()
+
+    def send(batch: list[str]):
+        with app.app_context():
+            try:
+                return _send(code, url, batch)
+            except Exception as error:  # reported in order; what follows it is not acknowledged
+                return error
+
+    if len(batches) <= 1:
+        return [send(batch) for batch in batches]
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        return list(pool.map(send, batches))
+
+
+def push_once(*, session: Session, limit: int = MAX_BATCH, concurrency: int = PUSH_CONCURRENCY) -> PushReport:
+    """Send the next batches of this node's own events, then of the events it relays, to its parent.
+
+    Batches go side by side; the cursor moves to the end of the last batch that was answered with
+    every batch before it answered too, so a failed batch and all after it are sent again.
+    """
     code, url = parent()
     cursor = session.get(SyncCursor, f"out:{code}") or SyncCursor(stream=f"out:{code}", last_seq=0)
-    events = signed_events(session=session, after_seq=cursor.last_seq, limit=limit)
-    compacts = [event.jws for event in events]
+    events = signed_events(session=session, after_seq=cursor.last_seq, limit=limit * concurrency)
     session.commit()  # the signatures are kept even if the parent is down, and no lock is held while calling it
-    sent, rejected = 0, []
-    if events:
-        answer = _send(code, url, compacts)
-        cursor = session.get(SyncCursor, f"out:{code}") or cursor
-        cursor.last_seq = max(cursor.last_seq, int(answer["acked_seq"]))
+    batches = [events[i : i + limit] for i in range(0, len(events), limit)]
+    answers = _send_batches(code, url, [[event.jws for event in batch] for batch in batches])
+    sent, rejected, acknowledged, failure = 0, [], None, None
+    for batch, answer in zip(batches, answers, strict=True):
+        if isinstance(answer, Exception):
+            failure = answer
+            break
+        acknowledged, sent = batch[-1].seq, sent + len(batch)
         rejected += [result for result in answer["results"] if result["status"] == "rejected"]
-        sent += len(events)
+    cursor = session.get(SyncCursor, f"out:{code}") or cursor
+    if acknowledged is not None:
+        cursor.last_seq = max(cursor.last_seq, acknowledged)
     cursor.updated_at = utcnow()
     session.add(cursor)
     session.commit()
+    if failure is not None:
+        raise failure
     relay_sent, relay_rejected = _relay_once(session, code, url, limit)
     return PushReport(sent + relay_sent, cursor.last_seq, rejected + relay_rejected)
 

@@ -89,6 +89,7 @@ class SyncWorker:
         """Push until nothing is waiting; the number of events sent."""
         sent = 0
         with self.app.app_context():
+            self.parent_code = parent()[0]
             while True:
                 with self.app.extensions["db"].session() as session:
                     report = push_once(session=session)
