@@ -116,6 +116,7 @@ def capture_statements(database_url: str, scenarios: list[Scenario]) -> None:
     captured: list[tuple[str, object]] = []
 
     def on_execute(_conn, _cursor, statement, parameters, _context, _executemany):
+        """Keep each statement as the DB-API driver receives it."""
         captured.append((statement, parameters))
 
     engine = get_db_engine(app)

@@ -76,6 +76,10 @@ class ListingSchema(Schema):
     seller = fields.Method("_dump_seller", dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True, format="iso")
 
+    def get_attribute(self, obj, attr, default):
+        """Plain attribute access: marshmallow's generic lookup probes SQLModel objects slowly."""
+        return getattr(obj, attr, default)
+
     def _dump_seller(self, listing) -> dict:
         return {"name": listing.seller_name, "org": listing.seller_org}
 

@@ -59,7 +59,8 @@ def _text_condition(session: Session, terms: list[str]) -> ColumnElement[bool]:
 
 
 def _filters(session: Session, params: dict) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Listing.status == "published"]
+    # A literal, not a parameter: the planner then knows the partial indexes apply (SQLite's above all).
+    conditions: list[ColumnElement[bool]] = [Listing.status == literal_column("'published'")]
     if not params.get("include_stale"):
         conditions.append(Listing.stale_since.is_(None))  # origins unreachable for long are hidden
     equal = {"resource_type": Listing.resource_type, "gpu_model": Listing.gpu_model,
@@ -124,10 +125,14 @@ def _order_by(sort: str) -> list:
     return [c.desc() if descending else c.asc() for c in columns]
 
 
+def _matching(conditions: list[ColumnElement[bool]]):
+    """The matches, at most COUNT_CAP + 1 of them, as a subquery to count."""
+    return select(literal_column("1")).select_from(Listing).where(*conditions).limit(COUNT_CAP + 1).subquery()
+
+
 def count_capped(*, session: Session, conditions: list[ColumnElement[bool]]) -> tuple[int, bool]:
     """Count the matches up to COUNT_CAP; say whether the count is exact."""
-    limited = select(literal_column("1")).select_from(Listing).where(*conditions).limit(COUNT_CAP + 1).subquery()
-    total = session.connection().execute(select(func.count()).select_from(limited)).scalar_one()
+    total = session.connection().execute(select(func.count()).select_from(_matching(conditions))).scalar_one()
     return (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
 
 
@@ -141,7 +146,9 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     conditions = _filters(session, params)
     if documents:
         sort_column = _SORTS[sort][0]
-        columns = [Listing.id, Listing.document] + ([sort_column] if sort_column is not None else [])
+        # The capped count rides along as a column: one round trip for the whole answer.
+        capped = select(func.count()).select_from(_matching(conditions)).scalar_subquery().label("capped_total")
+        columns = [Listing.id, Listing.document, capped] + ([sort_column] if sort_column is not None else [])
         query = select(*columns).where(*conditions)
     else:
         query = select(Listing).where(*conditions)
@@ -154,5 +161,9 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     rows = session.connection().execute(query).all() if documents else session.scalars(query).all()
     next_cursor = _encode_cursor(sort, rows[per_page - 1]) if len(rows) > per_page else None
     items = [row.document for row in rows[:per_page]] if documents else list(rows[:per_page])
-    total, exact = count_capped(session=session, conditions=conditions)
+    if documents and rows:
+        total = rows[0].capped_total
+        total, exact = (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
+    else:
+        total, exact = count_capped(session=session, conditions=conditions)
     return SearchPage(items, page, per_page, total, exact, next_cursor)
