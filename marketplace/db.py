@@ -43,8 +43,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         # Reads (GET requests) begin deferred, so searches run side by side. Everything else begins
         # IMMEDIATE: a transaction that reads, then writes, would otherwise fail at once with
         # "database is locked" when another process wrote in between; now it waits its turn.
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if _reading() else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -76,10 +75,22 @@ def get_db() -> Database:
 
 
 def get_session() -> Session:
-    """The session of the current request, opened on first use."""
+    """The session of the current request, opened on first use.
+
+    A GET on PostgreSQL runs in autocommit: reads need no BEGIN and ROLLBACK round trips, and the
+    rare GET that writes (an authorization code) commits each statement.
+    """
     if "db_session" not in g:
-        g.db_session = get_db().sessionmaker()
+        session = get_db().sessionmaker()
+        bind = session.get_bind()
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and _reading():
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.db_session = session
     return g.db_session
+
+
+def _reading() -> bool:
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 
 def _close_session(_exc: BaseException | None) -> None:
