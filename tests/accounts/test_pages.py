@@ -1,7 +1,6 @@
 """Account pages: sign up, sign in (and where it leads), sign out, personal API tokens."""
 
 import hashlib
-import html
 import re
 
 import pytest
@@ -12,20 +11,10 @@ from marketplace.models import ApiToken, User
 
 from ..conftest import form_token, sign_in
 from ..factories import PASSWORD, bearer, gpu_payload, make_user
+from ..pages import field_error, page_text
 
 SIGNUP = {"name": "Zhou Tao", "organization": "Yangtze Data Link", "email": "zhou.tao@example.cn",
           "password": "a long enough password"}  # fmt: skip
-
-
-def page_text(response) -> str:
-    """The page as a reader sees it: no tags, entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
-
-
-def field_error(response, name: str) -> str:
-    """The error message shown beside the form field `name` ('' if none)."""
-    found = re.findall(rf'id="{name}-error">([^<]*)</p>', response.get_data(as_text=True))
-    return html.unescape(" ".join(found))
 
 
 def count(session, model) -> int:

@@ -78,20 +78,29 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def new_context(browser, live_server):
-    """Make fresh browser contexts (separate cookies: separate users) on the live server; closed afterwards."""
+@contextmanager
+def context_factory(browser, base_url: str):
+    """Make fresh browser contexts (separate cookies: separate people) on `base_url`; closed afterwards."""
     contexts = []
 
     def make():
-        context = browser.new_context(base_url=live_server.url, locale="en-US", timezone_id="Asia/Shanghai")
+        context = browser.new_context(base_url=base_url, locale="en-US", timezone_id="Asia/Shanghai")
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context
 
-    yield make
-    for context in contexts:
-        context.close()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """Fresh browser contexts on the live server."""
+    with context_factory(browser, live_server.url) as make:
+        yield make
 
 
 @pytest.hookimpl(wrapper=True)

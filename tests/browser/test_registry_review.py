@@ -11,7 +11,7 @@ from joserfc.jwk import ECKey
 from playwright.sync_api import Page, expect
 
 from ..live import LiveNode
-from .conftest import Account, create_account, running
+from .conftest import Account, context_factory, create_account, running
 
 
 @dataclass
@@ -34,18 +34,9 @@ def national_server(tmp_path):
 
 @pytest.fixture
 def national_context(browser, national_server):
-    """Make fresh browser contexts (separate cookies: separate people) on the national node."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(base_url=national_server.url, locale="en-US", timezone_id="Asia/Shanghai")
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
+    """Fresh browser contexts on the national node."""
+    with context_factory(browser, national_server.url) as make:
+        yield make
 
 
 def public_jwks() -> dict:

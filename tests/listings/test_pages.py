@@ -18,22 +18,12 @@ from marketplace.models import Listing
 
 from ..conftest import form_token, sign_in
 from ..factories import PAYLOADS, make_listing
+from ..pages import field_error, page_text
 
 FORM = {"title": "8x H100 in Guiyang", "description": "NVLink, InfiniBand.", "resource_type": "gpu",
         "gpu_model": "H100", "gpu_count": "8", "gpu_memory_gb": "80", "region": "52", "city": "Guiyang",
         "datacenter": "DC-3", "latency_ms": "1.5", "price": "19.80", "currency": "cny", "price_unit": "gpu_hour",
         "quantity": "2", "available_from": "2026-06-01T09:00", "available_until": "2026-09-01T18:30"}  # fmt: skip
-
-
-def page_text(response) -> str:
-    """The page as a reader sees it: no tags, entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
-
-
-def field_error(response, name: str) -> str:
-    """The error message shown beside the form field `name` ('' if none)."""
-    found = re.findall(rf'id="{name}-error">([^<]*)</p>', response.get_data(as_text=True))
-    return html.unescape(" ".join(found))
 
 
 def listing_count(session) -> int:

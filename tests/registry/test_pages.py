@@ -1,6 +1,5 @@
 """Registry pages on the national node: apply, follow, review, the node tree, suspensions, overview, resolution."""
 
-import html
 import json
 import re
 from datetime import UTC, datetime
@@ -22,18 +21,8 @@ from marketplace.registry.views import decision_chart
 
 from ..conftest import form_token, sign_in
 from ..factories import make_listing, make_user
+from ..pages import field_error, page_text
 from .factories import approved_regional, industry_application, private_jwk, public_jwks, regional_application
-
-
-def page_text(response) -> str:
-    """The page as a reader sees it: no tags, entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
-
-
-def field_error(response, name: str) -> str:
-    """The error message shown beside the form field `name` ('' if none)."""
-    found = re.findall(rf'id="{name}-error">([^<]*)</p>', response.get_data(as_text=True))
-    return html.unescape(" ".join(found))
 
 
 def count(session, model) -> int:
