@@ -36,9 +36,7 @@ def connection():
             import psycopg
 
             # The same session settings as the node's engine (marketplace/db.py), so the plans are the same.
-            _connection = psycopg.connect(
-                DSN, autocommit=True, prepare_threshold=None, options="-c plan_cache_mode=force_custom_plan"
-            )
+            _connection = psycopg.connect(DSN, autocommit=True, options="-c plan_cache_mode=force_custom_plan")
         else:
             _connection = sqlite3.connect(DSN, isolation_level=None, check_same_thread=False, timeout=15)
             _connection.execute("PRAGMA journal_mode = WAL")

@@ -196,7 +196,7 @@ def explain(backend: str, database_url: str, scenarios: list[Scenario]) -> tuple
 def _explain_postgresql(url: str, statement: dict) -> str:
     import psycopg
 
-    with psycopg.connect(url, prepare_threshold=None, options="-c plan_cache_mode=force_custom_plan") as conn:
+    with psycopg.connect(url, options="-c plan_cache_mode=force_custom_plan") as conn:
         # Once before: a fresh connection's first plan also fills its catalog caches, which no request pays.
         conn.execute(statement["sql"], statement["params"]).fetchall()
         rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement["sql"], statement["params"])

@@ -33,8 +33,7 @@ import psycopg  # noqa: E402
 import search_data  # noqa: E402
 
 from marketplace import create_app  # noqa: E402
-from marketplace.federation.client import call_node  # noqa: E402
-from marketplace.federation.keys import init_keys, public_jwks, signing_key  # noqa: E402
+from marketplace.federation.keys import init_keys, public_jwks  # noqa: E402
 from marketplace.identity.codes import encode_serial, format_code  # noqa: E402
 from marketplace.listings.documents import render_document  # noqa: E402
 
@@ -72,10 +71,27 @@ def register(code: str, role: str, parent: str | None, url: str, jwks: dict) -> 
         )
 
 
+def app_for(env: dict):
+    """The app of a node's environment, in this process."""
+    return create_app({k: (v == "1" if k == "FEDERATION_ALLOW_PRIVATE_ADDRESSES" else v) for k, v in env.items()})
+
+
+def start_at_feed_end(app) -> None:
+    """Make the node an established one: its copy of national's catalogue is current (the feed's end)."""
+    from marketplace.models import SyncCursor
+    from marketplace.sync.feed import FEED_STREAM, encode_cursor
+
+    with psycopg.connect(DSN) as conn:
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM catalogue_change").fetchone()[0]
+    with app.app_context(), app.extensions["db"].session() as session:
+        session.merge(SyncCursor(stream=FEED_STREAM, epoch=1, last_seq=0, position=encode_cursor(last)))
+        session.commit()
+
+
 def in_process_node(code: str, role: str, national_url: str):
     """A node app in this process, on its own SQLite database, with its own keys."""
     env = node_env(code, role, "http://127.0.0.1:9", national_url, f"sqlite:///{WORK / f'{code}.sqlite3'}")
-    app = create_app({k: (v == "1" if k == "FEDERATION_ALLOW_PRIVATE_ADDRESSES" else v) for k, v in env.items()})
+    app = app_for(env)
     from alembic import command
 
     from marketplace.cli import alembic_config
@@ -86,42 +102,50 @@ def in_process_node(code: str, role: str, national_url: str):
     return app
 
 
-def signed_events(app, origin: str, count: int) -> list[str]:
-    """`count` signed upsert events of new listings minted under `origin`."""
-    from joserfc import jws
+def fill_outbox(app, origin: str, count: int) -> list[str]:
+    """`count` signed upsert events of new listings minted under `origin`, written to its outbox as sent."""
+    from marketplace.models import OutboxCounter, OutboxEvent
+    from marketplace.sync.outbox import sign_event
 
-    events = []
-    with app.app_context():
-        key = signing_key()
-        for seq, row in enumerate(search_data.generate_rows(count, seed=7), start=1):
-            values = dict(zip(search_data.COLUMNS, row, strict=True))
-            values.update(code=format_code(origin, encode_serial(seq)), origin=origin, version=1, status="published")
-            document = render_document(SimpleNamespace(**values))
-            payload = orjson.dumps({
-                "event_id": str(uuid.uuid4()), "listing_code": values["code"], "origin": origin, "version": 1,
-                "op": "upsert", "epoch": 1, "seq": seq, "occurred_at": datetime.now(UTC).isoformat(),
-                "listing": orjson.Fragment(document),
-            })  # fmt: skip
-            events.append(jws.serialize_compact({"alg": "ES256", "kid": key.kid}, payload, key))
+    rows, events = [], []
+    for seq, row in enumerate(search_data.generate_rows(count, seed=7), start=1):
+        values = dict(zip(search_data.COLUMNS, row, strict=True))
+        values.update(code=format_code(origin, encode_serial(seq)), origin=origin, version=1, status="published")
+        event_id = str(uuid.uuid4())
+        payload = orjson.dumps({
+            "event_id": event_id, "listing_code": values["code"], "origin": origin, "version": 1, "op": "upsert",
+            "epoch": 1, "seq": seq, "occurred_at": datetime.now(UTC).isoformat(),
+            "listing": orjson.Fragment(render_document(SimpleNamespace(**values))),
+        })  # fmt: skip
+        with app.app_context():
+            events.append(sign_event(payload))
+        rows.append({"event_id": event_id, "epoch": 1, "seq": seq, "listing_code": values["code"], "version": 1,
+                     "payload": payload.decode(), "jws": events[-1], "created_at": datetime.now(UTC)})  # fmt: skip
+    with app.app_context(), app.extensions["db"].session() as session:
+        session.execute(OutboxEvent.__table__.insert(), rows)
+        session.merge(OutboxCounter(id=OutboxCounter.OUTBOX, epoch=1, last_seq=count))
+        session.commit()
     return events
 
 
 def push_throughput(national: benchkit.Server, count: int) -> dict:
+    """The regional node's own sync worker pushes its outbox (batches of 500, PUSH_CONCURRENCY in flight)."""
+    from marketplace.sync.worker import SyncWorker
+
     regional = in_process_node("R46", "regional", national.url)
     with regional.app_context():
         register("R46", "regional", "N0", "http://127.0.0.1:9", public_jwks())
     t = time.perf_counter()
-    events = signed_events(regional, "R46", count)
+    events = fill_outbox(regional, "R46", count)
     print(f"  signed {count:,} events in {time.perf_counter() - t:.1f} s", flush=True)
-    applied = 0
+    with psycopg.connect(DSN) as conn:
+        before = conn.execute("SELECT count(*) FROM listing WHERE origin = 'R46'").fetchone()[0]
     started = time.perf_counter()
-    with regional.app_context():
-        for i in range(0, count, 500):
-            answer = call_node("POST", f"{national.url}/federation/v1/events", audience="N0",
-                               scope="listings:write", json={"events": events[i:i + 500]}).json()  # fmt: skip
-            applied += sum(r["status"] == "applied" for r in answer["results"])
+    pushed = SyncWorker(regional).push_all()
     elapsed = time.perf_counter() - started
-    assert applied == count, f"only {applied} of {count} applied"
+    with psycopg.connect(DSN) as conn:
+        applied = conn.execute("SELECT count(*) FROM listing WHERE origin = 'R46'").fetchone()[0] - before
+    assert pushed == count and applied == count, f"pushed {pushed}, applied {applied} of {count}"
     baseline = bare_upsert(events, "R47")
     return {"events": count, "seconds": elapsed, "events_per_s": count / elapsed, "bare_rows_per_s": baseline}
 
@@ -176,6 +200,8 @@ def propagation(national: benchkit.Server, rate: float, seconds: float) -> dict:
         for (code, env), port in zip(envs.items(), (r11_port, ij_port), strict=True):
             flask(env, "db", "upgrade")
             flask(env, "keys", "init", "--if-missing")
+            # Measured is the steady state of established nodes, not their first catch-up on the feed.
+            start_at_feed_end(app_for(env))
             jwks = json.loads((WORK / f"{code}.keys.json").read_text())
             public = {"keys": [{k: v for k, v in jwk.items() if k != "d"} for jwk in jwks.values()]}
             register(code, "regional" if code == "R11" else "industry", "N0" if code == "R11" else "R11",
@@ -216,15 +242,20 @@ def publish_at_rate(url: str, token: str, rate: float, seconds: float) -> set[st
 
     codes: list[str] = []
     headers = {"Authorization": f"Bearer {token}"}
-    interval, started, n = 1 / rate, time.perf_counter(), 0
+    interval, started, n, took = 1 / rate, time.perf_counter(), 0, []
     with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
         while time.perf_counter() - started < seconds:
+            sent = time.perf_counter()
             if n % 5 == 0 or not codes:
                 codes.append(client.post("/api/v1/listings", json=gpu_document(n)).json()["code"])
             else:
                 client.patch(f"/api/v1/listings/{codes[n % len(codes)]}", json={"unit_price": 1000 + n})
+            took.append(time.perf_counter() - sent)
             n += 1
             time.sleep(max(0.0, started + n * interval - time.perf_counter()))
+    took.sort()
+    print(f"  {n} changes in {time.perf_counter() - started:.1f} s; seller's request p50 {took[len(took) // 2] * 1000:.0f} ms,"
+          f" p95 {took[int(len(took) * 0.95)] * 1000:.0f} ms", flush=True)
     return set(codes)
 
 
@@ -260,14 +291,7 @@ def idle_round(national: benchkit.Server, rounds: int = 100) -> float:
     app = in_process_node("R45", "regional", national.url)
     with app.app_context():
         register("R45", "regional", "N0", "http://127.0.0.1:9", public_jwks())
-        from marketplace.models import SyncCursor
-        from marketplace.sync.feed import FEED_STREAM, encode_cursor
-
-        with psycopg.connect(DSN) as conn:
-            last = conn.execute("SELECT coalesce(max(seq), 0) FROM catalogue_change").fetchone()[0]
-        with app.extensions["db"].session() as session:
-            session.add(SyncCursor(stream=FEED_STREAM, position=encode_cursor(last)))
-            session.commit()
+    start_at_feed_end(app)
     worker = SyncWorker(app)
     worker.once()  # tokens cached, connections warm
     started = time.perf_counter()

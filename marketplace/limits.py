@@ -1,10 +1,16 @@
 """Rate limits on the doors people knock on: sign-in, sign-up, applications."""
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 limiter = Limiter(key_func=get_remote_address)
+
+
+@limiter.request_filter
+def _reading() -> bool:
+    """Every limit is on a POST: reads (every search, every page view) skip the limiter's bookkeeping."""
+    return request.method in ("GET", "HEAD", "OPTIONS")
 
 
 def sign_in_limit() -> str:

@@ -4,11 +4,11 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_37_36
 
+from ..db import insert_for
 from ..models import NodeSerial
 
 NODE_CODE_RE = r"(?:N0|R\d{2}|I[A-T]\d{2})"
@@ -86,8 +86,8 @@ def mint_code(*, session: Session, node_code: str) -> str:
     ).scalar_one_or_none()
     if serial is None:
         # The node's first code: create its counter; a concurrent first minter may win the insert.
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(NodeSerial).values(node_code=node_code, last_serial=0).on_conflict_do_nothing())
+        first = insert_for(session, NodeSerial).values(node_code=node_code, last_serial=0)
+        session.execute(first.on_conflict_do_nothing())
         return mint_code(session=session, node_code=node_code)
     return format_code(node_code, encode_serial(serial))
 

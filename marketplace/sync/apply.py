@@ -7,7 +7,6 @@ origin moves in the same transaction as the listings it applied.
 """
 
 import base64
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,10 +15,10 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, case, select
 from sqlmodel import Session
 
+from ..db import insert_for
 from ..federation.scopes import ALLOWED_ALGORITHMS
 from ..listings.services import document_fields
 from ..listings.vocabulary import price_per_gpu_hour
@@ -62,11 +61,15 @@ def national_directory(session: Session) -> Directory:
 
 
 def _unverified_payload(compact: str) -> dict:
+    """The payload as sent; it is trusted only once the signature over these same bytes verifies."""
     try:
         payload = compact.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, UnicodeDecodeError):
+        loaded = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
         raise EventRejected("Not a compact JWS.") from None
+    if not isinstance(loaded, dict):
+        raise EventRejected("Malformed event: the payload is not a JSON object.")
+    return loaded
 
 
 def may_send(directory: Directory, caller: str, origin: str) -> bool:
@@ -84,7 +87,8 @@ def verify_event(compact: str, *, caller: str, directory: Directory) -> tuple[di
 
     The payload's "listing" stays as sent (it is stored and served as is); "document" is it, loaded.
     """
-    claimed = _unverified_payload(compact).get("origin")
+    payload = _unverified_payload(compact)
+    claimed = payload.get("origin")
     if not isinstance(claimed, str):
         raise EventRejected("Malformed event: it names no origin.")
     if not may_send(directory, caller, claimed):
@@ -93,8 +97,9 @@ def verify_event(compact: str, *, caller: str, directory: Directory) -> tuple[di
     if keys is None:
         raise EventRejected(f"No registered keys for {claimed}.")
     try:
-        payload = jws.deserialize_compact(compact, keys, algorithms=list(ALLOWED_ALGORITHMS)).payload
-        event = _events.load(orjson.loads(payload))
+        # The payload was parsed above from the very bytes the signature covers: no second parse.
+        jws.deserialize_compact(compact, keys, algorithms=list(ALLOWED_ALGORITHMS))
+        event = _events.load(payload)
         document = _listings.load(event["listing"])
     except (JoseError, ValueError) as error:
         raise EventRejected(f"The signature does not verify with {claimed}'s key: {error}") from None
@@ -128,8 +133,7 @@ def _row(document: dict, raw: dict) -> dict:
 
 def _upsert(session: Session, rows: list[dict]) -> None:
     """Insert or update many listings at once; a stored newer version always wins (the guard in WHERE)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Listing.__table__)
+    statement = insert_for(session, Listing.__table__)
     keep = ("code", "origin", "seller_id", "created_at")
     changing = {name: statement.excluded[name] for name in rows[0] if name not in keep}
     statement = statement.on_conflict_do_update(
@@ -159,18 +163,29 @@ def apply_verified(session: Session, items: list[tuple[dict, dict]], *, own_code
         else:
             statuses.append("duplicate" if version == current else "stale")
     if winners:
-        _upsert(session, list(winners.values()))
+        # In code order, so that concurrent batches lock the rows they share in the same order (no deadlock).
+        _upsert(session, [winners[code] for code in sorted(winners)])
     return statuses
 
 
-def _advance_cursor(session: Session, stream: str, epoch: int, seq: int) -> None:
-    cursor = session.get(SyncCursor, stream) or SyncCursor(stream=stream, epoch=epoch, last_seq=0)
-    if epoch > cursor.epoch:
-        cursor.epoch, cursor.last_seq = epoch, 0  # the origin restored its outbox: seq starts again
-    if epoch == cursor.epoch and seq > cursor.last_seq:
-        cursor.last_seq = seq
-    cursor.updated_at = utcnow()
-    session.add(cursor)
+def _advance_cursors(session: Session, positions: dict[str, tuple[int, int]]) -> None:
+    """Move each stream's cursor to (epoch, seq), never back: one atomic upsert per stream.
+
+    Batches of one origin may be applied side by side; the row is read and written by the
+    database in one statement, so neither the first insert nor the moves race each other.
+    A newer epoch (the origin restored its outbox) starts the count again.
+    """
+    table = SyncCursor.__table__
+    for stream, (epoch, seq) in sorted(positions.items()):  # the same lock order in every transaction
+        statement = insert_for(session, table).values(stream=stream, epoch=epoch, last_seq=seq, updated_at=utcnow())
+        new = statement.excluded
+        session.execute(statement.on_conflict_do_update(index_elements=["stream"], set_={
+            "last_seq": case((table.c.epoch < new.epoch, new.last_seq),
+                             (and_(table.c.epoch == new.epoch, table.c.last_seq < new.last_seq), new.last_seq),
+                             else_=table.c.last_seq),
+            "epoch": case((table.c.epoch < new.epoch, new.epoch), else_=table.c.epoch),
+            "updated_at": new.updated_at,
+        }))  # fmt: skip
 
 
 def acked_seq(session: Session, origin: str) -> int:
@@ -197,15 +212,17 @@ def apply_batch(
         verified.append((len(results), event, raw, compact))
         results.append({"event_id": event["event_id"], "status": None, "reason": None})
     statuses = apply_verified(session, [(event, raw) for _i, event, raw, _c in verified], own_code=own_code)
-    applied = []
+    applied, positions = [], {}
     for (index, event, _raw, compact), status in zip(verified, statuses, strict=True):
         results[index]["status"] = status
         if status == "rejected":
             results[index]["reason"] = f"{own_code} is the origin of {event['listing_code']}: only it changes it."
             continue
-        _advance_cursor(session, f"in:{event['origin']}", event["epoch"], event["seq"])
+        stream = f"in:{event['origin']}"
+        positions[stream] = max(positions.get(stream, (0, 0)), (event["epoch"], event["seq"]))
         if status == "applied":
             applied.append((event, compact))
+    _advance_cursors(session, positions)
     if applied and on_applied is not None:
         on_applied(applied)
     session.flush()

@@ -9,9 +9,9 @@ import uuid
 import orjson
 from joserfc import jws
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from ..db import insert_for
 from ..federation.keys import signing_key
 from ..models import Listing, OutboxCounter, OutboxEvent
 from ..models.types import utcnow
@@ -26,8 +26,7 @@ def next_seq(session: Session, counter: int = OutboxCounter.OUTBOX, count: int =
         .returning(OutboxCounter.epoch, OutboxCounter.last_seq)
     ).first()  # fmt: skip
     if row is None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(OutboxCounter).values(id=counter, epoch=1, last_seq=0).on_conflict_do_nothing()
+        insert = insert_for(session, OutboxCounter).values(id=counter, epoch=1, last_seq=0).on_conflict_do_nothing()
         session.execute(insert)
         return next_seq(session, counter, count)
     return row.epoch, row.last_seq

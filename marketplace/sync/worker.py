@@ -18,7 +18,7 @@ from ..federation.client import TokenUnavailable
 from ..federation.http import FetchRefused
 from ..models import CatalogueChange, OutboxEvent, SyncCursor
 from .api import remote_directory
-from .feed import CursorExpired, pull_once
+from .feed import FEED_LIMIT, CursorExpired, pull_once
 from .health import probe_origins
 from .push import parent, push_once
 from .status import record_error
@@ -63,6 +63,9 @@ class SyncWorker:
     pull_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     last_error: str | None = None
     parent_code: str | None = None  # known once the parent was found; names the stream of push errors
+    feed_page: int = FEED_LIMIT
+    _next_pull: float = field(default=0.0, init=False)
+    _feed_behind: bool = field(default=False, init=False)
 
     @property
     def national(self) -> bool:
@@ -82,8 +85,11 @@ class SyncWorker:
             return (waiting or 0) + (relayed or 0)
 
     def push_if_pending(self) -> int:
-        """Push when events wait; the number sent."""
-        return self.push_all() if self.pending() else 0
+        """Push one round (PUSH_CONCURRENCY batches) when events wait; the number sent."""
+        if not self.pending():
+            return 0
+        with self.app.app_context(), self.app.extensions["db"].session() as session:
+            return push_once(session=session).sent
 
     def push_all(self, progress=None) -> int:
         """Push until nothing is waiting; the number of events sent."""
@@ -99,13 +105,18 @@ class SyncWorker:
                 if progress:
                     progress(report.sent)
 
+    def pull_page(self) -> bool:
+        """Pull and apply one page of national's feed; whether more pages wait."""
+        with self.app.app_context(), self.app.extensions["db"].session() as session:
+            return pull_once(session=session, directory=remote_directory(), limit=self.feed_page).has_more
+
     def pull_all(self) -> tuple[int, int]:
         """Pull the feed until it has no more; (events received, applied)."""
         received = applied = 0
         with self.app.app_context():
             while True:
                 with self.app.extensions["db"].session() as session:
-                    report = pull_once(session=session, directory=remote_directory())
+                    report = pull_once(session=session, directory=remote_directory(), limit=self.feed_page)
                 received, applied = received + report.received, applied + report.applied
                 if not report.has_more:
                     return received, applied
@@ -125,20 +136,20 @@ class SyncWorker:
         try:
             action()
         except CursorExpired as error:
-            return self._failed(breaker, action, f"feed cursor expired: {error}")
+            return self._failed(breaker, f"feed cursor expired: {error}")
         except PEER_ERRORS as error:
-            return self._failed(breaker, action, f"{type(error).__name__}: {error}")
+            return self._failed(breaker, f"{type(error).__name__}: {error}")
         except Exception as error:  # the worker outlives any one failure; the log has the traceback
             self.app.logger.exception("sync step failed")
-            return self._failed(breaker, action, f"{type(error).__name__}: {error}")
+            return self._failed(breaker, f"{type(error).__name__}: {error}")
         breaker.succeeded()
         return 0.0
 
-    def _failed(self, breaker: CircuitBreaker, action, message: str) -> float:
+    def _failed(self, breaker: CircuitBreaker, message: str) -> float:
         self.last_error = message
         self.app.logger.warning("sync: %s", message)
         with self.app.app_context(), self.app.extensions["db"].session() as session:
-            stream = "feed:N0" if action == self.pull_all else f"out:{self.parent_code or 'parent'}"
+            stream = "feed:N0" if breaker is self.pull_breaker else f"out:{self.parent_code or 'parent'}"
             record_error(session, stream, message)
         return breaker.failed()
 
@@ -146,6 +157,29 @@ class SyncWorker:
         """National: which origins answer, marking the listings of long-unreachable ones stale."""
         with self.app.app_context(), self.app.extensions["db"].session() as session:
             return probe_origins(session=session)
+
+    def turn(self) -> tuple[float, bool]:
+        """One turn of `run`: a round of pushing, then one page of the feed if due or behind.
+
+        One round of each at a time, so that catching up on a long feed never holds back this
+        node's own changes, nor a long outbox the feed. Returns (seconds to wait after a failure,
+        whether more waits in either direction).
+        """
+        behind = {"push": False, "pull": False}
+
+        def push_round() -> None:
+            behind["push"] = self.push_if_pending() > 0
+
+        def pull_page() -> None:
+            behind["pull"] = self.pull_page()
+
+        # Finding out what waits asks national for the parent on an industry node: a step like any other.
+        delay = self._step(self.push_breaker, push_round)
+        if self._feed_behind or time.monotonic() >= self._next_pull:
+            delay = max(delay, self._step(self.pull_breaker, pull_page))
+            self._feed_behind = behind["pull"]
+            self._next_pull = time.monotonic() + self.pull_interval
+        return delay, behind["push"] or self._feed_behind
 
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set: push as soon as events wait, pull the feed every pull_interval.
@@ -160,11 +194,7 @@ class SyncWorker:
                     self.app.logger.exception("probing the origins failed")
                 stop.wait(self.probe_interval)
             return
-        next_pull = 0.0
         while not stop.is_set():
-            # Finding out what waits asks national for the parent on an industry node: a step like any other.
-            delay = self._step(self.push_breaker, self.push_if_pending)
-            if time.monotonic() >= next_pull:
-                delay = max(delay, self._step(self.pull_breaker, self.pull_all))
-                next_pull = time.monotonic() + self.pull_interval
-            stop.wait(delay or self.poll_interval)
+            delay, more = self.turn()
+            if delay or not more:
+                stop.wait(delay or self.poll_interval)

@@ -2,17 +2,21 @@
 
 import base64
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from marketplace.accounts.services import create_user
 from marketplace.federation.client import call_node
 from marketplace.listings.schemas import ListingCreateSchema
 from marketplace.listings.services import publish_listing, update_listing
-from marketplace.models import Listing
+from marketplace.models import CatalogueChange, Listing
+from marketplace.sync.apply import acked_seq, apply_batch, national_directory
+from marketplace.sync.feed import append_to_feed
 from marketplace.sync.outbox import sign_event, signed_events
 from marketplace.sync.push import push_once
 
@@ -143,6 +147,54 @@ def test_pushing_needs_the_listings_write_scope_and_the_right_audience(federatio
 def test_national_never_takes_a_listing_for_its_own(federation):
     with federation.national.app_context(), federation.national.extensions["db"].session() as session:
         assert session.scalar(select(func.count()).select_from(Listing)) == 0
+
+
+def _wait_until_a_writer_waits(national) -> None:
+    """Return once another transaction of national's waits for a lock (PostgreSQL); SQLite queues writers."""
+    engine = national.extensions["db"].engine
+    if engine.dialect.name != "postgresql":
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + 10
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+            if waiting.scalar():
+                return
+            connection.rollback()
+            time.sleep(0.02)
+    raise AssertionError("the second batch never waited for the first")
+
+
+def test_batches_of_one_origin_applied_side_by_side_keep_every_event_and_the_highest_cursor(federation):
+    # A pusher keeps several batches in flight: the later batch may be applied before the earlier one
+    # commits, on national's first contact with the origin (no cursor row yet).
+    codes = publish(federation, "R44", count=6)
+    events = signed(federation, "R44")
+    national = federation.national
+
+    def apply(session, batch: list[str]) -> list[str]:
+        answer = apply_batch(session=session, caller="R44", events=batch, directory=national_directory(session),
+                             own_code="N0", on_applied=lambda applied: append_to_feed(session, applied))  # fmt: skip
+        return [result["status"] for result in answer["results"]]
+
+    def apply_committed(batch: list[str]) -> list[str]:
+        with national.app_context(), national.extensions["db"].session() as session:
+            statuses = apply(session, batch)
+            session.commit()
+            return statuses
+
+    with national.app_context(), national.extensions["db"].session() as later, ThreadPoolExecutor(1) as pool:
+        assert apply(later, events[3:]) == ["applied"] * 3
+        earlier = pool.submit(apply_committed, events[:3])
+        _wait_until_a_writer_waits(national)
+        later.commit()
+        assert earlier.result(timeout=30) == ["applied"] * 3
+
+    assert at_national(federation) == {code: (1, "published") for code in codes}
+    with national.app_context(), national.extensions["db"].session() as session:
+        assert acked_seq(session, "R44") == 6
+        assert sorted(session.scalars(select(CatalogueChange.listing_code))) == sorted(codes)
 
 
 # --- down the tree: national's feed -----------------------------------------------------------------

@@ -16,6 +16,25 @@ def test_one_round_pushes_and_pulls(federation):
     assert set(listings_at(federation, "R11")) == set(codes)
 
 
+def test_catching_up_on_a_long_feed_never_holds_back_the_nodes_own_changes(federation):
+    from .test_push import push
+
+    remote = publish(federation, "R44", count=6)
+    push(federation, "R44")
+    [own] = publish(federation, "R11")
+    worker = SyncWorker(federation["R11"], feed_page=2)
+    delay, more = worker.turn()
+    assert (delay, more) == (0.0, True)
+    assert own in at_national(federation)  # pushed before the feed is read to its end
+    assert len(set(listings_at(federation, "R11")) & set(remote)) == 2  # one page of the feed per turn
+    turns = 1
+    while more and turns < 10:
+        delay, more = worker.turn()
+        turns += 1
+    assert set(remote) <= set(listings_at(federation, "R11")) and turns == 4
+    assert worker.turn() == (0.0, False)  # nothing waits: run() sleeps for poll_interval
+
+
 def test_the_circuit_opens_after_repeated_failures_and_closes_on_success():
     breaker = CircuitBreaker(base_delay=0.01, max_delay=0.05)
     for _ in range(FAILURES_TO_OPEN - 1):
