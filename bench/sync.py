@@ -4,7 +4,7 @@
    in batches of 500; events per second, next to a bare bulk upsert of the same rows into the same
    database (the same guarded INSERT ... ON CONFLICT the receiver runs, without HTTP, tokens or JWS).
 2. Propagation latency: an industry node publishes and edits listings at a steady rate (default
-   50/s); each change goes IJ01 → R11 → N0 through the real sync workers with default settings;
+   50/s); each change goes IM01 → R11 → N0 through the real sync workers with default settings;
    latency is from the origin's outbox to national's feed, p50 and p95.
 3. An idle sync round (push nothing, pull an empty feed) against national's catalogue of C
    listings (default 1,000,000): milliseconds per round.
@@ -36,6 +36,7 @@ from marketplace import create_app  # noqa: E402
 from marketplace.federation.keys import init_keys, public_jwks  # noqa: E402
 from marketplace.identity.codes import encode_serial, format_code  # noqa: E402
 from marketplace.listings.documents import render_document  # noqa: E402
+from marketplace.sync.push import PUSH_CONCURRENCY  # noqa: E402
 
 ROOT = benchkit.ROOT
 WORK = ROOT / "bench" / "_work" / "sync"
@@ -176,6 +177,11 @@ def bare_upsert(events: list[str], origin: str) -> float:
     return len(rows) / (time.perf_counter() - started)
 
 
+def postgresql_version() -> str:
+    with psycopg.connect(DSN) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
 def flask(env: dict, *args: str) -> str:
     import subprocess
 
@@ -187,14 +193,18 @@ def flask(env: dict, *args: str) -> str:
 
 
 def propagation(national: benchkit.Server, rate: float, seconds: float) -> dict:
-    """IJ01 → R11 → N0 under a steady rate of changes; latency from IJ01's outbox to national's feed."""
+    """IM01 → R11 → N0 under a steady rate of changes; latency from IM01's outbox to national's feed.
+
+    The industry node is IM01, not IJ01: national's generated catalogue already holds listings of IJ01
+    (search_data), whose codes the real node would mint again.
+    """
     import subprocess
 
     servers, workers = [], []
     r11_port, ij_port = benchkit.free_port(), benchkit.free_port()
     r11_url, ij_url = f"http://127.0.0.1:{r11_port}", f"http://127.0.0.1:{ij_port}"
     envs = {"R11": node_env("R11", "regional", r11_url, national.url, f"sqlite:///{WORK / 'R11.sqlite3'}"),
-            "IJ01": node_env("IJ01", "industry", ij_url, national.url, f"sqlite:///{WORK / 'IJ01.sqlite3'}",
+            "IM01": node_env("IM01", "industry", ij_url, national.url, f"sqlite:///{WORK / 'IM01.sqlite3'}",
                              parent_url=r11_url)}  # fmt: skip
     try:
         for (code, env), port in zip(envs.items(), (r11_port, ij_port), strict=True):
@@ -214,11 +224,11 @@ def propagation(national: benchkit.Server, rate: float, seconds: float) -> dict:
             workers.append(subprocess.Popen([str(ROOT / ".venv/bin/flask"), "--app", "app", "sync", "run"], cwd=ROOT,
                                             env=os.environ | env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True))  # fmt: skip
-        flask(envs["IJ01"], "users", "create", "seller@ij01.bench", "--role", "seller", "--password", "bench-password")
-        token = flask(envs["IJ01"], "tokens", "create", "seller@ij01.bench").strip().splitlines()[-1]
+        flask(envs["IM01"], "users", "create", "seller@im01.bench", "--role", "seller", "--password", "bench-password")
+        token = flask(envs["IM01"], "tokens", "create", "seller@im01.bench").strip().splitlines()[-1]
         codes = publish_at_rate(ij_url, token, rate, seconds)
         time.sleep(5)  # let the last changes arrive
-        return latencies(WORK / "IJ01.sqlite3", codes)
+        return latencies(WORK / "IM01.sqlite3", codes)
     finally:
         for worker in workers:
             worker.terminate()
@@ -254,8 +264,8 @@ def publish_at_rate(url: str, token: str, rate: float, seconds: float) -> set[st
             n += 1
             time.sleep(max(0.0, started + n * interval - time.perf_counter()))
     took.sort()
-    print(f"  {n} changes in {time.perf_counter() - started:.1f} s; seller's request p50 {took[len(took) // 2] * 1000:.0f} ms,"
-          f" p95 {took[int(len(took) * 0.95)] * 1000:.0f} ms", flush=True)
+    p50, p95 = took[len(took) // 2] * 1000, took[int(len(took) * 0.95)] * 1000
+    print(f"  {n} changes in {time.perf_counter() - started:.1f} s; a seller's request p50 {p50:.0f}, p95 {p95:.0f} ms")
     return set(codes)
 
 
@@ -273,7 +283,7 @@ def latencies(origin_db: Path, codes: set[str]) -> dict:
         made = {(c, v): t for c, v, t in conn.execute("SELECT listing_code, version, created_at FROM outbox_event")}
     with psycopg.connect(DSN) as conn:
         seen = {(c, v): t for c, v, t in conn.execute(
-            "SELECT listing_code, version, created_at FROM catalogue_change WHERE origin = 'IJ01'")}  # fmt: skip
+            "SELECT listing_code, version, created_at FROM catalogue_change WHERE origin = 'IM01'")}  # fmt: skip
     delays = []
     for key, created in made.items():
         if key in seen:
@@ -336,20 +346,30 @@ def main() -> int:
 
 def write_results(args, push: dict, latency: dict, idle: float) -> None:
     ratio = push["events_per_s"] / push["bare_rows_per_s"]
+
+    def mark(met: bool) -> str:
+        return "met" if met else "MISSED"
+
     section = f"""<!-- sync -->
 ## Sync, PostgreSQL
 
 - command: `.venv/bin/python bench/sync.py --events {args.events} --catalogue {args.catalogue} --rate {args.rate:g} --seconds {args.seconds:g}`
-- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}; national under gunicorn (gunicorn.conf.py), the nodes on 127.0.0.1
+- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}; PostgreSQL {postgresql_version()}
+- national: gunicorn (gunicorn.conf.py) on PostgreSQL holding {args.catalogue:,} listings. Push: a regional node in the
+  benchmark process (SQLite) runs its own sync worker's push, {PUSH_CONCURRENCY} batches of 500 in flight. Propagation:
+  R11 and IM01 are gunicorn nodes on SQLite with their `flask sync run` workers at default settings, established
+  (their feed cursors at the feed's end); a seller's API client publishes and edits at IM01.
+- bare upsert: the same rows, the same guarded `INSERT … ON CONFLICT (code) DO UPDATE … WHERE version <`, batches of
+  500, psycopg `executemany` on one connection, no HTTP, tokens, JWS or validation
 
 | measure | figure | target |
 |---|---:|---|
-| push throughput, {push["events"]:,} events regional → national over HTTP | {push["events_per_s"]:,.0f} events/s | ≥ 5,000 events/s |
+| push throughput, {push["events"]:,} events regional → national over HTTP | {push["events_per_s"]:,.0f} events/s | ≥ 5,000 events/s: {mark(push["events_per_s"] >= 5000)} |
 | bare bulk upsert of the same rows into the same database | {push["bare_rows_per_s"]:,.0f} rows/s | |
-| push / bare upsert | {ratio:.0%} | ≥ 40% |
-| propagation IJ01 → R11 → N0 at {args.rate:g} changes/s, p50 | {latency["p50"]:.2f} s | |
-| propagation p95 ({latency["arrived"]} of {latency["changes"]} changes arrived) | {latency["p95"]:.2f} s | ≤ 2 s |
-| an idle sync round against {args.catalogue:,} listings at national | {idle:.1f} ms | ≤ 50 ms |
+| push / bare upsert | {ratio:.0%} | ≥ 40%: {mark(ratio >= 0.4)} |
+| propagation IM01 → R11 → N0, {latency["changes"]} changes in {args.seconds:g} s, p50 | {latency["p50"]:.2f} s | |
+| propagation p95 ({latency["arrived"]} of {latency["changes"]} changes arrived) | {latency["p95"]:.2f} s | ≤ 2 s: {mark(latency["p95"] <= 2 and latency["arrived"] == latency["changes"])} |
+| an idle sync round against {args.catalogue:,} listings at national | {idle:.1f} ms | ≤ 50 ms: {mark(idle <= 50)} |
 <!-- /sync -->"""  # noqa: E501
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
