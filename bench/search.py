@@ -71,6 +71,7 @@ def prepare_data(backend: str, rows: int, reload: bool, sqlite_path: Path) -> st
     Loaded data whose schema is behind the app's migrations is upgraded in place, as a node's would be.
     """
     if backend == "postgresql":
+        search_data.ensure_database(PG_URL)
         url, (have, revision) = PG_URL, search_data.state_postgresql(PG_URL)
     else:
         url, (have, revision) = f"sqlite:///{sqlite_path}", search_data.state_sqlite(sqlite_path)

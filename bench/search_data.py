@@ -210,6 +210,16 @@ def analyze(database_url: str) -> None:
         conn.execute("ANALYZE listing")
 
 
+def ensure_database(dsn: str) -> None:
+    """Create the benchmark's PostgreSQL database if the server has none of that name (a fresh machine)."""
+    import psycopg
+
+    server, name = dsn.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def state_postgresql(dsn: str) -> tuple[int | None, str | None]:
     """Listings loaded and the schema's migration revision (None, None when there is no schema yet)."""
     import psycopg

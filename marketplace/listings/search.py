@@ -5,8 +5,20 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, func, literal_column, select, table, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    table,
+    tuple_,
+)
 from sqlmodel import Session
 
 from ..models import Listing
@@ -44,44 +56,51 @@ def search_terms(q: str | None) -> list[str]:
     return re.findall(r"\w+", (q or "").lower())[:MAX_TERMS]
 
 
-def _text_condition(session: Session, terms: list[str]) -> ColumnElement[bool]:
-    """Prefix match of every term, by the backend's own full-text index."""
-    if session.get_bind().dialect.name == "postgresql":
-        tsquery = " & ".join(f"{term}:*" for term in terms)
-        return literal_column("listing.search_vector").op("@@")(func.to_tsquery("simple", tsquery))
-    fts_query = " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+def _text_condition(dialect: str) -> ColumnElement[bool]:
+    """Prefix match of every term (bound as "text"), by the backend's own full-text index."""
+    if dialect == "postgresql":
+        return literal_column("listing.search_vector").op("@@")(
+            func.to_tsquery("simple", bindparam("text", type_=String))
+        )
     matches = (
         select(literal_column("rowid"))
         .select_from(table("listing_fts"))
-        .where(literal_column("listing_fts").op("MATCH")(fts_query))
+        .where(literal_column("listing_fts").op("MATCH")(bindparam("text", type_=String)))
     )
     return Listing.id.in_(matches)
 
 
-def _filters(session: Session, params: dict) -> list[ColumnElement[bool]]:
+def _text_query(dialect: str, terms: list[str]) -> str:
+    """The value bound to "text": every term as a prefix, in the backend's query language."""
+    if dialect == "postgresql":
+        return " & ".join(f"{term}:*" for term in terms)
+    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+
+
+# filter parameter -> its condition, with the value bound under the parameter's name
+_CONDITIONS = {
+    "resource_type": lambda: Listing.resource_type == bindparam("resource_type"),
+    "gpu_model": lambda: Listing.gpu_model == bindparam("gpu_model"),
+    "region": lambda: Listing.region == bindparam("region"),
+    "origin": lambda: Listing.origin == bindparam("origin"),
+    "min_gpus": lambda: Listing.gpu_count >= bindparam("min_gpus"),
+    "max_price": lambda: Listing.unit_price <= bindparam("max_price"),
+    "max_latency_ms": lambda: Listing.latency_ms <= bindparam("max_latency_ms"),
+    "available_at": lambda: and_(Listing.available_from <= bindparam("available_at"),
+                                 Listing.available_until > bindparam("available_at")),
+}  # fmt: skip
+
+
+def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort: str, text: bool) -> list:
     # A literal, not a parameter: the planner then knows the partial indexes apply (SQLite's above all).
     conditions: list[ColumnElement[bool]] = [Listing.status == literal_column("'published'")]
-    if not params.get("include_stale"):
+    if not include_stale:
         conditions.append(Listing.stale_since.is_(None))  # origins unreachable for long are hidden
-    equal = {"resource_type": Listing.resource_type, "gpu_model": Listing.gpu_model,
-             "region": Listing.region, "origin": Listing.origin}  # fmt: skip
-    for name, column in equal.items():
-        if params.get(name) is not None:
-            conditions.append(column == params[name])
-    if params.get("min_gpus") is not None:
-        conditions.append(Listing.gpu_count >= params["min_gpus"])
-    if params.get("max_price") is not None:
-        conditions.append(Listing.unit_price <= params["max_price"])
-    if params.get("max_latency_ms") is not None:
-        conditions.append(Listing.latency_ms <= params["max_latency_ms"])
-    if params.get("available_at") is not None:
-        moment = params["available_at"]
-        conditions += [Listing.available_from <= moment, Listing.available_until > moment]
-    if params.get("sort") == "price_per_gpu":
+    conditions += [_CONDITIONS[name]() for name in given]
+    if sort == "price_per_gpu":
         conditions.append(Listing.price_per_gpu_hour.is_not(None))
-    terms = search_terms(params.get("q"))
-    if terms:
-        conditions.append(_text_condition(session, terms))
+    if text:
+        conditions.append(_text_condition(dialect))
     return conditions
 
 
@@ -111,11 +130,13 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
     return value, last_id
 
 
-def _after(sort: str, value: int | None, last_id: int) -> ColumnElement[bool]:
+def _after(sort: str) -> ColumnElement[bool]:
+    """Rows after the cursor's (bound as "after_value", "after_id") in the sort's order."""
     column, descending = _SORTS[sort]
+    last_id = bindparam("after_id", type_=Listing.id.type)
     if column is None:
         return Listing.id < last_id if descending else Listing.id > last_id
-    key, boundary = tuple_(column, Listing.id), tuple_(value, last_id)
+    key, boundary = tuple_(column, Listing.id), tuple_(bindparam("after_value", type_=column.type), last_id)
     return key < boundary if descending else key > boundary
 
 
@@ -130,10 +151,34 @@ def _matching(conditions: list[ColumnElement[bool]]):
     return select(literal_column("1")).select_from(Listing).where(*conditions).limit(COUNT_CAP + 1).subquery()
 
 
-def count_capped(*, session: Session, conditions: list[ColumnElement[bool]]) -> tuple[int, bool]:
-    """Count the matches up to COUNT_CAP; say whether the count is exact."""
-    total = session.connection().execute(select(func.count()).select_from(_matching(conditions))).scalar_one()
-    return (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
+@dataclass(frozen=True)
+class _Shape:
+    """What a search's statements depend on, apart from the values bound into them."""
+
+    dialect: str
+    documents: bool
+    sort: str
+    given: tuple[str, ...]  # the filters of _CONDITIONS that have a value
+    include_stale: bool
+    text: bool
+    after: bool  # a cursor rather than a page number
+
+
+@lru_cache(maxsize=1024)
+def _statements(shape: _Shape):
+    """(page statement, capped count statement) of a search shape, built once: a search only binds values."""
+    conditions = _conditions(shape.dialect, shape.given, shape.include_stale, shape.sort, shape.text)
+    count = select(func.count()).select_from(_matching(conditions))
+    if shape.documents:
+        sort_column = _SORTS[shape.sort][0]
+        # The capped count rides along as a column: one round trip for the whole answer.
+        capped = select(func.count()).select_from(_matching(conditions)).scalar_subquery().label("capped_total")
+        columns = [Listing.id, Listing.document, capped] + ([sort_column] if sort_column is not None else [])
+        query = select(*columns).where(*conditions)
+    else:
+        query = select(Listing).where(*conditions)
+    query = query.where(_after(shape.sort)) if shape.after else query.offset(bindparam("offset", type_=Integer))
+    return query.order_by(*_order_by(shape.sort)).limit(bindparam("limit", type_=Integer)), count
 
 
 def search_listings(*, session: Session, params: dict, documents: bool = False) -> SearchPage:
@@ -143,27 +188,25 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     answer, read without building objects).
     """
     sort, per_page, page = params["sort"], params["per_page"], params["page"]
-    conditions = _filters(session, params)
-    if documents:
-        sort_column = _SORTS[sort][0]
-        # The capped count rides along as a column: one round trip for the whole answer.
-        capped = select(func.count()).select_from(_matching(conditions)).scalar_subquery().label("capped_total")
-        columns = [Listing.id, Listing.document, capped] + ([sort_column] if sort_column is not None else [])
-        query = select(*columns).where(*conditions)
-    else:
-        query = select(Listing).where(*conditions)
+    dialect, terms = session.get_bind().dialect.name, search_terms(params.get("q"))
+    given = tuple(name for name in _CONDITIONS if params.get(name) is not None)
+    values = {name: params[name] for name in given} | {"limit": per_page + 1}
+    if terms:
+        values["text"] = _text_query(dialect, terms)
     if params.get("cursor"):
-        query = query.where(_after(sort, *_decode_cursor(sort, params["cursor"])))
+        values["after_value"], values["after_id"] = _decode_cursor(sort, params["cursor"])
     else:
-        query = query.offset((page - 1) * per_page)
-    query = query.order_by(*_order_by(sort)).limit(per_page + 1)
+        values["offset"] = (page - 1) * per_page
+    shape = _Shape(dialect, documents, sort, given, bool(params.get("include_stale")), bool(terms),
+                   bool(params.get("cursor")))  # fmt: skip
+    query, count = _statements(shape)
     # Documents need no ORM objects: the Core path skips the ORM's per-statement work.
-    rows = session.connection().execute(query).all() if documents else session.scalars(query).all()
+    rows = session.connection().execute(query, values).all() if documents else session.scalars(query, values).all()
     next_cursor = _encode_cursor(sort, rows[per_page - 1]) if len(rows) > per_page else None
     items = [row.document for row in rows[:per_page]] if documents else list(rows[:per_page])
     if documents and rows:
         total = rows[0].capped_total
-        total, exact = (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
-    else:
-        total, exact = count_capped(session=session, conditions=conditions)
+    else:  # a page past the end still tells how many there are
+        total = session.connection().execute(count, values).scalar_one()
+    total, exact = (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
     return SearchPage(items, page, per_page, total, exact, next_cursor)
