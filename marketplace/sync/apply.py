@@ -189,9 +189,11 @@ def _advance_cursors(session: Session, positions: dict[str, tuple[int, int]]) ->
 
 
 def acked_seq(session: Session, origin: str) -> int:
-    """The highest seq of `origin`'s own events this node has applied."""
-    cursor = session.get(SyncCursor, f"in:{origin}")
-    return cursor.last_seq if cursor else 0
+    """The highest seq of `origin`'s own events this node has applied.
+
+    Read with a query, not from the session's identity map: cursors move in SQL, past any copy it holds.
+    """
+    return session.scalar(select(SyncCursor.last_seq).where(SyncCursor.stream == f"in:{origin}")) or 0
 
 
 def apply_batch(
