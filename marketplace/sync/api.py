@@ -25,14 +25,19 @@ DIRECTORY_TTL = 30
 
 
 def remote_directory_entry(code: str) -> dict | None:
-    """National's directory entry of node `code`, kept DIRECTORY_TTL seconds; None when unknown or unreachable."""
+    """National's directory entry of node `code`, kept DIRECTORY_TTL seconds; None when national knows no such node.
+
+    FetchRefused when national cannot be asked: that is no answer, and nothing is cached or concluded from it
+    (an event is not rejected, and a feed page not skipped, because national was down for a moment).
+    """
 
     def ask():
-        try:
-            response = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{code}")
-        except FetchRefused:
+        response = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{code}")
+        if response.status_code == 404:
             return None
-        return response.json() if response.status_code == 200 else None
+        if response.status_code != 200:
+            raise FetchRefused(f"national answered {response.status_code} for node {code}")
+        return response.json()
 
     return app_cache("directory", DIRECTORY_TTL).get(code, ask)
 
@@ -61,8 +66,13 @@ def push_events(batch):
         append_to_feed(session, applied)
 
     # National's feed is the merged catalogue; a regional node's is what it relays up for its children.
-    answer = apply_batch(session=session, caller=g.federation_caller["client_id"], events=batch["events"],
-                         directory=directory, own_code=current_app.config["NODE_CODE"], on_applied=to_feed)  # fmt: skip
+    caller, own = g.federation_caller["client_id"], current_app.config["NODE_CODE"]
+    try:
+        answer = apply_batch(session=session, caller=caller, events=batch["events"], directory=directory,
+                             own_code=own, on_applied=to_feed)  # fmt: skip
+    except FetchRefused as error:  # the sender keeps the batch and sends it again
+        session.rollback()
+        abort(503, message=f"National's directory cannot be asked now: {error}")
     session.commit()
     return answer
 

@@ -13,7 +13,11 @@ def origin_url(code: str) -> str | None:
     if current_app.config["NODE_ROLE"] == "national":
         node = get_session().get(Node, code)
         return node.public_url if node else None
+    from ..federation.http import FetchRefused
     from .api import remote_directory_entry
 
-    entry = remote_directory_entry(code)
+    try:
+        entry = remote_directory_entry(code)
+    except FetchRefused:  # the page still shows the listing, without the link
+        return None
     return entry.get("public_url") if entry else None

@@ -5,6 +5,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey
@@ -301,3 +302,17 @@ def test_a_remote_listing_is_marked_and_links_to_its_origin(federation):
     assert "from R44" in results
     own = federation["R44"].test_client().get(f"/listings/{code}").get_data(as_text=True)
     assert "Sold at node" not in own
+
+
+def test_a_regional_node_that_cannot_ask_national_for_keys_keeps_its_childs_events(federation):
+    publish(federation, "IJ01")
+    push(federation, "IJ01")  # IJ01 holds a token; R11 knows IJ01 as a caller
+    later = publish(federation, "IJ01", count=2)
+    federation["R11"].extensions["federation_caches"]["directory"].drop("IJ01")  # its keys must be asked again
+    federation.route_http(down={"N0": None})
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        push(federation, "IJ01")
+    assert refused.value.response.status_code == 503 and "directory" in refused.value.response.json()["message"]
+    federation.route_http()
+    assert push(federation, "IJ01").sent == 2  # nothing was acknowledged while national was away
+    assert set(later) <= set(listings_at(federation, "R11"))
