@@ -12,6 +12,7 @@ from ..models import CatalogueChange, OutboxCounter, SyncCursor
 from ..models.types import utcnow
 from .apply import Directory, EventRejected, apply_verified, verify_event
 from .outbox import next_seq
+from .schemas import MAX_BIGINT
 
 FEED_LIMIT = 500
 FEED_STREAM = "feed:N0"
@@ -48,7 +49,7 @@ def decode_cursor(cursor: str | None) -> int:
         value = int(seq)
     except (ValueError, UnicodeDecodeError):
         raise BadCursor("Not a cursor of this feed.") from None
-    if kind != "feed1" or value < 0:
+    if kind != "feed1" or not 0 <= value <= MAX_BIGINT:
         raise BadCursor("Not a cursor of this feed.")
     return value
 

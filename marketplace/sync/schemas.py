@@ -7,6 +7,18 @@ from ..listings.schemas import ListingSchema, SellerSchema
 from ..listings.vocabulary import STATUSES
 
 MAX_BATCH = 500
+MAX_INT = 2**31 - 1  # versions and epochs are INTEGER columns
+MAX_BIGINT = 2**63 - 1  # sequence numbers are BIGINT
+
+
+class RemoteSellerSchema(SellerSchema):
+    """The seller of another node's listing: the name is stored in a column of its own, so it must be there."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    org = fields.String(load_default="", validate=validate.Length(max=200))
 
 
 class RemoteListingSchema(ListingSchema):
@@ -17,9 +29,9 @@ class RemoteListingSchema(ListingSchema):
 
     code = fields.String(required=True, validate=validate.Length(max=20))
     origin = fields.String(required=True, validate=validate.Regexp(rf"^{NODE_CODE_RE}$"))
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT))
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    seller = fields.Nested(SellerSchema, required=True)
+    seller = fields.Nested(RemoteSellerSchema, required=True)
     updated_at = fields.AwareDateTime(required=True, format="iso")
 
 
@@ -29,10 +41,10 @@ class EventSchema(Schema):
     event_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
     listing_code = fields.String(required=True, validate=validate.Length(max=20))
     origin = fields.String(required=True, validate=validate.Regexp(rf"^{NODE_CODE_RE}$"))
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT))
     op = fields.String(required=True, validate=validate.OneOf(("upsert", "delete")))
-    epoch = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    epoch = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT))
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_BIGINT))
     occurred_at = fields.AwareDateTime(required=True, format="iso")
     listing = fields.Dict(required=True)
 

@@ -124,6 +124,29 @@ def test_a_malformed_batch_rejects_each_bad_event_and_applies_the_good_ones(fede
     assert set(at_national(federation)) == set(codes)
 
 
+def _resigned(federation, event: str, change) -> str:
+    """`event` with its payload changed by `change`, signed again with its origin's key (a faulty origin)."""
+    body = json.loads(base64.urlsafe_b64decode(event.split(".")[1] + "=="))
+    change(body)
+    with federation["R44"].app_context():
+        return sign_event(json.dumps(body).encode())
+
+
+def test_signed_events_that_do_not_fit_are_rejected_one_by_one(federation):
+    codes = publish(federation, "R44", count=4)
+    events = signed(federation, "R44")
+    nameless = _resigned(federation, events[0], lambda body: body["listing"]["seller"].pop("name"))
+    huge = _resigned(federation, events[1], lambda body: body.update(seq=2**63))
+    too_new = _resigned(federation, events[2], lambda body: (body.update(version=2**31),
+                                                             body["listing"].update(version=2**31)))  # fmt: skip
+    answer = raw_push(federation, "R44", [nameless, huge, too_new, events[3]])
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "rejected", "applied"]
+    assert "seller" in results[0]["reason"] and "seq" in results[1]["reason"] and "version" in results[2]["reason"]
+    assert set(at_national(federation)) == {codes[3]}
+
+
 @pytest.mark.parametrize("count", [0, 501])
 def test_batches_hold_1_to_500_events(federation, count):
     publish(federation, "R44")
@@ -240,12 +263,15 @@ def test_the_feed_pages_in_commit_order(federation):
                          scope="listings:read", params={"limit": 10, "after": first["next_cursor"]}).json()  # fmt: skip
         bad = call_node("GET", f"{federation.url('N0')}/federation/v1/changes", audience="N0",
                         scope="listings:read", params={"after": "nonsense"})  # fmt: skip
+        beyond = base64.urlsafe_b64encode(f"feed1:{2**64}".encode()).decode().rstrip("=")
+        too_far = call_node("GET", f"{federation.url('N0')}/federation/v1/changes", audience="N0",
+                            scope="listings:read", params={"after": beyond})  # fmt: skip
     assert (len(first["events"]), first["has_more"], len(rest["events"]), rest["has_more"]) == (2, True, 3, False)
     seqs = [
         json.loads(base64.urlsafe_b64decode(e.split(".")[1] + "=="))["seq"] for e in first["events"] + rest["events"]
     ]
     assert seqs == [1, 2, 3, 4, 5]
-    assert bad.status_code == 422
+    assert bad.status_code == 422 and too_far.status_code == 422
 
 
 # --- relays ------------------------------------------------------------------------------------------
