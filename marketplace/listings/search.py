@@ -112,9 +112,9 @@ def _encode_cursor(sort: str, last) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _is_bigint(value) -> bool:
-    """A JSON integer that fits the database's BIGINT (JSON's true is no integer here)."""
-    return type(value) is int and -(2**63) <= value < 2**63
+def _fits(value, bits: int) -> bool:
+    """A JSON integer that fits a signed column of `bits` bits (JSON's true is no integer here)."""
+    return type(value) is int and -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
 
 
 def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
@@ -125,7 +125,8 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
         raise InvalidCursor("Not a cursor from this search.") from None
     if cursor_sort != sort:
         raise InvalidCursor("The cursor belongs to another sort order.")
-    if not _is_bigint(last_id) or not (value is None or _is_bigint(value)):
+    # Ids are INTEGER, prices BIGINT: a value beyond its column would fail in the database, not here.
+    if not _fits(last_id, 32) or not (value is None or _fits(value, 64)):
         raise InvalidCursor("Not a cursor from this search.")
     return value, last_id
 
@@ -147,8 +148,9 @@ def _order_by(sort: str) -> list:
 
 
 def _matching(conditions: list[ColumnElement[bool]]):
-    """The matches, at most COUNT_CAP + 1 of them, as a subquery to count."""
-    return select(literal_column("1")).select_from(Listing).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    """The matches, at most COUNT_CAP + 1 of them (bound as "cap": tests lower the cap), as a subquery to count."""
+    capped = select(literal_column("1")).select_from(Listing).where(*conditions)
+    return capped.limit(bindparam("cap", type_=Integer)).subquery()
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ def _statements(shape: _Shape):
     if shape.documents:
         sort_column = _SORTS[shape.sort][0]
         # The capped count rides along as a column: one round trip for the whole answer.
-        capped = select(func.count()).select_from(_matching(conditions)).scalar_subquery().label("capped_total")
+        capped = count.scalar_subquery().label("capped_total")
         columns = [Listing.id, Listing.document, capped] + ([sort_column] if sort_column is not None else [])
         query = select(*columns).where(*conditions)
     else:
@@ -190,7 +192,7 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     sort, per_page, page = params["sort"], params["per_page"], params["page"]
     dialect, terms = session.get_bind().dialect.name, search_terms(params.get("q"))
     given = tuple(name for name in _CONDITIONS if params.get(name) is not None)
-    values = {name: params[name] for name in given} | {"limit": per_page + 1}
+    values = {name: params[name] for name in given} | {"limit": per_page + 1, "cap": COUNT_CAP + 1}
     if terms:
         values["text"] = _text_query(dialect, terms)
     if params.get("cursor"):

@@ -107,6 +107,7 @@ def _cursor(value) -> str:
      (f"sort=price&cursor={_cursor(['newest', None, 1])}", "cursor", "another sort order"),
      (f"cursor={_cursor(['newest', None, True])}", "cursor", "Not a cursor"),
      (f"cursor={_cursor(['newest', None, 10**30])}", "cursor", "Not a cursor"),
+     (f"cursor={_cursor(['newest', None, 2**31])}", "cursor", "Not a cursor"),
      (f"sort=price&cursor={_cursor(['price', True, 1])}", "cursor", "Not a cursor"),
     ],
 )  # fmt: skip
