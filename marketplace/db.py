@@ -80,7 +80,8 @@ def get_session() -> Session:
     """The session of the current request, opened on first use.
 
     A GET on PostgreSQL runs in autocommit: reads need no BEGIN and ROLLBACK round trips, and the
-    rare GET that writes (an authorization code) commits each statement.
+    rare GET that writes (an authorization code, an account made at national sign-in) commits each
+    statement, so it writes in one statement.
     """
     if "db_session" not in g:
         session = get_db().sessionmaker()

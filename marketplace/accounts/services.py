@@ -31,8 +31,17 @@ def find_user(*, session: Session, email: str) -> User | None:
     return session.scalars(select(User).where(User.email == normalize_email(email))).first()
 
 
-def create_user(*, session: Session, email: str, password: str, role: str, name: str, organization: str = "") -> User:
-    """Create an account with an Argon2id password hash."""
+def create_user(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    role: str,
+    name: str,
+    organization: str = "",
+    national_subject: str | None = None,
+) -> User:
+    """Create an account with an Argon2id password hash (one INSERT: a GET's autocommit session may call it)."""
     if find_user(session=session, email=email) is not None:
         raise DuplicateEmail(email)
     user = User(
@@ -41,6 +50,7 @@ def create_user(*, session: Session, email: str, password: str, role: str, name:
         role=role,
         name=name,
         organization=organization,
+        national_subject=national_subject,
     )
     session.add(user)
     session.flush()
@@ -109,13 +119,13 @@ def link_national_person(
     user = session.scalars(select(User).where(User.national_subject == subject)).first()
     if user is not None:
         return user, ""
-    if find_user(session=session, email=email) is not None:
-        # Linking by email alone would hand a local account to whoever holds that email at national.
-        return None, f"an account with email {email} exists at this node; sign in with its password."
     # No password is ever told to anyone: this account signs in through national.
     unusable_password = secrets.token_urlsafe(32)
-    user = create_user(session=session, email=email or f"{subject}@national.invalid", role="buyer",
-                       password=unusable_password, name=name[:100], organization=organization[:200])  # fmt: skip
-    user.national_subject = subject
-    session.flush()
+    try:
+        user = create_user(session=session, email=email or f"{subject}@national.invalid", role="buyer",
+                           password=unusable_password, name=name[:100], organization=organization[:200],
+                           national_subject=subject)  # fmt: skip
+    except DuplicateEmail:
+        # Linking by email alone would hand a local account to whoever holds that email at national.
+        return None, f"an account with email {email} exists at this node; sign in with its password."
     return user, ""
