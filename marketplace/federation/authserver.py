@@ -51,7 +51,7 @@ class NodeClient(ClientMixin):
         return self.node.code
 
     def get_default_redirect_uri(self):
-        return (self.node.redirect_uris or [None])[0]
+        return None  # every authorization request names its redirect URI (OpenID Connect requires it)
 
     def get_allowed_scope(self, scope: str) -> str:
         from .oidc import PERSON_SCOPES

@@ -58,13 +58,22 @@ class NodeAuthorizationCodeGrant(AuthorizationCodeGrant):
     """The code flow for people signing in at a node; nodes authenticate with their keys."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = [AUTH_METHOD]
+    MAX_NONCE = 200  # the column's length
+
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        if len(self.request.payload.data.get("nonce") or "") > self.MAX_NONCE:
+            raise InvalidRequestError(f"nonce: at most {self.MAX_NONCE} characters.")
+        return redirect_uri
 
     def save_authorization_code(self, code: str, oauth_request):
         data = oauth_request.payload.data
         session = get_session()
+        # Only the person scopes are kept: what else was asked for is never granted, nor stored.
+        scope = " ".join(s for s in (oauth_request.payload.scope or "").split() if s in PERSON_SCOPES)
         session.add(AuthorizationCode(
             code=code, client_id=oauth_request.client.get_client_id(), redirect_uri=oauth_request.payload.redirect_uri,
-            scope=oauth_request.payload.scope, user_id=oauth_request.user.id, nonce=data.get("nonce"),
+            scope=scope, user_id=oauth_request.user.id, nonce=data.get("nonce"),
             code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
             auth_time=int(time.time()), expires_at=datetime.now(UTC) + CODE_LIFETIME,
         ))  # fmt: skip

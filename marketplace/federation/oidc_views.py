@@ -42,10 +42,10 @@ def authorize():
     try:
         # Checked before anything is sent anywhere: a bad client or redirect URI, or a request
         # without PKCE, is answered here and never redirected.
-        server.get_consent_grant(end_user=current_user)
+        grant = server.get_consent_grant(end_user=current_user)
     except OAuth2Error as error:
         return _oauth_error(error)
-    return server.create_authorization_response(grant_user=current_user)
+    return server.create_authorization_response(grant=grant, grant_user=current_user)
 
 
 @blp.route("/oauth/userinfo", methods=["GET", "POST"])

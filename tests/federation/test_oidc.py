@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.services import create_user
-from marketplace.models import User
+from marketplace.models import AuthorizationCode, User
 
 from .nodes import NATIONAL_URL
 
@@ -126,13 +126,21 @@ def test_redirect_uris_must_match_exactly(federation, person, redirect_uri):
     ("changes", "words"),
     [({"code_challenge": None, "code_challenge_method": None}, "PKCE is required"),
      ({"code_challenge_method": "plain"}, "S256"), ({"code_challenge_method": None}, "S256"),
-     ({"nonce": None}, "nonce"), ({"client_id": "R99"}, ""), ({"response_type": "token"}, "")],
+     ({"nonce": None}, "nonce"), ({"nonce": "n" * 201}, "at most 200"), ({"redirect_uri": None}, "redirect_uri"),
+     ({"client_id": "R99"}, ""), ({"response_type": "token"}, "")],
 )  # fmt: skip
 def test_authorization_requests_without_pkce_or_nonce_are_refused(federation, person, changes, words):
     response = authorize(federation, **changes)
     body = response.get_json()
     assert response.status_code == 400 and "Location" not in response.headers, response.get_data(as_text=True)
     assert words in body["error_description"]
+
+
+def test_a_request_without_scope_gets_a_code_for_no_claims(federation, person):
+    response = authorize(federation, scope=None)
+    assert response.status_code == 302 and "code=" in response.location
+    with federation.national.app_context(), federation.national.extensions["db"].session() as session:
+        assert [code.scope for code in session.scalars(select(AuthorizationCode))] == [""]
 
 
 def test_a_code_works_once_and_only_with_its_verifier(federation, person):
