@@ -60,12 +60,16 @@ class SyncCursor(SQLModel, table=True):
 
 
 class CatalogueChange(SQLModel, table=True):
-    """National's change feed: every event it applied, in commit order, passed on as signed by its origin."""
+    """National's change feed: every event it applied, in commit order, passed on as signed by its origin.
+
+    Each version of a listing stands in it once (the unique constraint also serves lookups by code).
+    """
 
     __tablename__ = "catalogue_change"
+    __table_args__ = (UniqueConstraint("listing_code", "version"),)
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    listing_code: str = Field(sa_column=Column(String(20), nullable=False, index=True))
+    listing_code: str = Field(sa_column=Column(String(20), nullable=False))
     origin: str = Field(sa_column=Column(String(8), nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))
     jws: str = Field(sa_column=Column(Text, nullable=False))

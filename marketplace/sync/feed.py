@@ -4,9 +4,10 @@ import base64
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
+from ..db import insert_for
 from ..federation.client import call_node, national_issuer
 from ..models import CatalogueChange, OutboxCounter, SyncCursor
 from ..models.types import utcnow
@@ -27,10 +28,15 @@ class BadCursor(ValueError):
 
 
 def append_to_feed(session: Session, applied: list[tuple[dict, str]]) -> None:
-    """Record applied (event, compact JWS) pairs in the feed, numbered in commit order."""
+    """Record applied (event, compact JWS) pairs in the feed, numbered in commit order.
+
+    A version already in the feed stays as it is: two batches carrying the same event, applied side by
+    side, may both have found it new. The numbers it would have taken are skipped (readers page by seq).
+    """
     _epoch, last = next_seq(session, OutboxCounter.FEED, count=len(applied))
     first = last - len(applied) + 1
-    session.execute(insert(CatalogueChange), [
+    once = insert_for(session, CatalogueChange).on_conflict_do_nothing(index_elements=["listing_code", "version"])
+    session.execute(once, [
         {"seq": first + i, "listing_code": event["listing_code"], "origin": event["origin"],
          "version": event["version"], "jws": compact, "created_at": utcnow()}
         for i, (event, compact) in enumerate(applied)

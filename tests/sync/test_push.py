@@ -16,7 +16,7 @@ from marketplace.federation.client import call_node
 from marketplace.listings.schemas import ListingCreateSchema
 from marketplace.listings.services import publish_listing, update_listing
 from marketplace.models import CatalogueChange, Listing
-from marketplace.sync.apply import acked_seq, apply_batch, national_directory
+from marketplace.sync.apply import acked_seq, apply_batch, national_directory, verify_event
 from marketplace.sync.feed import append_to_feed
 from marketplace.sync.outbox import sign_event, signed_events
 from marketplace.sync.push import push_once
@@ -171,6 +171,21 @@ def test_pushing_needs_the_listings_write_scope_and_the_right_audience(federatio
 def test_national_never_takes_a_listing_for_its_own(federation):
     with federation.national.app_context(), federation.national.extensions["db"].session() as session:
         assert session.scalar(select(func.count()).select_from(Listing)) == 0
+
+
+def test_the_feed_holds_each_version_once(federation):
+    # Two batches carrying the same event, applied side by side, may both find it new.
+    codes = publish(federation, "R44", count=2)
+    events = signed(federation, "R44")
+    national = federation.national
+    with national.app_context(), national.extensions["db"].session() as session:
+        directory = national_directory(session)
+        verified = [(verify_event(event, caller="R44", directory=directory)[0], event) for event in events]
+        append_to_feed(session, verified)
+        append_to_feed(session, verified[1:])  # the same event once more
+        session.commit()
+        feed = session.execute(select(CatalogueChange.listing_code, CatalogueChange.version)).all()
+    assert sorted(feed) == sorted((code, 1) for code in codes)
 
 
 def _wait_until_a_writer_waits(national) -> None:
