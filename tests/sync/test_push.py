@@ -9,7 +9,7 @@ import httpx
 import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from marketplace.accounts.services import create_user
 from marketplace.federation.client import call_node
@@ -169,8 +169,11 @@ def test_pushing_needs_the_listings_write_scope_and_the_right_audience(federatio
 
 
 def test_national_never_takes_a_listing_for_its_own(federation):
+    codes = publish(federation, "R44", count=2)
+    push(federation, "R44")
     with federation.national.app_context(), federation.national.extensions["db"].session() as session:
-        assert session.scalar(select(func.count()).select_from(Listing)) == 0
+        held = {row.code: (row.origin, row.seller_id) for row in session.scalars(select(Listing))}
+    assert held == {code: ("R44", None) for code in codes}  # R44's, and no seller account of national's
 
 
 def test_the_feed_holds_each_version_once(federation):
