@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
@@ -35,7 +35,7 @@ def home():
     counts = dict(
         session.execute(
             select(Listing.resource_type, func.count())
-            .where(Listing.status == "published")
+            .where(Listing.status == literal_column("'published'"), Listing.stale_since.is_(None))  # as search counts
             .group_by(Listing.resource_type)
         ).all()
     )

@@ -40,8 +40,11 @@ def sync_status(*, session: Session) -> dict:
     status: dict = {"node_code": own, "role": role, "outbox_last_seq": last_seq}
     if role != "national":
         parent_code = "N0" if role == "regional" else None
-        streams = [s for s in session.scalars(select(SyncCursor.stream)) if s.startswith("out:")]
-        up = _cursor(session, streams[0] if streams else f"out:{parent_code or 'parent'}")
+        # The parent's stream that has moved furthest: a worker that could not yet find its parent
+        # records its errors under "out:parent", which must not hide the real one.
+        stream = session.scalar(select(SyncCursor.stream).where(SyncCursor.stream.like("out:%"))
+                                .order_by(SyncCursor.last_seq.desc(), SyncCursor.stream).limit(1))  # fmt: skip
+        up = _cursor(session, stream or f"out:{parent_code or 'parent'}")
         oldest_waiting = session.scalar(
             select(func.min(OutboxEvent.created_at)).where(OutboxEvent.seq > up["last_seq"])
         )
