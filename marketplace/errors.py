@@ -1,11 +1,70 @@
 """The one error shape of PROTOCOL.md §4: JSON for API clients, a page for people."""
 
 import logging
+from types import SimpleNamespace
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A refusal by the domain: what is wrong, which field, the HTTP status and a machine-readable reason.
+
+    Services raise subclasses; `errors.py` renders them once, as PROTOCOL.md §4's shape plus `reason`
+    for the API and as a page (or, through `form_errors`, next to a form's field) for people.
+    """
+
+    status: int = 422
+    reason: str = "invalid"
+    location: str = "json"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        reason: str | None = None,
+        status: int | None = None,
+        location: str | None = None,
+        extra: dict | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if reason is not None:
+            self.reason = reason
+        if status is not None:
+            self.status = status
+        if location is not None:
+            self.location = location
+        self.extra = extra or {}
+
+    def errors(self) -> dict | None:
+        """The §4 `errors` object: the message under its location and field, if a field is named."""
+        return {self.location: {self.field: [self.message]}} if self.field else None
+
+    def field_errors(self) -> dict:
+        """The message keyed by field, as page forms show it (`{}` when no field is named)."""
+        return {self.field: [self.message]} if self.field else {}
+
+
+class NotFound(DomainError):
+    status = 404
+    reason = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    reason = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    reason = "conflict"
+
 
 # Machine-facing paths always answer JSON, whatever the client accepts.
 _JSON_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz")
@@ -19,11 +78,15 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def error_body(code: int, name: str, message: str | None = None, errors: dict | None = None) -> dict:
-    """The protocol's error object."""
+def error_body(
+    code: int, name: str, message: str | None = None, errors: dict | None = None, reason: str | None = None
+) -> dict:
+    """The protocol's error object (plus `reason` where the refusal has one)."""
     body = {"code": code, "status": name, "message": message or name}
     if errors:
         body["errors"] = errors
+    if reason:
+        body["reason"] = reason
     return body
 
 
@@ -40,6 +103,16 @@ def handle_http_exception(error: HTTPException):
     return render_template("error.html", error=error, message=message), error.code, headers
 
 
+def handle_domain_error(error: DomainError):
+    """Render a domain refusal: §4's shape plus `reason` for the API, the error page for people."""
+    name = HTTP_STATUS_CODES.get(error.status, "Error")
+    if wants_json():
+        body = error_body(error.status, name, error.message, error.errors(), error.reason) | error.extra
+        return jsonify(body), error.status
+    page_error = SimpleNamespace(code=error.status, name=name, description=error.message)
+    return render_template("error.html", error=page_error, message=error.message), error.status
+
+
 def handle_unexpected(error: Exception):
     """A bug: log it with its traceback and answer a plain 500."""
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -48,5 +121,6 @@ def handle_unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     """Register the handlers; call after flask-smorest's Api so these win."""
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
