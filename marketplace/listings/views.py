@@ -34,9 +34,7 @@ def home():
     session = get_session()
     counts = dict(
         session.execute(
-            select(Listing.resource_type, func.count())
-            .where(*searchable())
-            .group_by(Listing.resource_type)
+            select(Listing.resource_type, func.count()).where(*searchable()).group_by(Listing.resource_type)
         ).all()
     )
     newest = search_listings(session=session, params={"sort": "newest", "page": 1, "per_page": 6})

@@ -13,12 +13,12 @@ from sqlalchemy import select, text
 
 from marketplace.accounts.services import create_user
 from marketplace.federation.client import call_node
+from marketplace.federation.outbox import sign_event, signed_events
 from marketplace.listings.schemas import ListingCreateSchema
 from marketplace.listings.services import publish_listing, update_listing
 from marketplace.models import CatalogueChange, Listing
 from marketplace.sync.apply import acked_seq, apply_batch, national_directory, verify_event
 from marketplace.sync.feed import append_to_feed
-from marketplace.federation.outbox import sign_event, signed_events
 from marketplace.sync.worker import SyncWorker
 
 from ..factories import gpu_payload
