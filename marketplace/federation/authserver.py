@@ -153,7 +153,7 @@ def refresh_node_keys(node: Node) -> KeySet | None:
     if jwks is None or jwks_errors(jwks):
         return None
     node.jwks = jwks
-    get_session().commit()
+    get_session().commit()  # inside authlib's client authentication, which owns the token request's flow
     return KeySet.import_key_set(jwks)
 
 
@@ -202,7 +202,7 @@ def generate_access_token(grant_type, client, user=None, scope=None, expires_in=
 
 def _save_token(token, oauth_request) -> None:
     """JWT access tokens are self-contained: only the spent assertion needs keeping."""
-    get_session().commit()
+    get_session().commit()  # authlib's save_token hook ends its token request: the unit of work is its
 
 
 server = AuthorizationServer()

@@ -62,7 +62,7 @@ class NodeRevocationEndpoint(RevocationEndpoint):
         if session.get(RevokedToken, token.claims["jti"]) is None:
             session.add(RevokedToken(jti=token.claims["jti"], client_id=token.claims["client_id"],
                                      expires_at=datetime.fromtimestamp(token.get_expires_at(), UTC)))  # fmt: skip
-        session.commit()
+        session.commit()  # authlib's revocation hook owns the request's flow
 
 
 class NodeIntrospectionEndpoint(IntrospectionEndpoint):

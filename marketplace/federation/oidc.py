@@ -77,7 +77,7 @@ class NodeAuthorizationCodeGrant(AuthorizationCodeGrant):
             code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
             auth_time=int(time.time()), expires_at=datetime.now(UTC) + CODE_LIFETIME,
         ))  # fmt: skip
-        session.commit()
+        session.commit()  # authlib owns the authorization flow: its hook is the unit of work
 
     def query_authorization_code(self, code: str, client):
         found = get_session().get(AuthorizationCode, code)
