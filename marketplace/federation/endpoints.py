@@ -10,7 +10,7 @@ from joserfc.errors import JoseError
 
 from ..db import get_session
 from ..models import Node, RevokedToken
-from .authserver import AUTH_METHOD, is_revoked, issuer
+from .authority import AUTH_METHOD, is_revoked, issuer
 from .keys import public_jwks
 from .scopes import ALLOWED_ALGORITHMS
 from .tokens import MAX_TOKEN_BYTES

@@ -14,6 +14,7 @@ from flask_smorest import abort
 from joserfc.jwk import KeySet
 
 from ..identity.codes import NATIONAL_CODE
+from .authority import is_revoked
 from .cache import app_cache
 from .client import authenticated_form, national_issuer
 from .directory import directory_entry
@@ -64,8 +65,6 @@ def _caller_status(code: str) -> str | None:
 
 def _revoked(token: str, claims: dict) -> bool:
     if _is_national():
-        from .authserver import is_revoked
-
         return is_revoked(claims["jti"])
 
     def ask() -> bool:
