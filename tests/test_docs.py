@@ -1,6 +1,6 @@
 """The documentation stands alone: its links stay inside the repository and lead somewhere.
 
-A clone has no files beside the checkout, so a link such as `../shared/PROTOCOL.md` is a
+A clone has no files beside the checkout, so a link such as `../outside/SPEC.md` is a
 broken link for every reader; so is a relative link to a file or heading that is not there.
 The federation index must also list every machine-facing route the program serves, and
 the figures the identification-code page states are recounted here.
@@ -103,14 +103,14 @@ def test_the_checker_finds_links_out_of_the_repository_and_to_missing_files(tmp_
     (repo / "docs").mkdir(parents=True)
     (repo / "docs" / "a.md").write_text("# Alpha\n\n## Second part\n")
     (repo / "README.md").write_text(
-        "See [the standard](../shared/PROTOCOL.md), [a](docs/a.md), [gone](docs/gone.md),\n"
+        "See [the standard](../outside/SPEC.md), [a](docs/a.md), [gone](docs/gone.md),\n"
         "[part](docs/a.md#second-part), [no part](docs/a.md#third), [web](https://example.cn/x.md),\n"
         "[top](#top), [ref][r] and `[in code](missing.md)`.\n\n"
         "```\n[in a fence](missing-too.md)\n```\n\n"
         "[r]: <docs/missing ref.md>\n\n# Top\n"
     )
     assert sorted(link_problems(repo)) == [
-        "README.md: ../shared/PROTOCOL.md points outside the repository",
+        "README.md: ../outside/SPEC.md points outside the repository",
         "README.md: docs/a.md#third: #third is no heading of docs/a.md",
         "README.md: docs/gone.md does not exist",
         "README.md: docs/missing ref.md does not exist",
