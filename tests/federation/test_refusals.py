@@ -271,3 +271,13 @@ def test_metadata(federation):
     assert metadata["token_endpoint"] == NATIONAL_URL + "/oauth/token"
     assert metadata["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert set(metadata["token_endpoint_auth_signing_alg_values_supported"]) == {"ES256", "EdDSA"}
+
+
+def test_a_national_without_signing_keys_answers_503_with_the_reason_never_500(federation, tmp_path, monkeypatch):
+    monkeypatch.setitem(federation.national.config, "SIGNING_KEYS_FILE", str(tmp_path / "missing.keys"))
+    with federation["R11"].app_context():
+        form = authenticated_form(grant_type="client_credentials", scope="registry:read",
+                                  resource="urn:cpn:node:R44")  # fmt: skip
+    response = federation.national.test_client().post("/oauth/token", data=form)
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.get_json()["reason"] == "keys_missing" and "keys init" in response.get_json()["message"]
