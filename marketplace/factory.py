@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 
-from . import db, errors, limits
+from . import db, errors, limits, requestlog
 from .accounts import auth
 from .accounts.cli import tokens_cli, users_cli
 from .accounts.national_login import bp as national_login
@@ -30,6 +30,7 @@ from .listings.api import blp as listings_api
 from .listings.cli import demo_data
 from .listings.views import bp as listings_pages
 from .monitoring.health import blp as health_blp
+from .monitoring.metrics import bp as metrics_pages
 from .registry.api import blp as registry_api
 from .registry.cli import registry_cli
 from .registry.views import bp as registry_pages
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
+    requestlog.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
     _init_api(app)
@@ -89,6 +91,7 @@ def _init_pages(app: Flask) -> None:
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    app.register_blueprint(metrics_pages)
     if is_national(app):
         app.register_blueprint(registry_pages)
     else:
