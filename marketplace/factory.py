@@ -31,6 +31,8 @@ from .listings.cli import demo_data
 from .listings.views import bp as listings_pages
 from .monitoring.audit_log import blp as audit_api
 from .monitoring.health import blp as health_blp
+from .monitoring.latency_api import blp as latency_api
+from .monitoring.latency_api import national_blp as latency_matrix_api
 from .monitoring.metrics import bp as metrics_pages
 from .registry.api import blp as registry_api
 from .registry.cli import registry_cli
@@ -71,10 +73,10 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_api(app: Flask) -> None:
     api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api]
+    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api, latency_api]
     if is_national(app):
         authserver.init_app(app)
-        blueprints += [registry_api, oauth_blp, oidc_blp]
+        blueprints += [registry_api, oauth_blp, oidc_blp, latency_matrix_api]
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # Bearer tokens, never cookies: nothing for a forged form to ride on
         api.register_blueprint(blueprint)
