@@ -34,6 +34,7 @@ from .monitoring.health import blp as health_blp
 from .monitoring.latency_api import blp as latency_api
 from .monitoring.latency_api import national_blp as latency_matrix_api
 from .monitoring.metrics import bp as metrics_pages
+from .monitoring.views import bp as monitoring_pages
 from .registry.api import blp as registry_api
 from .registry.cli import registry_cli
 from .registry.views import bp as registry_pages
@@ -95,6 +96,7 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(metrics_pages)
+    app.register_blueprint(monitoring_pages)
     if is_national(app):
         app.register_blueprint(registry_pages)
     else:
