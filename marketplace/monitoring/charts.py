@@ -51,7 +51,7 @@ def line_chart(
               "points": " ".join(f"{x(moment)},{y(value)}" for moment, value in values),
               "last": values[-1][1] if values else None}
              for index, (label, values) in enumerate(series.items())]  # fmt: skip
-    ticks = [{"value": round(top * share, 2), "y": y(top * share)} for share in (0, 0.5, 1)]
+    ticks = [{"value": f"{top * share:g}", "y": y(top * share)} for share in (0, 0.5, 1)]
     labels = []
     for index in range(5):
         moment = first + (last - first) * index / 4

@@ -59,8 +59,8 @@ def operations():
 
 
 def _capacity(session: Session, column) -> list:
-    """Published, current offers grouped by `column`: listings, units."""
-    searchable = (Listing.status == literal_column("'published'"), Listing.stale_since.is_(None))
+    """Published, current offers grouped by `column` (where they have one): listings, units."""
+    searchable = (Listing.status == literal_column("'published'"), Listing.stale_since.is_(None), column.is_not(None))
     return session.execute(select(column, func.count(), func.sum(Listing.quantity)).where(*searchable)
                            .group_by(column).order_by(func.count().desc()).limit(20)).all()  # fmt: skip
 
