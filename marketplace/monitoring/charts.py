@@ -49,8 +49,8 @@ def line_chart(
 
     lines = [{"label": label, "class": PALETTE[index % len(PALETTE)],
               "points": " ".join(f"{x(moment)},{y(value)}" for moment, value in values),
-              "last": values[-1][1] if values else None}
-             for index, (label, values) in enumerate(series.items())]  # fmt: skip
+              "end": {"x": x(values[-1][0]), "y": y(values[-1][1]), "value": values[-1][1]}}
+             for index, (label, values) in enumerate(series.items()) if values]  # fmt: skip
     ticks = [{"value": f"{top * share:g}", "y": y(top * share)} for share in (0, 0.5, 1)]
     labels = []
     for index in range(5):
