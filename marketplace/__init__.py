@@ -7,7 +7,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
-from . import db, errors, limits
+from . import db, errors, inputs, limits
 from .config import load_config
 from .jsonprovider import OrjsonProvider
 
@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
+    inputs.init_app(app)  # first: bounded ids before any route, the input check before any other hook
     db.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)

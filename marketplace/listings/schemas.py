@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
+from ..inputs import Text, WholeNumber
 from .vocabulary import CURRENCIES, PRICE_UNITS, RESOURCE_TYPES, SPEC_FIELDS, STATUSES, TYPE_RULES
 
 MAX_PRICE = 10**12  # minor units: ten billion yuan
@@ -12,8 +13,8 @@ MAX_PER_PAGE = 100
 MAX_OFFSET = 10_000  # deeper than this, clients continue with `cursor`
 
 
-def _text(max_len: int, min_len: int = 0, **kw) -> fields.String:
-    return fields.String(validate=validate.Length(min=min_len, max=max_len), **kw)
+def _text(max_len: int, min_len: int = 0, **kw) -> Text:
+    return Text(validate=validate.Length(min=min_len, max=max_len), **kw)
 
 
 def _moment(**kw) -> fields.AwareDateTime:
@@ -23,8 +24,8 @@ def _moment(**kw) -> fields.AwareDateTime:
     return fields.AwareDateTime(format="iso", error_messages=messages, **kw)
 
 
-def _optional_int(low: int, high: int) -> fields.Integer:
-    return fields.Integer(allow_none=True, strict=False, validate=validate.Range(min=low, max=high))
+def _optional_int(low: int, high: int) -> WholeNumber:
+    return WholeNumber(allow_none=True, validate=validate.Range(min=low, max=high))
 
 
 def _optional_number(low: float, high: float, min_inclusive: bool = True) -> fields.Float:
@@ -48,7 +49,7 @@ class ListingSchema(Schema):
     version = fields.Integer(dump_only=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     title = _text(200, 3, required=True)
-    description = _text(5000, load_default="")
+    description = _text(5000, load_default="", multiline=True)
     resource_type = fields.String(required=True, validate=validate.OneOf(RESOURCE_TYPES))
     gpu_model = _text(64, 1, allow_none=True)
     gpu_count = _optional_int(1, 1024)
@@ -65,12 +66,12 @@ class ListingSchema(Schema):
     city = _text(64, load_default="")
     datacenter = _text(128, load_default="")
     latency_ms = _optional_number(0, 10_000)
-    unit_price = fields.Integer(
-        required=True, strict=False, validate=validate.Range(min=1, max=MAX_PRICE, error="Must be greater than 0.")
+    unit_price = WholeNumber(
+        required=True, validate=validate.Range(min=1, max=MAX_PRICE, error="Must be greater than 0.")
     )
     currency = fields.String(load_default="cny", validate=validate.OneOf(CURRENCIES))
     price_unit = fields.String(required=True, validate=validate.OneOf(PRICE_UNITS))
-    quantity = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=1_000_000_000))
+    quantity = WholeNumber(required=True, validate=validate.Range(min=0, max=1_000_000_000))
     available_from = _moment(required=True)
     available_until = _moment(required=True)
     seller = fields.Method("_dump_seller", dump_only=True)
@@ -129,15 +130,15 @@ class SearchArgsSchema(Schema):
     q = _text(200)
     resource_type = fields.String(validate=validate.OneOf(RESOURCE_TYPES))
     gpu_model = _text(64, 1)
-    min_gpus = fields.Integer(validate=validate.Range(min=1, max=1024))
+    min_gpus = WholeNumber(validate=validate.Range(min=1, max=1024))
     region = fields.String(validate=validate.OneOf(tuple(PROVINCES), error="Not a GB/T 2260 province-level code."))
-    max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE))
+    max_price = WholeNumber(validate=validate.Range(min=0, max=MAX_PRICE))
     max_latency_ms = fields.Float(allow_nan=False, validate=validate.Range(min=0))
     available_at = _moment()
     origin = fields.String(validate=validate.Regexp(rf"^{NODE_CODE_RE}$", error="Not a node code."))
     sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    page = WholeNumber(load_default=1, validate=validate.Range(min=1))
+    per_page = WholeNumber(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     cursor = _text(200)
     include_stale = fields.Boolean(
         load_default=False, metadata={"description": "Also show listings whose origin node has been unreachable"}
