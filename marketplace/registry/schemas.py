@@ -43,9 +43,7 @@ class OperatingEntitySchema(Schema):
 class ContactSchema(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=100))
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    phone = Text(
-        required=True, validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{5,19}$", error="Not a phone number.")
-    )
+    phone = Text(required=True, validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{5,19}$", error="Not a phone number."))
 
 
 class ApplicationSchema(Schema):
