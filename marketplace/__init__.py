@@ -41,6 +41,12 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+class NodeApi(Api):
+    """flask-smorest's Api, documenting errors in the shape `errors.py` renders them."""
+
+    ERROR_SCHEMA = errors.ErrorSchema
+
+
 def _init_api(app: Flask) -> None:
     from swagger_ui_bundle import swagger_ui_path
 
@@ -50,7 +56,7 @@ def _init_api(app: Flask) -> None:
     from .listings.api import blp as listings_api
     from .sync.api import blp as sync_api
 
-    api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
+    api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api]
     if is_national(app):
