@@ -52,8 +52,8 @@ def _init_api(app: Flask) -> None:
 
     from .federation.api import blp as federation_api
     from .federation.wellknown import blp as wellknown_blp
-    from .health import blp as health_blp
     from .listings.api import blp as listings_api
+    from .monitoring.health import blp as health_blp
     from .sync.api import blp as sync_api
 
     api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})

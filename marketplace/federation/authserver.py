@@ -147,8 +147,8 @@ def _unverified_kid(assertion: str) -> str | None:
 
 def refresh_node_keys(node: Node) -> KeySet | None:
     """Fetch a node's published JWKS (through the guarded client) and register it if it is acceptable."""
-    from ..registry.jwks import jwks_errors
     from .http import FetchRefused, fetch
+    from .jwks import jwks_errors
 
     try:
         response = fetch("GET", node.public_url + "/.well-known/jwks.json")

@@ -3,6 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
+from ..identity.codes import NATIONAL_CODE
 from .keys import init_keys, keys_path, rotate_keys
 
 
@@ -53,7 +54,7 @@ def whoami_command(node_code: str, url: str | None):
     node_code = node_code.upper()
     try:
         if url is None:
-            if node_code == "N0":
+            if node_code == NATIONAL_CODE:
                 url = national_issuer()
             else:
                 found = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{node_code}")

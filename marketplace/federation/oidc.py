@@ -18,10 +18,11 @@ from joserfc import jwt
 from sqlalchemy import select
 
 from ..db import get_session
+from ..identity.codes import NATIONAL_CODE
 from ..models import AuthorizationCode, User
 from .authserver import AUTH_METHOD, issuer
 from .keys import signing_key
-from .scopes import ACCESS_TOKEN_TTL, NATIONAL_CODE, node_urn
+from .scopes import ACCESS_TOKEN_TTL, node_urn
 from .tokens import ACCESS_TOKEN_TYP
 
 PERSON_SCOPES = ("openid", "profile", "email")

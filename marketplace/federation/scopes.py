@@ -4,7 +4,6 @@ NODE_SCOPES = ("listings:write", "listings:read", "registry:read", "orders:write
 ACCESS_TOKEN_TTL = 600  # seconds: the protocol's upper bound
 ALLOWED_ALGORITHMS = ("ES256", "EdDSA")
 URN_PREFIX = "urn:cpn:node:"
-NATIONAL_CODE = "N0"
 
 
 def node_urn(code: str) -> str:

@@ -13,13 +13,13 @@ from sqlalchemy import select, text
 
 from marketplace.accounts.services import create_user
 from marketplace.federation.client import call_node
+from marketplace.federation.outbox import sign_event, signed_events
 from marketplace.listings.schemas import ListingCreateSchema
 from marketplace.listings.services import publish_listing, update_listing
 from marketplace.models import CatalogueChange, Listing
 from marketplace.sync.apply import acked_seq, apply_batch, national_directory, verify_event
 from marketplace.sync.feed import append_to_feed
-from marketplace.sync.outbox import sign_event, signed_events
-from marketplace.sync.push import push_once
+from marketplace.sync.worker import SyncWorker
 
 from ..factories import gpu_payload
 
@@ -38,9 +38,7 @@ def publish(federation, code: str, count: int = 1, **changes) -> list[str]:
 
 
 def push(federation, code: str):
-    app = federation[code]
-    with app.app_context(), app.extensions["db"].session() as session:
-        return push_once(session=session)
+    return SyncWorker(federation[code]).push_once()
 
 
 def at_national(federation) -> dict[str, tuple[int, str]]:
@@ -183,7 +181,7 @@ def test_the_feed_holds_each_version_once(federation):
     national = federation.national
     with national.app_context(), national.extensions["db"].session() as session:
         directory = national_directory(session)
-        verified = [(verify_event(event, caller="R44", directory=directory)[0], event) for event in events]
+        verified = [verify_event(event, caller="R44", directory=directory) for event in events]
         append_to_feed(session, verified)
         append_to_feed(session, verified[1:])  # the same event once more
         session.commit()
@@ -216,9 +214,10 @@ def test_batches_of_one_origin_applied_side_by_side_keep_every_event_and_the_hig
     national = federation.national
 
     def apply(session, batch: list[str]) -> list[str]:
-        answer = apply_batch(session=session, caller="R44", events=batch, directory=national_directory(session),
-                             own_code="N0", on_applied=lambda applied: append_to_feed(session, applied))  # fmt: skip
-        return [result["status"] for result in answer["results"]]
+        outcome = apply_batch(session=session, caller="R44", events=batch, directory=national_directory(session),
+                              own_code="N0")  # fmt: skip
+        append_to_feed(session, outcome.applied)
+        return [result.status for result in outcome.results]
 
     def apply_committed(batch: list[str]) -> list[str]:
         with national.app_context(), national.extensions["db"].session() as session:
@@ -243,12 +242,7 @@ def test_batches_of_one_origin_applied_side_by_side_keep_every_event_and_the_hig
 
 
 def pull(federation, code: str):
-    from marketplace.sync.api import remote_directory
-    from marketplace.sync.feed import pull_once
-
-    app = federation[code]
-    with app.app_context(), app.extensions["db"].session() as session:
-        return pull_once(session=session, directory=remote_directory())
+    return SyncWorker(federation[code]).pull_once()
 
 
 def listings_at(federation, code: str) -> dict[str, tuple[str, int, str]]:
@@ -356,7 +350,7 @@ def test_a_regional_node_that_cannot_ask_national_for_keys_keeps_its_childs_even
     federation.route_http(down={"N0": None})
     with pytest.raises(httpx.HTTPStatusError) as refused:
         push(federation, "IJ01")
-    assert refused.value.response.status_code == 503 and "directory" in refused.value.response.json()["message"]
+    assert refused.value.response.status_code == 503 and "national" in refused.value.response.json()["message"].lower()
     federation.route_http()
     assert push(federation, "IJ01").sent == 2  # nothing was acknowledged while national was away
     assert set(later) <= set(listings_at(federation, "R11"))
