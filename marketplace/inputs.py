@@ -101,7 +101,8 @@ def _refuse(location: str, field: str, message: str) -> DomainError:
 def check_request() -> None:
     """Refuse control characters in the path, query and form, and JSON nested too deeply (400)."""
     if has_control(request.path):
-        raise _refuse("path", "path", CONTROL_MESSAGE)
+        named = [name for name, value in (request.view_args or {}).items() if has_control(str(value))]
+        raise _refuse("path", named[0] if named else "path", CONTROL_MESSAGE)
     for name, value in request.args.items(multi=True):
         if has_control(name) or has_control(value):
             raise _refuse("query", name if not has_control(name) else "query", CONTROL_MESSAGE)

@@ -42,6 +42,11 @@ def test_a_control_character_in_a_query_names_its_parameter(client):
     assert body["reason"] == "invalid_characters"
 
 
+def test_a_control_character_in_a_path_names_its_parameter(client):
+    body = client.get("/registry/v1/nodes/R%0044").get_json()
+    assert body["code"] == 400 and list(body["errors"]["path"]) == ["code"]
+
+
 def test_sign_in_with_nul_answers_400_and_signs_nobody_in(client, seller):
     token = form_token(client, "/login")
     response = client.post("/login", data={"email": seller.email + NUL, "password": "x", "csrf_token": token})
