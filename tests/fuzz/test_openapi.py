@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from ..conftest import BACKENDS, PG_SCHEMA, _admin_sql, migrated_app
 from ..factories import bearer, make_listing, make_user
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 NODES = {
     "national": {"NODE_CODE": "N0", "NODE_ROLE": "national", "PUBLIC_URL": "https://national.example.cn"},
