@@ -111,7 +111,7 @@ class OAuthErrorSchema(Schema):
 
 
 # Machine-facing paths always answer JSON, whatever the client accepts.
-_JSON_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz")
+_JSON_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz", "/metrics")
 
 
 def wants_json() -> bool:

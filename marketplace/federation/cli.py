@@ -1,9 +1,12 @@
 """`flask keys init|rotate`: this node's signing keys."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from ..identity.codes import NATIONAL_CODE
+from .client import TokenUnavailable, call_node, national_issuer
+from .http import FetchRefused, fetch
 from .keys import init_keys, keys_path, rotate_keys
 
 
@@ -46,11 +49,6 @@ def federation_cli():
 @with_appcontext
 def whoami_command(node_code: str, url: str | None):
     """Get a token from national with this node's key and ask NODE_CODE who we are."""
-    from flask import current_app
-
-    from .client import TokenUnavailable, call_node, national_issuer
-    from .http import FetchRefused, fetch
-
     node_code = node_code.upper()
     try:
         if url is None:

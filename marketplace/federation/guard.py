@@ -13,7 +13,9 @@ from flask import current_app, g
 from flask_smorest import abort
 from joserfc.jwk import KeySet
 
+from .. import metrics
 from ..identity.codes import NATIONAL_CODE
+from .authority import is_revoked
 from .cache import app_cache
 from .client import authenticated_form, national_issuer
 from .directory import directory_entry
@@ -64,8 +66,6 @@ def _caller_status(code: str) -> str | None:
 
 def _revoked(token: str, claims: dict) -> bool:
     if _is_national():
-        from .authserver import is_revoked
-
         return is_revoked(claims["jti"])
 
     def ask() -> bool:
@@ -77,6 +77,7 @@ def _revoked(token: str, claims: dict) -> bool:
 
 
 def _refuse(error: TokenRejected):
+    metrics.TOKENS_REFUSED.labels(error.error).inc()
     header = f'Bearer error="{error.error}", error_description="{error.description}"'
     abort(error.status, message=error.description, errors={"token": [error.description]},
           headers={"WWW-Authenticate": header})  # fmt: skip

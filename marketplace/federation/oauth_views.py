@@ -4,7 +4,8 @@ from flask import jsonify, url_for
 from flask_smorest import Blueprint
 
 from ..errors import OAuthErrorSchema
-from .authserver import AUTH_METHOD, issuer, server
+from .authority import AUTH_METHOD, issuer
+from .authserver import server
 from .keys import public_jwks
 from .scopes import ALLOWED_ALGORITHMS, NODE_SCOPES
 

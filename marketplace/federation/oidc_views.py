@@ -7,11 +7,12 @@ from flask_smorest import Blueprint
 from ..db import get_session
 from ..identity.codes import NATIONAL_CODE
 from ..models import User
-from .authserver import is_revoked, issuer, server
+from .authority import is_revoked, issuer
+from .authserver import server
 from .guard import national_keys
 from .oauth_views import authorization_server_metadata
-from .oidc import PERSON_SCOPES, openid_configuration, user_info
-from .scopes import node_urn
+from .oidc import openid_configuration, user_info
+from .scopes import PERSON_SCOPES, node_urn
 from .tokens import TokenRejected, bearer_token, verify_access_token
 
 blp = Blueprint("oidc", __name__, description="National identity (OpenID Connect)")

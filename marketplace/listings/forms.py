@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ..models import Listing
-from ..templating import CST
+from ..models.types import CST
 from .schemas import DRAFT_OPTIONAL, MAX_PRICE
 from .vocabulary import SPEC_FIELDS
 

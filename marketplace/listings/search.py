@@ -5,6 +5,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, Literal, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,11 +46,14 @@ class InvalidCursor(DomainError):
         super().__init__(message, field="cursor", location="query")
 
 
-@dataclass
-class SearchPage:
-    """One page of results and how to get the next."""
+Item = TypeVar("Item", Listing, str)
 
-    items: list[Listing]
+
+@dataclass
+class SearchPage(Generic[Item]):
+    """One page of results and how to get the next: listings, or (documents=True) their stored JSON documents."""
+
+    items: list[Item]
     page: int
     per_page: int
     total: int
@@ -199,6 +203,10 @@ def _statements(shape: _Shape):
     return query.order_by(*_order_by(shape.sort)).limit(bindparam("limit", type_=Integer)), count
 
 
+@overload
+def search_listings(*, session: Session, params: dict, documents: Literal[False] = False) -> SearchPage[Listing]: ...
+@overload
+def search_listings(*, session: Session, params: dict, documents: Literal[True]) -> SearchPage[str]: ...
 def search_listings(*, session: Session, params: dict, documents: bool = False) -> SearchPage:
     """Find published listings by PROTOCOL.md §4's parameters (already validated).
 

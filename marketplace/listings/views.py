@@ -32,9 +32,13 @@ from .services import (
     update_listing,
     visible_listing,
 )
+from .vocabulary import PRICE_UNIT_LABELS, RESOURCE_TYPE_LABELS
 
 bp = Blueprint("listings", __name__)
 _NO_RESULTS = SearchPage([], 1, 20, 0, True, None)
+# Every page (the search form in the header too) names resource types and price units.
+bp.add_app_template_global(RESOURCE_TYPE_LABELS, "RESOURCE_TYPE_LABELS")
+bp.add_app_template_global(PRICE_UNIT_LABELS, "PRICE_UNIT_LABELS")
 _STATUS_ACTIONS = {"publish": "published", "pause": "paused", "resume": "published"}
 
 

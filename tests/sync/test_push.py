@@ -145,6 +145,65 @@ def test_signed_events_that_do_not_fit_are_rejected_one_by_one(federation):
     assert set(at_national(federation)) == {codes[3]}
 
 
+def _wrong_check_character(body: dict) -> None:
+    code = body["listing_code"]
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    body["listing_code"] = body["listing"]["code"] = wrong
+
+
+def _minted_elsewhere(body: dict) -> None:
+    # A well-formed code with its right check character, but under R11's prefix: not R44's to send.
+    from marketplace.identity.codes import format_code
+
+    body["listing_code"] = body["listing"]["code"] = format_code("R11", body["listing_code"].split("-")[1])
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda body: body["listing"].update(title="GPU\x00 server"), "control characters"),
+    (lambda body: body["listing"].update(description="line\x1b[31m red"), "control characters"),
+    (lambda body: body["listing"].update(is_verified_by_national=True), "is_verified_by_national"),
+    (lambda body: body["listing"]["seller"].update(email="x@y.cn"), "email"),
+    (_wrong_check_character, "check character"),
+    (_minted_elsewhere, "was not minted by R44"),
+])  # fmt: skip
+def test_a_pushed_event_that_is_not_document_v1_exactly_is_rejected_alone(federation, change, reason):
+    # One bad event never fails its batch (on PostgreSQL a NUL in text was a 500 for the whole batch, for ever).
+    codes = publish(federation, "R44", count=2)
+    events = signed(federation, "R44")
+    bad = _resigned(federation, events[0], change)
+    answer = raw_push(federation, "R44", [bad, events[1]])
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "applied"]
+    assert reason in results[0]["reason"]
+    assert set(at_national(federation)) == {codes[1]}
+    national = federation.national.test_client()
+    assert national.get(f"/api/v1/listings/{codes[1]}").get_json().keys() >= {"code", "title"}
+
+
+def test_a_node_accepts_pushes_only_from_its_children(federation):
+    # R44 can get a listings:write token for its sibling R11; R11 refuses its push (the catalogues would diverge).
+    codes = publish(federation, "R44")
+    events = signed(federation, "R44")
+    with federation["R44"].app_context():
+        answer = call_node("POST", f"{federation.url('R11')}/federation/v1/events", audience="R11",
+                           scope="listings:write", json={"events": events})  # fmt: skip
+    assert answer.status_code == 403 and answer.json()["reason"] == "not_a_child", answer.text
+    assert codes[0] not in listings_at(federation, "R11")
+    # IJ01 is R11's child: R11 takes its pushes.
+    publish(federation, "IJ01")
+    assert push(federation, "IJ01").sent == 1
+
+
+def test_a_listing_published_at_national_reaches_every_other_node(federation):
+    codes = publish(federation, "N0")
+    national = SyncWorker(federation.national)
+    assert national.publish_own() == 1
+    assert national.publish_own() == 0  # once
+    pull(federation, "R11")
+    assert listings_at(federation, "R11")[codes[0]] == ("N0", 1, "published")
+
+
 @pytest.mark.parametrize("count", [0, 501])
 def test_batches_hold_1_to_500_events(federation, count):
     publish(federation, "R44")
