@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from ..conftest import BACKENDS, PG_SCHEMA, _admin_sql, migrated_app
+from ..conftest import BACKENDS, PG_SCHEMA, admin_sql, migrated_app
 from ..factories import bearer, make_listing, make_user
 
 MAX_EXAMPLES = 15
@@ -40,9 +40,9 @@ def database(request, tmp_path) -> Iterator[tuple[str, str]]:
     from marketplace.config import normalize_database_url
 
     url, schema = normalize_database_url(os.environ["TEST_DATABASE_URL"]), f"{PG_SCHEMA}_fuzz"
-    _admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
     yield url, schema
-    _admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def _seed(app, role: str) -> dict[str, dict]:
