@@ -14,6 +14,7 @@ from .schemas import DRAFT_OPTIONAL, MAX_PRICE
 from .vocabulary import SPEC_FIELDS
 
 CST_OFFSET = "+08:00"
+_ONE_FEN = "At most two decimals: the smallest amount is one fen (0.01 yuan)."
 _TEXT_FIELDS = ("title", "description", "resource_type", "region", "city", "datacenter", "currency", "price_unit")
 _NUMBER_FIELDS = ("latency_ms", "quantity")
 _DATETIME_FIELDS = ("available_from", "available_until")
@@ -42,8 +43,10 @@ def form_to_document(form) -> tuple[dict, dict[str, list[str]]]:
         amount = _amount(price)
         if amount is None:
             errors["price"] = ["Not a number; write the price in yuan, e.g. 20.50."]
+        elif amount * 100 != (amount * 100).to_integral_value():
+            errors["price"] = [_ONE_FEN]
         else:
-            raw["unit_price"] = int((amount * 100).to_integral_value())
+            raw["unit_price"] = int(amount * 100)
     return raw, errors
 
 
@@ -142,7 +145,7 @@ def search_form_to_args(form) -> tuple[dict[str, str], dict[str, list[str]]]:
         if amount is None or amount < 0:
             errors["max_yuan"] = ["Not an amount; write the price in yuan, e.g. 20.50."]
         elif amount * 100 != (amount * 100).to_integral_value():
-            errors["max_yuan"] = ["At most two decimals: the smallest amount is one fen (0.01 yuan)."]
+            errors["max_yuan"] = [_ONE_FEN]
         else:
             args["max_price"] = str(int(amount * 100))
     day = form.get("available_on", "").strip()

@@ -36,6 +36,15 @@ def test_the_publish_form_shows_every_error_at_once_in_plain_words(client, db_se
     assert listing_count(db_session) == 0
 
 
+def test_a_price_finer_than_one_fen_is_refused_not_rounded(client, db_session, seller):
+    sign_in(client, seller)
+    data = FORM | {"price": "19.805", "csrf_token": form_token(client, "/listings/new")}
+    response = client.post("/listings/new", data=data)
+    assert response.status_code == 422
+    assert field_error(response, "price").startswith("At most two decimals")
+    assert listing_count(db_session) == 0
+
+
 def test_the_edit_form_shows_field_and_cross_field_errors_together(client, db_session, seller):
     listing = make_listing(db_session, seller)
     sign_in(client, seller)
