@@ -29,6 +29,7 @@ from .jsonprovider import OrjsonProvider
 from .listings.api import blp as listings_api
 from .listings.cli import demo_data
 from .listings.views import bp as listings_pages
+from .monitoring.audit_log import blp as audit_api
 from .monitoring.health import blp as health_blp
 from .monitoring.metrics import bp as metrics_pages
 from .registry.api import blp as registry_api
@@ -77,7 +78,7 @@ class NodeApi(Api):
 def _init_api(app: Flask) -> None:
     api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api]
+    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api]
     if is_national(app):
         authserver.init_app(app)
         blueprints += [registry_api, oauth_blp, oidc_blp]
