@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 
-from . import db, errors, limits, requestlog
+from . import db, errors, inputs, limits, requestlog
 from .accounts import auth
 from .accounts.cli import tokens_cli, users_cli
 from .accounts.national_login import bp as national_login
@@ -61,7 +61,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
-    requestlog.init_app(app)
+    requestlog.init_app(app)  # first: every answer, a refusal too, gets its request id and log line
+    inputs.init_app(app)  # bounded ids before any route; the input check before CSRF, limits and views
     csrf.init_app(app)
     limits.init_app(app)
     _init_api(app)
@@ -71,8 +72,14 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+class NodeApi(Api):
+    """flask-smorest's Api, documenting errors in the shape `errors.py` renders them."""
+
+    ERROR_SCHEMA = errors.ErrorSchema
+
+
 def _init_api(app: Flask) -> None:
-    api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
+    api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api, latency_api]
     if is_national(app):
