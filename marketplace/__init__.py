@@ -7,7 +7,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
-from . import db, errors, limits
+from . import db, errors, limits, security
 from .config import load_config
 from .jsonprovider import OrjsonProvider
 
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
+    security.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
     _init_api(app)

@@ -39,6 +39,15 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _int_setting(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config of this node from the environment."""
     instance = Path(instance_path)
@@ -70,6 +79,12 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Nodes may share one Redis: each counts under its own code.
+        "RATELIMIT_KEY_PREFIX": f"cpn-{code.lower()}",
+        # How many reverse proxies in front of the node append X-Forwarded-For/-Proto (0: none, the
+        # peer's address is the client's). Too many lets clients forge their address; too few makes
+        # every client look like the proxy and share its limits.
+        "TRUSTED_PROXIES": _int_setting("TRUSTED_PROXIES", 0),
         "WTF_CSRF_TIME_LIMIT": None,
         # flask-smorest
         "API_TITLE": "Computing power marketplace",

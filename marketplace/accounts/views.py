@@ -2,12 +2,13 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import EXCLUDE, ValidationError
 
 from ..db import get_session
 from ..limits import limiter, sign_in_limit, sign_up_limit
+from ..security import no_store
 from .schemas import LoginSchema, SignupSchema, TokenNameSchema
 from .services import DuplicateEmail, authenticate, create_api_token, create_user, revoke_api_token, tokens_of
 
@@ -92,7 +93,8 @@ def tokens():
         except ValidationError as error:
             errors, status = error.messages, 422
     listed = tokens_of(session=session, user=current_user)
-    return render_template("accounts/tokens.html", tokens=listed, created=created, errors=errors), status
+    page = render_template("accounts/tokens.html", tokens=listed, created=created, errors=errors)
+    return no_store(make_response(page, status))  # a new token is on it
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

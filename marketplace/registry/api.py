@@ -74,7 +74,8 @@ class Applications(MethodView):
             session.rollback()
             conflict(error)
         session.commit()
-        return application_view(application, access_token=token)
+        # The access token is in this answer once: no cache on the way may keep it.
+        return application_view(application, access_token=token), {"Cache-Control": "no-store"}
 
 
 def _readable_application(application_id: int) -> NodeApplication:

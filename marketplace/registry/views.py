@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 from math import ceil
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
@@ -15,6 +15,7 @@ from ..identity.codes import InvalidCode
 from ..identity.industries import SECTIONS, section_name
 from ..identity.regions import province_name
 from ..models import NodeApplication
+from ..security import no_store
 from .api import REGISTRY_STAFF, national_entry
 from .forms import AccessTokenForm, NodeStatusForm, form_errors, form_to_document
 from .schemas import ApplicationSchema, ReviewSchema
@@ -126,7 +127,7 @@ def application(application_id: int):
         web_session.pop(_SHOW_TOKEN)
         token = web_session.get(_TOKENS, {}).get(str(application_id))
     user = _user()
-    return render_template(
+    page = render_template(
         "registry/application.html",
         application=found,
         reviews=reviews_of(session=get_session(), application=found),
@@ -134,6 +135,7 @@ def application(application_id: int):
         token=token,
         may_review=user is not None and due_stage(found) == STAGE_OF_REVIEWER.get(user.role),
     )
+    return no_store(make_response(page)) if token else page
 
 
 def _token_page(application_id: int, errors: dict, status: int):
