@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..errors import DomainError
 from ..models import ApiToken, User
 from ..models.types import utcnow
 
@@ -69,6 +70,23 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def end_sessions(*, session: Session, user: User) -> None:
+    """End every session of `user` on the server: cookies signed before no longer sign in."""
+    user.session_nonce = secrets.token_hex(16)
+    session.flush()
+
+
+def change_password(*, session: Session, user: User, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; every earlier session ends."""
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise DomainError("This is not your current password.", field="current_password", status=403,
+                          reason="wrong_password") from None  # fmt: skip
+    user.password_hash = _hasher.hash(new_password)
+    end_sessions(session=session, user=user)
 
 
 def _digest(token: str) -> str:

@@ -9,8 +9,6 @@ from ..accounts.services import create_user, find_user
 from .schemas import ListingCreateSchema
 from .services import publish_listing, set_listing_status
 
-DEMO_PASSWORD = "demo-compute-2026"
-
 # key: (province code, city, datacenter, one-way latency to the metro access point in ms: low, high)
 _SITES = {
     "guian": ("52", "Gui'an", "Gui'an New Area Data Center Cluster, Hall B", 6.0, 14.0),
@@ -284,14 +282,14 @@ def _raw_listing(rng: random.Random, resource_type: str, now: datetime) -> tuple
     return seller, raw
 
 
-def load_demo_catalogue(*, session: Session, node_code: str, count: int = 240, seed: int = 2026) -> int:
-    """Create demo sellers and `count` listings (published mostly, a few drafts/paused).
+def load_demo_catalogue(*, session: Session, node_code: str, password: str, count: int = 240, seed: int = 2026) -> int:
+    """Create demo sellers (signing in with `password`) and `count` listings (published mostly, a few drafts/paused).
 
     Return how many listings were created; 0 if the demo sellers already exist (idempotent).
     """
     if any(find_user(session=session, email=s["email"]) is not None for s in DEMO_SELLERS):
         return 0
-    sellers = [create_user(session=session, password=DEMO_PASSWORD, role="seller", **s) for s in DEMO_SELLERS]
+    sellers = [create_user(session=session, password=password, role="seller", **s) for s in DEMO_SELLERS]
     rng = random.Random(seed)
     # Whole hours read cleanly on the pages; this anchor is the only thing the seed does not fix.
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

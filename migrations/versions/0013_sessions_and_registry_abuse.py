@@ -1,0 +1,33 @@
+"""accounts: a session nonce that sign-out renews, local reviewers' scope; applications by applicant
+
+Revision ID: 0013
+Revises: 0011
+Create Date: 2026-12-01 01:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Existing sessions carry no nonce in their cookie, so they end here: everyone signs in once more.
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("session_nonce", sa.String(length=32), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("review_scope", sa.String(length=2), nullable=True))
+    with op.batch_alter_table("node_application", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_node_application_applicant_id"), ["applicant_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("node_application", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_node_application_applicant_id"))
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("review_scope")
+        batch_op.drop_column("session_nonce")
