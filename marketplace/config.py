@@ -70,6 +70,10 @@ def load_config(instance_path: str) -> dict:
         # Development and tests run every node on 127.0.0.1; production fetches only public https URLs.
         "FEDERATION_ALLOW_PRIVATE_ADDRESSES": os.environ.get("FEDERATION_ALLOW_PRIVATE_ADDRESSES", "") == "1",
         "SIGNING_KEYS_FILE": os.environ.get("SIGNING_KEYS_FILE", ""),
+        # The registry (national): an application not decided within this many days lapses and frees
+        # its code; one account may have this many applications waiting at a time.
+        "REGISTRY_REVIEW_DAYS": _int_setting("REGISTRY_REVIEW_DAYS", 30),
+        "REGISTRY_MAX_PENDING": _int_setting("REGISTRY_MAX_PENDING", 3),
         # Nodes sharing a host name (127.0.0.1 in development) must not overwrite each other's cookies.
         "SESSION_COOKIE_NAME": f"session_{code.lower()}",
         "REMEMBER_COOKIE_NAME": f"remember_{code.lower()}",

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ..errors import DomainError
+from ..identity.industries import SECTIONS
+from ..identity.regions import PROVINCES
 from ..models import ApiToken, User
 from ..models.types import utcnow
 
@@ -87,6 +89,19 @@ def change_password(*, session: Session, user: User, current_password: str, new_
                           reason="wrong_password") from None  # fmt: skip
     user.password_hash = _hasher.hash(new_password)
     end_sessions(session=session, user=user)
+
+
+def set_review_scope(*, session: Session, user: User, scope: str) -> User:
+    """Charge a local reviewer with one province (GB/T 2260 code, "44") or one industry (section letter, "J")."""
+    scope = scope.strip().upper()
+    if user.role != "local_reviewer":
+        raise DomainError(f"{user.email} is a {user.role}; only local reviewers have a review scope.", field="role")
+    if scope not in PROVINCES and scope not in SECTIONS:
+        raise DomainError(f"{scope!r} is neither a province code (e.g. 44) nor an industry section (A to T).",
+                          field="scope")  # fmt: skip
+    user.review_scope = scope
+    session.flush()
+    return user
 
 
 def _digest(token: str) -> str:

@@ -7,7 +7,8 @@ from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime, utcnow
 
-APPLICATION_STATUSES = ("submitted", "initial_approved", "approved", "rejected")
+# A lapsed application was not decided within the review period; its code is free again.
+APPLICATION_STATUSES = ("submitted", "initial_approved", "approved", "rejected", "lapsed")
 NODE_STATUSES = ("active", "suspended")
 
 
