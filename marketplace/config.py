@@ -84,7 +84,7 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Nodes may share one Redis: each counts under its own code.
-        "RATELIMIT_KEY_PREFIX": f"cpn-{code.lower()}",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", f"cpn-{code.lower()}"),
         # How many reverse proxies in front of the node append X-Forwarded-For/-Proto (0: none, the
         # peer's address is the client's). Too many lets clients forge their address; too few makes
         # every client look like the proxy and share its limits.
