@@ -293,6 +293,7 @@ def change_node_status(code: str):
 @page_role_required("operator")
 def overview_page():
     """For operators: nodes by role and status, applications waiting at each stage, decisions per day."""
+    lapse_overdue()
     counts = overview(session=get_session())
     nodes_by_role = {
         role: {status: counts["nodes"].get((role, status), 0) for status in ("active", "suspended")}

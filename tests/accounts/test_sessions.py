@@ -2,9 +2,12 @@
 New passwords must be hard to guess."""
 
 import pytest
+from alembic import command
 from sqlalchemy import func, select
 
+from marketplace import create_app
 from marketplace.accounts.auth import _load_user
+from marketplace.cli import alembic_config
 from marketplace.models import User
 
 from ..conftest import form_token, sign_in
@@ -124,3 +127,22 @@ def test_a_session_of_a_deleted_or_forged_id_signs_in_nobody(app, db_session):
         assert _load_user(f"{user.id}:") is None
         assert _load_user(f"{user.id}:{'0' * 32}") is None
         assert _load_user(f"{'9' * 30}:{user.session_nonce}") is None
+
+
+def test_accounts_made_before_the_nonce_get_one_of_their_own(tmp_path):
+    """Migration 0013 gives every existing account a nonce, so they can still sign in."""
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}", "TESTING": True, "SECRET_KEY": "x"})
+    with app.app_context():
+        command.upgrade(alembic_config(), "0011")
+        engine = app.extensions["db"].engine
+        with engine.begin() as connection:
+            for email in ("a@example.cn", "b@example.cn"):
+                connection.exec_driver_sql(
+                    "INSERT INTO user (email, password_hash, role, name, organization, created_at) "
+                    f"VALUES ('{email}', 'x', 'buyer', 'A', '', '2026-01-01 00:00:00')"
+                )
+        command.upgrade(alembic_config(), "head")
+        with engine.connect() as connection:
+            nonces = [row[0] for row in connection.exec_driver_sql("SELECT session_nonce FROM user")]
+    engine.dispose()
+    assert len(nonces) == 2 and all(len(nonce) == 32 for nonce in nonces) and nonces[0] != nonces[1]

@@ -328,3 +328,18 @@ def test_the_apply_page_says_the_url_is_not_public_beside_the_field(app, db_sess
     response = browser.post("/registry/apply", data=form | {"csrf_token": form_token(browser, "/registry/apply")})
     assert response.status_code == 422 and "not a public host" in field_error(response, "public_url")
     assert count(db_session) == 0
+
+
+def test_the_status_page_showing_the_access_token_is_never_cached(app, db_session):
+    browser = app.test_client()
+    sign_in(browser, Applicant.user)
+    form = {"role": "regional", "requested_code": "R44", "province": "44", "parent": "N0",
+            "construction_name": "Guangdong Computing Infrastructure Co.", "registered_capital_cny": "80,000,000",
+            "operating_name": "Guangdong Ops Co.", "telecom_licence": "B1-20231234", "contact_name": "Huang Wei",
+            "contact_email": "ops@gd.example.cn", "contact_phone": "+86 20 8888 0000",
+            "public_url": "https://gd.example.cn", "jwks": json.dumps(regional_application("44")["jwks"])}  # fmt: skip
+    submitted = browser.post("/registry/apply", data=form | {"csrf_token": form_token(browser, "/registry/apply")})
+    assert submitted.status_code == 303
+    page = browser.get(submitted.headers["Location"])
+    assert 'id="access-token"' in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
