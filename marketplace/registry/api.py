@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -11,7 +11,7 @@ from marshmallow import RAISE
 from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session
 from ..federation.keys import public_jwks
-from ..identity.codes import InvalidCode
+from ..federation.tokens import bearer_token
 from ..limits import apply_account_limit, apply_limit, limiter
 from ..models import NodeApplication
 from .policy import RegistryRules, lapse_overdue_applications, lapses_at
@@ -29,10 +29,11 @@ from .schemas import (
 )
 from .services import (
     NationalEntry,
-    RegistryConflict,
+    application_by_id,
     application_by_token,
+    directory_entry,
+    directory_node,
     due_stage,
-    find_node,
     list_nodes,
     resolve_code,
     review_application,
@@ -83,12 +84,6 @@ def application_view(application: NodeApplication, **extra) -> dict:
     return fields | {"due_stage": due_stage(application), "reviews": reviews, "lapses_at": lapses} | extra
 
 
-def conflict(error: RegistryConflict):
-    """Answer a registry conflict in the protocol's error shape."""
-    errors = {"json": {error.field: [str(error)]}} if error.field else None
-    abort(error.status, message=str(error), errors=errors)
-
-
 @blp.route("/applications")
 class Applications(MethodView):
     @blp.doc(security=_SECURED)
@@ -101,13 +96,9 @@ class Applications(MethodView):
     def post(self, data):
         """Apply to build a node, with an account's API token. Keep the returned access_token: it reads the status."""
         session = get_session()
-        try:
-            application, token = submit_application(
-                session=session, data=data, applicant=bearer_user(), rules=registry_rules()
-            )
-        except RegistryConflict as error:
-            session.rollback()
-            conflict(error)
+        application, token = submit_application(
+            session=session, data=data, applicant=bearer_user(), rules=registry_rules()
+        )
         session.commit()
         # The access token is in this answer once: no cache on the way may keep it.
         return application_view(application, access_token=token), {"Cache-Control": "no-store"}
@@ -122,12 +113,8 @@ def _readable_application(application_id: int) -> NodeApplication:
         application = session.get(NodeApplication, application_id)
         if application is not None and (user.role in REGISTRY_STAFF or application.applicant_id == user.id):
             return application
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    application = (
-        application_by_token(session=session, application_id=application_id, token=token.strip())
-        if scheme.lower() == "bearer"
-        else None
-    )
+    token = bearer_token()
+    application = application_by_token(session=session, application_id=application_id, token=token) if token else None
     if application is None:
         abort(404, message=f"No application {application_id} that you may read.")
     return application
@@ -152,16 +139,10 @@ class ApplicationReviews(MethodView):
     def post(self, data, application_id):
         """Approve or reject at the stage that is due, with a reason."""
         session = get_session()
-        application = session.get(NodeApplication, application_id)
-        if application is None:
-            abort(404, message=f"No application {application_id}.")
-        try:
-            review = review_application(
-                session=session, application=application, reviewer=bearer_user(), rules=registry_rules(), **data
-            )
-        except RegistryConflict as error:
-            session.rollback()
-            conflict(error)
+        application = application_by_id(session=session, application_id=application_id)
+        review = review_application(
+            session=session, application=application, reviewer=bearer_user(), rules=registry_rules(), **data
+        )
         session.commit()
         return review
 
@@ -175,30 +156,18 @@ class Nodes(MethodView):
         return {"nodes": list_nodes(session=get_session(), national=national_entry(), filters=filters)}
 
 
-def _node_or_404(code: str):
-    node = find_node(session=get_session(), code=code)
-    if node is None:
-        abort(404, message=f"No node {code.upper()} in the directory.")
-    return node
-
-
 @blp.route("/nodes/<code>")
 class NodeItem(MethodView):
     @blp.response(200, NodeSchema)
     def get(self, code):
         """One node of the directory."""
-        national = national_entry()
-        return national if code.upper() == national.code else _node_or_404(code)
+        return directory_entry(session=get_session(), national=national_entry(), code=code)
 
 
 def _change_status(code: str, status: str, data: dict):
     session = get_session()
-    node = _node_or_404(code)
-    try:
-        set_node_status(session=session, node=node, status=status, reason=data["reason"], actor=bearer_user().email)
-    except RegistryConflict as error:
-        session.rollback()
-        conflict(error)
+    node = directory_node(session=session, code=code)
+    set_node_status(session=session, node=node, status=status, reason=data["reason"], actor=bearer_user().email)
     session.commit()
     return node
 
@@ -230,9 +199,4 @@ class Resolve(MethodView):
     @blp.alt_response(422, description="Malformed code or wrong check character")
     def get(self, code):
         """Where a resource identification code comes from, and its listing's status and version."""
-        try:
-            return resolve_code(session=get_session(), national=national_entry(), code=code)
-        except InvalidCode as error:
-            abort(422, message=error.reason, errors={"path": {"code": [error.reason]}})
-        except LookupError as error:
-            abort(404, message=str(error))
+        return resolve_code(session=get_session(), national=national_entry(), code=code)

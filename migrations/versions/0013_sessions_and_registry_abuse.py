@@ -1,7 +1,7 @@
 """accounts: a session nonce that sign-out renews, local reviewers' scope; applications by applicant
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0016
 Create Date: 2026-12-01 01:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
