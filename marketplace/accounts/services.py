@@ -97,6 +97,7 @@ def change_password(*, session: Session, user: User, current_password: str, new_
                           reason="wrong_password") from None  # fmt: skip
     user.password_hash = _hasher.hash(new_password)
     end_sessions(session=session, user=user)
+    record_audit(session=session, action="password.change", actor=user.email, object=f"user:{user.id}")
 
 
 def set_review_scope(*, session: Session, user: User, scope: str) -> User:

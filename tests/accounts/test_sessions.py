@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from marketplace import create_app
 from marketplace.accounts.auth import _load_user
 from marketplace.cli import alembic_config
-from marketplace.models import User
+from marketplace.models import AuditEntry, User
 
 from ..conftest import form_token, sign_in
 from ..factories import PASSWORD, make_user
@@ -67,6 +67,8 @@ def test_changing_the_password_ends_every_other_session(app, client, db_session,
     fresh = app.test_client()
     sign_in(fresh, seller, NEW_PASSWORD)
     assert signed_in(fresh)
+    changes = db_session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "password.change")).all()
+    assert changes == [seller.email]
 
 
 @pytest.mark.parametrize(
