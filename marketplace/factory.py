@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 
-from . import db, errors, inputs, limits, requestlog
+from . import db, errors, inputs, limits, requestlog, security
 from .accounts import auth
 from .accounts.cli import tokens_cli, users_cli
 from .accounts.national_login import bp as national_login
@@ -61,7 +61,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
-    requestlog.init_app(app)  # first: every answer, a refusal too, gets its request id and log line
+    security.init_app(app)  # the proxy's client address before anything reads it; headers on every answer
+    requestlog.init_app(app)  # every answer, a refusal too, gets its request id and log line
     inputs.init_app(app)  # bounded ids before any route; the input check before CSRF, limits and views
     csrf.init_app(app)
     limits.init_app(app)
