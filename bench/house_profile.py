@@ -54,7 +54,7 @@ def _name(frame: str) -> str:
         if marker in path:
             path = marker.strip("/") + "/" + path.split(marker, 1)[1]
             break
-    return f"{match['func']} ({path})"
+    return f"{match['func']} ({path.rsplit(':', 1)[0]})"  # without the line: the versions' lines differ
 
 
 def load(path: Path) -> tuple[collections.Counter, collections.Counter, int]:
@@ -64,7 +64,7 @@ def load(path: Path) -> tuple[collections.Counter, collections.Counter, int]:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = [_name(f) for f in stack.split(";")[1:]]  # the first frame names the process
+        frames = [_name(f) for f in stack.split(";") if not f.startswith("process ")]
         n = int(count)
         total += n
         for name in set(frames):
@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--again", action="store_true", help="only compare the profiles of the last run")
     args = parser.parse_args()
     dirs = {"old": args.old.resolve(), "new": args.new.resolve()}
     if not (house.WORK / "R46.outbox.sqlite3").exists():
@@ -90,14 +91,17 @@ def main() -> int:
     for n in range(1, args.rounds + 1):
         for side in ["old", "new"] if n % 2 else ["new", "old"]:
             output = house.WORK / f"profile-{side}-{n}.txt"
-            house.sync_round(side, dirs[side], args.events, around=lambda national, o=output: sampled(national, o))
+            if not args.again:
+                house.sync_round(side, dirs[side], args.events, around=lambda nat, o=output: sampled(nat, o))
             inclusive, own, total = load(output)
             totals[side][0].update(inclusive)
             totals[side][1].update(own)
             totals[side][2] += total
     events = args.events * args.rounds
-    scale = 1000 / RATE / events * 1000  # samples → ms of CPU per 1,000 events
-    print(f"\nCPU ms per 1,000 events (py-spy, {RATE} Hz, {args.rounds} rounds of {args.events:,} events per version)")
+    scale = 1000 / RATE / events * 1000  # samples → sampled ms per 1,000 events
+    print(f"\nsampled ms per 1,000 events (py-spy, {RATE} Hz, {args.rounds} × {args.events:,} events per version)")
+    # py-spy also samples a worker blocked in C (waiting for PostgreSQL), so all samples exceed the CPU used:
+    # compare functions with each other, and take the CPU per event from bench/house.py.
     print(f"all samples: old {totals['old'][2] * scale:.0f}, new {totals['new'][2] * scale:.0f}")
     for kind, index in (("inclusive", 0), ("self", 1)):
         old, new = totals["old"][index], totals["new"][index]
