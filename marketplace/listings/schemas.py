@@ -1,6 +1,6 @@
 """The listing document and search parameters as marshmallow schemas."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
@@ -30,6 +30,30 @@ def _optional_int(low: int, high: int) -> fields.Integer:
 def _optional_number(low: float, high: float, min_inclusive: bool = True) -> fields.Float:
     return fields.Float(
         allow_none=True, allow_nan=False, validate=validate.Range(min=low, max=high, min_inclusive=min_inclusive)
+    )
+
+
+MAX_CAPACITY_INTERVALS = 100
+MAX_MIN_HOURS = 24 * 366 * 10
+
+# One interval of a listing's free capacity (§3); "from" is a Python keyword, hence from_dict.
+CapacityIntervalSchema = Schema.from_dict(
+    {
+        "from": _moment(required=True),
+        "until": _moment(required=True),
+        "free": fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=1_000_000_000)),
+    },
+    name="CapacityIntervalSchema",
+)
+
+
+def _capacity_field(**kw) -> fields.List:
+    return fields.List(
+        fields.Nested(CapacityIntervalSchema),
+        allow_none=True,
+        validate=validate.Length(max=MAX_CAPACITY_INTERVALS),
+        metadata={"description": "Free units over time, contiguous, covering the rest of the window"},
+        **kw,
     )
 
 
@@ -73,6 +97,9 @@ class ListingSchema(Schema):
     quantity = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=1_000_000_000))
     available_from = _moment(required=True)
     available_until = _moment(required=True)
+    min_hours = fields.Integer(strict=False, load_default=1, validate=validate.Range(min=1, max=MAX_MIN_HOURS))
+    # Computed by the origin from its orders; loaded only from other nodes' documents (see the subclasses).
+    capacity = _capacity_field()
     seller = fields.Method("_dump_seller", dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True, format="iso")
 
@@ -82,6 +109,13 @@ class ListingSchema(Schema):
 
     def _dump_seller(self, listing) -> dict:
         return {"name": listing.seller_name, "org": listing.seller_org}
+
+    @post_dump
+    def _leave_out_full_capacity(self, data: dict, **_kw) -> dict:
+        # §3: an absent `capacity` means every unit is free throughout.
+        if data.get("capacity", False) is None:
+            del data["capacity"]
+        return data
 
     @validates_schema(skip_on_field_errors=True)
     def _check_document(self, data: dict, partial=False, **_kw) -> None:
@@ -115,12 +149,14 @@ class ListingCreateSchema(ListingSchema):
     """What a seller sends to publish: a new listing is a draft or published."""
 
     status = fields.String(load_default="published", validate=validate.OneOf(("draft", "published")))
+    capacity = _capacity_field(dump_only=True)
 
 
 class ListingPatchSchema(ListingSchema):
     """A partial change; `status` moves a listing between draft, published and paused."""
 
     status = fields.String(validate=validate.OneOf(("draft", "published", "paused")))
+    capacity = _capacity_field(dump_only=True)
 
 
 class SearchArgsSchema(Schema):

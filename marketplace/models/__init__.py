@@ -16,16 +16,20 @@ from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
 from .sync import CatalogueChange, OutboxCounter, OutboxEvent, SyncCursor  # noqa: E402
+from .trading import IdempotencyKey, Order, OrderEvent  # noqa: E402
 
 __all__ = [
     "ApiToken",
     "AuthorizationCode",
     "CatalogueChange",
+    "IdempotencyKey",
     "Listing",
     "Node",
     "NodeApplication",
     "NodeSerial",
     "NodeStatusChange",
+    "Order",
+    "OrderEvent",
     "OutboxCounter",
     "OutboxEvent",
     "Review",

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from .types import UTCDateTime, utcnow
+from .types import CapacityIntervals, UTCDateTime, utcnow
 
 # Search reads only listings that are for sale and whose origin is not stale.
 SEARCHABLE = "status = 'published' AND stale_since IS NULL"
@@ -69,6 +69,10 @@ class Listing(SQLModel, table=True):
     quantity: int = Field(sa_column=Column(Integer, nullable=False))
     available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The shortest window an order may take, in hours (PROTOCOL.md §3).
+    min_hours: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    # Free units over time (§3, §8); None: all `quantity` units are free throughout.
+    capacity: list | None = Field(default=None, sa_column=Column(CapacityIntervals()))
     seller_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="RESTRICT"), index=True)
     )
