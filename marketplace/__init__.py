@@ -48,10 +48,12 @@ def _init_api(app: Flask) -> None:
     from .health import blp as health_blp
     from .listings.api import blp as listings_api
     from .sync.api import blp as sync_api
+    from .trading.api import listings_blp as trading_listings_api
+    from .trading.api import orders_blp as orders_api
 
     api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api]
+    blueprints = [listings_api, trading_listings_api, orders_api, health_blp, wellknown_blp, federation_api, sync_api]
     if is_national(app):
         from .federation import authserver
         from .federation.oauth_views import blp as oauth_blp

@@ -23,6 +23,9 @@ def _moment(**kw) -> fields.AwareDateTime:
     return fields.AwareDateTime(format="iso", error_messages=messages, **kw)
 
 
+moment_field = _moment  # for the schemas of other packages
+
+
 def _optional_int(low: int, high: int) -> fields.Integer:
     return fields.Integer(allow_none=True, strict=False, validate=validate.Range(min=low, max=high))
 
