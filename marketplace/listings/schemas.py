@@ -182,10 +182,22 @@ class SearchArgsSchema(Schema):
         load_default=False, metadata={"description": "Also show listings whose origin node has been unreachable"}
     )
 
+    start = _moment(metadata={"description": "With end: only listings with `units` free throughout [start, end)"})
+    end = _moment()
+    units = fields.Integer(validate=validate.Range(min=1, max=1_000_000_000))
+
     @validates_schema(skip_on_field_errors=True)
     def _check_depth(self, data: dict, **_kw) -> None:
         if (data["page"] - 1) * data["per_page"] >= MAX_OFFSET:
             raise ValidationError(f"Pages reach the first {MAX_OFFSET} results; continue deeper with cursor.", "page")
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_window(self, data: dict, **_kw) -> None:
+        for given, needed in (("start", "end"), ("end", "start"), ("units", "start")):
+            if given in data and needed not in data:
+                raise ValidationError(f"Give {needed} with {given}.", needed)
+        if "start" in data and data["end"] <= data["start"]:
+            raise ValidationError("Must be after start.", "end")
 
 
 class SearchResultSchema(Schema):

@@ -40,11 +40,14 @@ class CapacityIntervals(TypeDecorator):
     Stored compactly as `[[from, until, free], ...]` in Unix seconds, so that search compares numbers.
     """
 
-    impl = JSON
+    impl = JSON(none_as_null=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect):
-        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+        # None is SQL NULL, never JSON's null: search's array functions read only arrays.
+        return dialect.type_descriptor(
+            JSONB(none_as_null=True) if dialect.name == "postgresql" else JSON(none_as_null=True)
+        )
 
     def process_bind_param(self, value, dialect):
         if value is None:
