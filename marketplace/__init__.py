@@ -100,8 +100,9 @@ def _init_cli(app: Flask) -> None:
     from .federation.cli import federation_cli, keys_cli
     from .listings.cli import demo_data
     from .sync.cli import sync_cli
+    from .trading.cli import orders_cli
 
-    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli, orders_cli):
         app.cli.add_command(command)
     if is_national(app):
         from .registry.cli import registry_cli

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from ..federation.client import TokenUnavailable
 from ..federation.http import FetchRefused
 from ..models import CatalogueChange, OutboxEvent, SyncCursor
+from ..trading.sweep import sweep_holds
 from .api import remote_directory
 from .feed import FEED_LIMIT, CursorExpired, pull_once
 from .health import probe_origins
@@ -166,6 +167,7 @@ class SyncWorker:
         whether more waits in either direction).
         """
         behind = {"push": False, "pull": False}
+        sweep_holds(self.app)  # lapsed holds: marked expired, their freed capacity published (every few seconds)
 
         def push_round() -> None:
             behind["push"] = self.push_if_pending() > 0
