@@ -79,11 +79,13 @@ def _init_pages(app: Flask) -> None:
     from .accounts.views import bp as accounts_pages
     from .listings.views import bp as listings_pages
     from .templating import init_app as init_templating
+    from .trading.views import bp as trading_pages
 
     auth.init_app(app)
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    app.register_blueprint(trading_pages)
     if not is_national(app):
         from .accounts.national_login import bp as national_login
 

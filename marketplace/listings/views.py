@@ -7,6 +7,7 @@ from sqlalchemy import func, literal_column, select
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
+from ..errors import DomainError
 from ..models import Listing
 from ..sync.origins import origin_url
 from .forms import document_to_form, form_errors, form_to_document
@@ -144,6 +145,8 @@ def edit_listing(code: str):
         errors = form_errors(error.messages) | errors
     except ListingStateError as error:
         errors = {"status": [str(error)]}
+    except DomainError as error:  # e.g. capacity_committed: orders hold what the change would take away
+        errors = form_errors(error.field_errors()) or {"quantity": [error.message]}
     if errors:
         session.rollback()
         return _render_form(listing, request.form, errors, 422)
