@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from ..models import Listing, Order, OrderEvent, User
@@ -84,18 +84,3 @@ def utilisation(*, session: Session, listing: Listing, now: datetime, days: int 
     spans = capacity.live_spans(session, listing.id, now=now, start=start, end=end)
     taken = sum((min(e, end) - max(s, start)).total_seconds() * units for s, e, units in spans)
     return taken / ((end - start).total_seconds() * listing.quantity)
-
-
-def utilisation_by_listing(*, session: Session, listings: list[Listing], now: datetime) -> dict[int, float | None]:
-    """Utilisation of each of a seller's listings that can be sold or has orders."""
-    return {
-        listing.id: utilisation(session=session, listing=listing, now=now)
-        for listing in listings
-        if listing.status in ("published", "paused")
-    }
-
-
-def open_orders_of_listing(session: Session, listing_id: int, now: datetime) -> int:
-    """How many orders of a listing take capacity now or later."""
-    query = select(Order.id).where(Order.listing_id == listing_id, capacity.live(now), and_(Order.ends_at > now))
-    return len(session.scalars(query).all())

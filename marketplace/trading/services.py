@@ -262,9 +262,13 @@ def confirm_order(*, session: Session, order: Order, actor: User, reference: str
 def expire_holds(*, session: Session, now: datetime) -> list[Order]:
     """Mark every lapsed hold expired and publish the freed capacity of their listings; the orders expired."""
     lapsed = select(Order.listing_id).where(Order.status == "held", Order.hold_expires_at <= now).distinct()
+    # Every listing is locked (in id order) before the first change is announced: announcing takes the
+    # outbox counter's lock, and holding it while waiting for a listing that a buyer holds, who waits
+    # for the counter in turn, would deadlock.
+    listings = [capacity.lock_listing(session, listing_id) for listing_id in sorted(session.scalars(lapsed))]
     expired: list[Order] = []
-    for listing_id in sorted(session.scalars(lapsed)):  # one lock order for every sweeper
-        listing = capacity.lock_listing(session, listing_id)
+    for listing in listings:
+        listing_id = listing.id
         orders = session.scalars(
             select(Order).where(Order.listing_id == listing_id, Order.status == "held", Order.hold_expires_at <= now)
             .execution_options(populate_existing=True)

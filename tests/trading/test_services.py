@@ -11,6 +11,7 @@ from marketplace.errors import DomainError, Forbidden
 from marketplace.listings.services import set_listing_status, update_listing
 from marketplace.models import Order, OrderEvent, OutboxEvent
 from marketplace.trading.capacity import capacity_of, live_spans
+from marketplace.trading.queries import notifications_for
 from marketplace.trading.refusals import CapacityCommitted, CapacityShort, HoldExpired, NotForSale, PriceChanged
 from marketplace.trading.services import (
     cancel_order,
@@ -203,3 +204,16 @@ def test_published_capacity_matches_the_orders(db_session, listing, buyer):
     spans = live_spans(db_session, listing.id, now=NOW)
     assert listing.capacity == capacity_of(listing, spans, NOW)
     assert min(i["free"] for i in listing.capacity) == 10 - 6
+
+
+def test_notifications_tell_buyer_and_seller_what_happened_and_what_lapses_soon(db_session, listing, buyer, seller):
+    soon = order(db_session, listing, buyer, hold_seconds=600)
+    held = order(db_session, listing, buyer, start=30, end=31)
+    cancel_order(session=db_session, order=held, actor=seller, reason="maintenance", now=NOW)
+    for person in (buyer, seller):
+        notes = notifications_for(session=db_session, user=person, now=NOW)
+        assert (notes[0].kind, notes[0].order_code) == ("expiring", soon.code)
+        assert [(n.kind, n.order_code) for n in notes[1:]] == [("cancelled", held.code), ("held", held.code),
+                                                              ("held", soon.code)]  # fmt: skip
+        assert "maintenance" in notes[1].text
+    assert notifications_for(session=db_session, user=buyer, now=NOW - timedelta(hours=1))[0].kind != "expiring"
