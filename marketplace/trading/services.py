@@ -101,9 +101,13 @@ def _record(session: Session, order: Order, *, kind: str, to_status: str, actor:
     ))  # fmt: skip
 
 
-def _publish_capacity(session: Session, listing: Listing, now: datetime) -> bool:
-    """Recompute the listing's free capacity; if it changed, a new version goes out through the outbox."""
-    spans = capacity.live_spans(session, listing.id, now=now)
+def _publish_capacity(session: Session, listing: Listing, now: datetime, spans: list | None = None) -> bool:
+    """Recompute the listing's free capacity; if it changed, a new version goes out through the outbox.
+
+    `spans` are the listing's live orders when the caller has just read them under the listing's lock.
+    """
+    if spans is None:
+        spans = capacity.live_spans(session, listing.id, now=now)
     new = capacity.capacity_of(listing, spans, now)
     if new == listing.capacity or listing.status in ("draft", "retired"):
         return False
@@ -146,7 +150,9 @@ def place_order(
     if expected_total is not None and expected_total != price.total:
         raise PriceChanged(f"The total is now {price.total}, not {expected_total}.", field="expected_total",
                            extra={"total": price.total})  # fmt: skip
-    free = _free(session, listing, start, end, now)
+    # One read of the live orders, under the lock: for the check, then for the published capacity.
+    spans = capacity.live_spans(session, listing.id, now=now)
+    free = max(listing.quantity - capacity.peak_usage(spans, start, end), 0)
     if free < units:
         raise CapacityShort(
             f"Only {free} unit{'' if free == 1 else 's'} {'is' if free == 1 else 'are'} free from {_fmt(start)} "
@@ -172,7 +178,7 @@ def place_order(
             # The same key, sent at the same moment for another listing: the first one to commit keeps it.
             raise DomainError("This Idempotency-Key is in use by another order.", field="Idempotency-Key",
                               location="headers", reason="idempotency_key_reused") from None  # fmt: skip
-    _publish_capacity(session, listing, now)
+    _publish_capacity(session, listing, now, spans + [(start, end, units)])
     return order, True
 
 
