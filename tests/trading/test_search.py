@@ -1,8 +1,12 @@
 """Search by window: `start`, `end` and `units` filter on each listing's published capacity."""
 
+from datetime import datetime
+
 import pytest
 
-from ..factories import bearer, make_listing
+from marketplace.templating import CST
+
+from ..factories import bearer, gpu_payload, make_listing
 from .test_api import ORDERS, body, hour
 
 API = "/api/v1/listings"
@@ -38,3 +42,20 @@ def test_the_window_parameters_are_checked(client):
     assert client.get(API, query_string={"start": hour(0)}).status_code == 422
     assert client.get(API, query_string={"start": hour(2), "end": hour(1)}).status_code == 422
     assert client.get(API, query_string={"units": 2}).status_code == 422
+
+
+def test_the_search_page_takes_the_window_in_china_standard_time(client, busy):
+    listing, idle = busy
+
+    def cst(value: str) -> str:
+        return datetime.fromisoformat(value).astimezone(CST).strftime("%Y-%m-%dT%H:%M")
+
+    page = client.get("/listings", query_string={"start": cst(hour(3)), "end": cst(hour(4)), "units": 2})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and idle in text and listing not in text
+
+
+def test_sellers_cannot_write_capacity(client, db_session, seller):
+    payload = gpu_payload(capacity=[{"from": hour(0), "until": hour(1), "free": 0}])
+    response = client.post(API, json=payload, headers=bearer(db_session, seller))
+    assert response.status_code == 422 and "capacity" in response.get_json()["errors"]["json"]
