@@ -1,15 +1,13 @@
 """Jinja filters and globals shared by every page."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
 
 from .identity.regions import PROVINCES, province_name
-from .listings.vocabulary import PRICE_UNIT_LABELS, RESOURCE_TYPE_LABELS
+from .models.types import CST
 
-# Pages show times in China Standard Time; the API speaks UTC with offsets.
-CST = timezone(timedelta(hours=8), "CST")
 CURRENCY_SIGNS = {"cny": "¥", "hkd": "HK$", "mop": "MOP$", "usd": "US$", "eur": "€"}
 
 
@@ -42,8 +40,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         url_with=url_with,
         PROVINCES=PROVINCES,
-        RESOURCE_TYPE_LABELS=RESOURCE_TYPE_LABELS,
-        PRICE_UNIT_LABELS=PRICE_UNIT_LABELS,
     )
 
     @app.context_processor

@@ -39,9 +39,8 @@ def signup():
         session.commit()
     except ValidationError as error:
         return render_template("accounts/signup.html", values=request.form, errors=error.messages), 422
-    except DuplicateEmail:
-        errors = {"email": ["An account with this email exists already; sign in instead."]}
-        return render_template("accounts/signup.html", values=request.form, errors=errors), 422
+    except DuplicateEmail as error:
+        return render_template("accounts/signup.html", values=request.form, errors=error.field_errors()), 422
     login_user(user)
     flash(f"Welcome, {user.name}.", "success")
     return redirect(_home_for(user))
@@ -63,6 +62,7 @@ def login():
     session = get_session()
     user = authenticate(session=session, **data)
     if user is None:
+        session.commit()  # the failed attempt's audit entry
         errors = {"password": ["Wrong email or password."]}
         return render_template("accounts/login.html", values=request.form, errors=errors, next_url=next_url), 401
     session.commit()  # a password hash upgraded by authenticate()

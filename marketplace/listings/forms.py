@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..models import Listing
+from ..models.types import CST
 from .schemas import MAX_PRICE
 from .vocabulary import SPEC_FIELDS
 
@@ -69,8 +70,6 @@ def document_to_form(listing: Listing) -> dict[str, str]:
 
 
 def _cst_input(moment: datetime) -> str:
-    from ..templating import CST
-
     local = moment.astimezone(CST)
     return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..models import Listing
-from ..templating import CST
+from ..models.types import CST
 from . import capacity
 
 BLOCK_HOURS = 6

@@ -2,7 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate
 
-from ..templating import CST
+from ..models.types import CST
 from .schemas import MAX_UNITS, WindowSchema
 
 CST_OFFSET = "+08:00"

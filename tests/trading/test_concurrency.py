@@ -18,7 +18,7 @@ from marketplace.trading.capacity import live_spans, peak_usage
 from marketplace.trading.refusals import CapacityShort
 from marketplace.trading.services import place_order
 
-from ..conftest import PG_SCHEMA, _admin_sql, _set_schema, migrated_app
+from ..conftest import PG_SCHEMA, _set_schema, admin_sql, migrated_app
 from ..factories import make_listing, make_user
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="races need PostgreSQL")
@@ -31,7 +31,7 @@ def racing_database():
     from marketplace.config import normalize_database_url
 
     url, schema = normalize_database_url(os.environ["TEST_DATABASE_URL"]), f"{PG_SCHEMA}_race"
-    _admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
     app = migrated_app(url, schema=schema, NODE_CODE="R44", NODE_ROLE="regional")
     # 30 connections for 100 buyers: the machine's PostgreSQL is shared; buyers wait for a connection, then race.
     engine = create_engine(url, pool_size=30, max_overflow=0, pool_timeout=120)
@@ -41,7 +41,7 @@ def racing_database():
     finally:
         engine.dispose()
         app.extensions["db"].engine.dispose()
-        _admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def test_a_hundred_buyers_for_ten_units_hold_exactly_ten(racing_database):
