@@ -36,6 +36,8 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 def availability_of(listing, now) -> list[dict]:
     """Free units over the rest of the window: fresh from the orders at the origin, the copy's elsewhere."""
+    if listing.status == "draft":
+        return []  # a draft is not for sale, and may not have a window or a quantity yet
     if listing.origin == current_app.config["NODE_CODE"]:
         spans = capacity.live_spans(get_session(), listing.id, now=now)
         published = capacity.capacity_of(listing, spans, now)

@@ -323,8 +323,8 @@ def report_not_delivered(*, session: Session, order: Order, actor: User, note: s
 @listing_changing.connect
 def _guard_listing_change(listing: Listing, *, session: Session, now: datetime | None = None, **_kw) -> None:
     """A seller's change may not take away what orders hold; the listing's capacity follows the change."""
-    if listing.id is None:
-        return
+    if listing.id is None or listing.status == "draft":
+        return  # a draft (perhaps without a window or quantity yet) has no orders and publishes no capacity
     now = now or utcnow()
     capacity.lock_listing_row(session, listing.id)
     spans = capacity.live_spans(session, listing.id, now=now, start=now)

@@ -1,7 +1,7 @@
 """trading: orders, their append-only events, idempotency keys; listings' min_hours and capacity
 
 Revision ID: 0012
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-01 01:20:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import marketplace.models.types
 
 revision: str = "0012"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -175,3 +175,12 @@ def test_remote_listings_are_not_sold_here(client, db_session, seller, buyer_aut
     db_session.flush()
     response = client.post(ORDERS, json=body(remote), headers=buyer_auth)
     assert response.status_code == 409 and response.get_json()["reason"] == "not_for_sale"
+
+
+def test_a_draft_has_no_availability_and_takes_no_orders(client, db_session, seller, buyer_auth):
+    draft = make_listing(db_session, seller, status="draft")
+    headers = bearer(db_session, seller)
+    answer = client.get(f"/api/v1/listings/{draft.code}/availability", headers=headers)
+    assert answer.status_code == 200 and answer.get_json() == {"capacity": []}
+    assert client.get(f"/api/v1/listings/{draft.code}/availability").status_code == 404
+    assert client.post(ORDERS, json=body(draft), headers=buyer_auth).status_code == 404
