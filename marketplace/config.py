@@ -61,6 +61,9 @@ def load_config(instance_path: str) -> dict:
     if not NODE_CODE_PATTERNS[role].match(code):
         raise ConfigError(f"NODE_CODE {code!r} is not a valid code for a {role} node")
     default_db = f"sqlite:///{instance / 'marketplace.sqlite3'}"
+    hold_seconds = os.environ.get("ORDER_HOLD_SECONDS", "3600")
+    if not hold_seconds.isdigit() or int(hold_seconds) < 1:
+        raise ConfigError(f"ORDER_HOLD_SECONDS must be a positive number of seconds, not {hold_seconds!r}")
     return {
         "SECRET_KEY": _secret_key(instance),
         "DATABASE_URL": normalize_database_url(os.environ.get("DATABASE_URL", default_db)),
@@ -76,6 +79,8 @@ def load_config(instance_path: str) -> dict:
         # its code; one account may have this many applications waiting at a time.
         "REGISTRY_REVIEW_DAYS": _int_setting("REGISTRY_REVIEW_DAYS", 30),
         "REGISTRY_MAX_PENDING": _int_setting("REGISTRY_MAX_PENDING", 3),
+        # How long an order holds its units before it lapses unless paid or confirmed (PROTOCOL.md §8).
+        "ORDER_HOLD_SECONDS": int(hold_seconds),
         # Nodes sharing a host name (127.0.0.1 in development) must not overwrite each other's cookies.
         "SESSION_COOKIE_NAME": f"session_{code.lower()}",
         "REMEMBER_COOKIE_NAME": f"remember_{code.lower()}",

@@ -41,6 +41,10 @@ from .registry.views import bp as registry_pages
 from .sync.api import blp as sync_api
 from .sync.cli import sync_cli
 from .templating import init_app as init_templating
+from .trading.api import listings_blp as trading_listings_api
+from .trading.api import orders_blp as orders_api
+from .trading.cli import orders_cli
+from .trading.views import bp as trading_pages
 
 csrf = CSRFProtect()
 
@@ -82,7 +86,8 @@ class NodeApi(Api):
 def _init_api(app: Flask) -> None:
     api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api, latency_api]
+    blueprints = [listings_api, trading_listings_api, orders_api, health_blp, wellknown_blp, federation_api, sync_api,
+                  audit_api, latency_api]  # fmt: skip
     if is_national(app):
         authserver.init_app(app)
         blueprints += [registry_api, oauth_blp, oidc_blp, latency_matrix_api]
@@ -103,6 +108,7 @@ def _init_pages(app: Flask) -> None:
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    app.register_blueprint(trading_pages)
     app.register_blueprint(metrics_pages)
     app.register_blueprint(monitoring_pages)
     if is_national(app):
@@ -112,7 +118,7 @@ def _init_pages(app: Flask) -> None:
 
 
 def _init_cli(app: Flask) -> None:
-    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli, orders_cli):
         app.cli.add_command(command)
     if is_national(app):
         app.cli.add_command(registry_cli)
