@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from ..audit import actor_of, record_audit
 from ..errors import DomainError, Forbidden, NotFound
 from ..identity.codes import InvalidCode, mint_code, parse_code
 from ..listings.services import can_see, find_listing, listing_changing, republish_listing
@@ -99,6 +100,9 @@ def _record(session: Session, order: Order, *, kind: str, to_status: str, actor:
         order_id=order.id, kind=kind, from_status=from_status, to_status=to_status,
         actor_id=actor.id if actor else None, actor=actor.email if actor else "system", reason=reason, created_at=now,
     ))  # fmt: skip
+    record_audit(session=session, action=f"order.{kind}", actor=actor_of(actor), object=f"order:{order.code}",
+                 detail={"from": from_status, "to": to_status, "reason": reason} if reason else
+                        {"from": from_status, "to": to_status})  # fmt: skip
 
 
 def _publish_capacity(session: Session, listing: Listing, now: datetime, spans: list | None = None) -> bool:
