@@ -7,7 +7,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
-from . import db, errors, limits
+from . import db, errors, i18n, limits
 from .config import load_config
 from .jsonprovider import OrjsonProvider
 
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
+    i18n.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
     _init_api(app)
@@ -74,6 +75,7 @@ def _init_api(app: Flask) -> None:
 
 def _init_pages(app: Flask) -> None:
     from .accounts import auth
+    from .accounts.language import bp as language_pages
     from .accounts.views import bp as accounts_pages
     from .listings.views import bp as listings_pages
     from .templating import init_app as init_templating
@@ -82,6 +84,7 @@ def _init_pages(app: Flask) -> None:
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    app.register_blueprint(language_pages)
     if not is_national(app):
         from .accounts.national_login import bp as national_login
 

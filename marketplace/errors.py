@@ -7,6 +7,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .messages import translate_message
+
 log = logging.getLogger(__name__)
 
 
@@ -81,8 +83,12 @@ def wants_json() -> bool:
 def error_body(
     code: int, name: str, message: str | None = None, errors: dict | None = None, reason: str | None = None
 ) -> dict:
-    """The protocol's error object (plus `reason` where the refusal has one)."""
-    body = {"code": code, "status": name, "message": message or name}
+    """The protocol's error object (plus `reason` where the refusal has one).
+
+    Only `message` follows the client's Accept-Language; `code`, `status`, `errors` and `reason` are
+    for machines and never change with the language.
+    """
+    body = {"code": code, "status": name, "message": translate_message(message or name)}
     if errors:
         body["errors"] = errors
     if reason:

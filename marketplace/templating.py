@@ -1,28 +1,24 @@
-"""Jinja filters and globals shared by every page."""
+"""Jinja filters and globals shared by every page.
 
-from datetime import datetime, timedelta, timezone
+Filters for people's eyes, all in the request's language (marketplace/i18n.py):
+`money` (fen → `¥43,100.00`), `number`, `local_time` (China Standard Time), `local_date`,
+`province` (GB/T 2260), `industry` (GB/T 4754), `term` (statuses, roles, stages, decisions) and
+`tr` (an English message from a schema or service, translated).
+"""
+
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
+from flask_babel import get_locale
 
-from .identity.regions import PROVINCES, province_name
+from .i18n import CST, local_date, local_time, money, number
+from .identity.industries import section_name, section_names
+from .identity.regions import province_name, province_names
 from .listings.vocabulary import PRICE_UNIT_LABELS, RESOURCE_TYPE_LABELS
+from .messages import translate_message
+from .words import term
 
-# Pages show times in China Standard Time; the API speaks UTC with offsets.
-CST = timezone(timedelta(hours=8), "CST")
-CURRENCY_SIGNS = {"cny": "¥", "hkd": "HK$", "mop": "MOP$", "usd": "US$", "eur": "€"}
-
-
-def money(minor_units: int | None, currency: str = "cny") -> str:
-    """`2050, 'cny'` → `¥20.50`."""
-    if minor_units is None:
-        return "—"
-    return f"{CURRENCY_SIGNS.get(currency, currency.upper() + ' ')}{minor_units / 100:,.2f}"
-
-
-def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC moment shown in China Standard Time."""
-    return moment.astimezone(CST).strftime(fmt) + " CST" if moment else "—"
+__all__ = ["CST", "init_app", "money", "local_time", "url_with"]
 
 
 def url_with(**changes) -> str:
@@ -36,16 +32,33 @@ def url_with(**changes) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
-    app.jinja_env.filters.update(money=money, local_time=local_time, province=province_name)
+    app.jinja_env.filters.update(
+        money=money,
+        number=number,
+        local_time=local_time,
+        local_date=local_date,
+        province=lambda code: province_name(code, _locale()),
+        industry=lambda letter: section_name(letter, _locale()),
+        term=term,
+        tr=translate_message,
+    )
     app.jinja_env.globals.update(
         url_with=url_with,
-        PROVINCES=PROVINCES,
         RESOURCE_TYPE_LABELS=RESOURCE_TYPE_LABELS,
         PRICE_UNIT_LABELS=PRICE_UNIT_LABELS,
     )
 
     @app.context_processor
     def _node():
-        return {"node": {"code": current_app.config["NODE_CODE"], "role": current_app.config["NODE_ROLE"]}}
+        locale = _locale()
+        return {
+            "node": {"code": current_app.config["NODE_CODE"], "role": current_app.config["NODE_ROLE"]},
+            "PROVINCES": province_names(locale),
+            "INDUSTRY_SECTIONS": section_names(locale),
+        }

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import EXCLUDE, ValidationError
 
 from ..db import get_session
+from ..i18n import _
 from ..limits import limiter, sign_in_limit, sign_up_limit
 from .schemas import LoginSchema, SignupSchema, TokenNameSchema
 from .services import DuplicateEmail, authenticate, create_api_token, create_user, revoke_api_token, tokens_of
@@ -43,7 +44,7 @@ def signup():
         errors = {"email": ["An account with this email exists already; sign in instead."]}
         return render_template("accounts/signup.html", values=request.form, errors=errors), 422
     login_user(user)
-    flash(f"Welcome, {user.name}.", "success")
+    flash(_("Welcome, %(name)s.", name=user.name), "success")
     return redirect(_home_for(user))
 
 
@@ -74,7 +75,7 @@ def login():
 def logout():
     """Sign out."""
     logout_user()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     return redirect(url_for("listings.home"))
 
 
@@ -104,5 +105,5 @@ def revoke_token(token_id: int):
     if token is None:
         abort(404)
     session.commit()
-    flash(f"Revoked token {token.name} ({token.prefix}…).", "info")
+    flash(_("Revoked token %(name)s (%(prefix)s…).", name=token.name, prefix=token.prefix), "info")
     return redirect(url_for("accounts.tokens"))

@@ -7,6 +7,7 @@ minor units and RFC 3339. Validation itself stays in the schema.
 from datetime import datetime
 from decimal import Decimal
 
+from ..i18n import CST
 from ..models import Listing
 from .schemas import MAX_PRICE
 from .vocabulary import SPEC_FIELDS
@@ -69,8 +70,6 @@ def document_to_form(listing: Listing) -> dict[str, str]:
 
 
 def _cst_input(moment: datetime) -> str:
-    from ..templating import CST
-
     local = moment.astimezone(CST)
     return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
 

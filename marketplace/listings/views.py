@@ -7,8 +7,11 @@ from sqlalchemy import func, literal_column, select
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
+from ..i18n import _
+from ..messages import translate_message
 from ..models import Listing
 from ..sync.origins import origin_url
+from ..words import term
 from .forms import document_to_form, form_errors, form_to_document
 from .schemas import ListingCreateSchema, ListingPatchSchema, SearchArgsSchema
 from .search import InvalidCursor, SearchPage, search_listings
@@ -114,7 +117,10 @@ def new_listing():
         session=session, seller=current_user, node_code=current_app.config["NODE_CODE"], data=data
     )
     session.commit()
-    flash(f"{'Saved draft' if listing.status == 'draft' else 'Published'} {listing.code}.", "success")
+    if listing.status == "draft":
+        flash(_("Saved draft %(code)s.", code=listing.code), "success")
+    else:
+        flash(_("Published %(code)s.", code=listing.code), "success")
     return redirect(url_for("listings.detail", code=listing.code))
 
 
@@ -148,7 +154,7 @@ def edit_listing(code: str):
         session.rollback()
         return _render_form(listing, request.form, errors, 422)
     session.commit()
-    flash(f"Saved {listing.code} (version {listing.version}).", "success")
+    flash(_("Saved %(code)s (version %(version)s).", code=listing.code, version=listing.version), "success")
     return redirect(url_for("listings.detail", code=listing.code))
 
 
@@ -168,8 +174,8 @@ def change_status(code: str):
             abort(400, description=f"Unknown action {action!r}.")
     except (ListingStateError, ValidationError) as error:
         session.rollback()
-        flash(f"{listing.code}: {error}", "error")
+        flash(f"{listing.code}: {translate_message(error)}", "error")
         return redirect(url_for("listings.dashboard"))
     session.commit()
-    flash(f"{listing.code} is now {listing.status}.", "success")
+    flash(_("%(code)s is now %(status)s.", code=listing.code, status=term(listing.status)), "success")
     return redirect(url_for("listings.dashboard"))

@@ -1,27 +1,30 @@
 """The fixed words of the listing document: types, units, currencies, statuses."""
 
+from flask_babel import lazy_gettext as _l
+
 RESOURCE_TYPES = ("gpu", "cpu", "storage", "network", "model_service", "agent_service")
 STATUSES = ("draft", "published", "paused", "retired")
 CURRENCIES = ("cny", "hkd", "mop", "usd", "eur")  # all with two minor-unit digits
 
+# Labels are lazy: they are read in the language of the page that shows them.
 RESOURCE_TYPE_LABELS = {
-    "gpu": "GPU server",
-    "cpu": "CPU compute",
-    "storage": "Storage",
-    "network": "Network",
-    "model_service": "Model as a service",
-    "agent_service": "Agent as a service",
+    "gpu": _l("GPU server"),
+    "cpu": _l("CPU compute"),
+    "storage": _l("Storage"),
+    "network": _l("Network"),
+    "model_service": _l("Model as a service"),
+    "agent_service": _l("Agent as a service"),
 }
 
 PRICE_UNIT_LABELS = {
-    "gpu_hour": "per GPU-hour",
-    "hour": "per hour",
-    "vcpu_hour": "per vCPU-hour",
-    "month": "per month",
-    "gb_month": "per GB-month",
-    "gbps_month": "per Gbps-month",
-    "million_tokens": "per million tokens",
-    "request": "per request",
+    "gpu_hour": _l("per GPU-hour"),
+    "hour": _l("per hour"),
+    "vcpu_hour": _l("per vCPU-hour"),
+    "month": _l("per month"),
+    "gb_month": _l("per GB-month"),
+    "gbps_month": _l("per Gbps-month"),
+    "million_tokens": _l("per million tokens"),
+    "request": _l("per request"),
 }
 PRICE_UNITS = tuple(PRICE_UNIT_LABELS)
 

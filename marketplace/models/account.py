@@ -22,6 +22,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     # The person's subject at the national identity provider, once they signed in with it here.
     national_subject: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
+    # The interface language the person chose ('zh_CN', 'en'); None follows the browser.
+    locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
     # Flask-Login's protocol, written out so the model imports nothing of the app.
     @property
