@@ -62,9 +62,18 @@ def select_locale() -> str:
     return accepted_locale() or current_app.config.get("DEFAULT_LOCALE", DEFAULT_LOCALE)
 
 
+def current_locale() -> str:
+    """The request's locale as people choose it: 'zh_CN' or 'en'.
+
+    Babel itself names Simplified Chinese in China `zh_Hans_CN` (hence the catalogue's directory).
+    """
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
+
+
 def locale_tag() -> str:
     """The current locale as a BCP 47 tag, for `<html lang>` and `Content-Language` ('zh-CN', 'en')."""
-    return str(get_locale() or DEFAULT_LOCALE).replace("_", "-")
+    return current_locale().replace("_", "-")
 
 
 def money(minor_units: int | None, currency: str = "cny") -> str:

@@ -11,8 +11,9 @@ marketplace/ so that extraction puts it in the catalogue.
 import re
 from functools import lru_cache
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
+from .i18n import current_locale
 from .words import term
 
 
@@ -200,7 +201,7 @@ def _patterns() -> list[tuple[re.Pattern, str]]:
 def translate_message(text) -> str:
     """`text` in the request's language when the catalogue knows it, else unchanged."""
     text = str(text)
-    if str(get_locale() or "en") == "en":
+    if current_locale() == "en":
         return text
     exact = gettext(text)
     if exact != text:

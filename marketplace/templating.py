@@ -9,9 +9,8 @@ Filters for people's eyes, all in the request's language (marketplace/i18n.py):
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale
 
-from .i18n import CST, local_date, local_time, money, number
+from .i18n import CST, current_locale, local_date, local_time, money, number
 from .identity.industries import section_name, section_names
 from .identity.regions import province_name, province_names
 from .listings.vocabulary import PRICE_UNIT_LABELS, RESOURCE_TYPE_LABELS
@@ -32,10 +31,6 @@ def url_with(**changes) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
-def _locale() -> str:
-    return str(get_locale() or "en")
-
-
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.filters.update(
@@ -43,8 +38,8 @@ def init_app(app: Flask) -> None:
         number=number,
         local_time=local_time,
         local_date=local_date,
-        province=lambda code: province_name(code, _locale()),
-        industry=lambda letter: section_name(letter, _locale()),
+        province=lambda code: province_name(code, current_locale()),
+        industry=lambda letter: section_name(letter, current_locale()),
         term=term,
         tr=translate_message,
     )
@@ -56,7 +51,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _node():
-        locale = _locale()
+        locale = current_locale()
         return {
             "node": {"code": current_app.config["NODE_CODE"], "role": current_app.config["NODE_ROLE"]},
             "PROVINCES": province_names(locale),

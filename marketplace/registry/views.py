@@ -5,14 +5,13 @@ from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as web_session
-from flask_babel import get_locale
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
-from ..i18n import _
+from ..i18n import _, current_locale
 from ..identity.codes import InvalidCode
 from ..identity.regions import province_name
 from ..models import NodeApplication
@@ -58,7 +57,7 @@ def _parent_options() -> list[tuple[str, str]]:
     """National, then every active regional node: the parents an application may name."""
     national = national_entry()
     regional = list_nodes(session=get_session(), national=national, filters={"role": "regional", "status": "active"})
-    locale = str(get_locale())
+    locale = current_locale()
     return [(national.code, _("%(code)s · the national node (for regional nodes)", code=national.code))] + [
         (entry.code, f"{entry.code} · {entry.name} ({province_name(entry.province, locale)})") for entry in regional
     ]
