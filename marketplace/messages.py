@@ -131,6 +131,8 @@ TEMPLATES = (
     N_("No application %(id)s."),
     N_("No application %(id)s that you may read."),
     N_("The %(due)s review of application %(id)s is for a %(role)s; your account is a %(user_role)s."),
+    # the national node's name as the directory gives it (registry/services.py)
+    N_("National computing internet service node"),
     # the language switcher
     N_("Choose one of the offered languages."),
     # HTTP errors as pages name and describe them (the API's `status` stays as HTTP names it)

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALE_COOKIE_AGE, known_locale
+from ..models import User
 from .views import safe_next
 
 bp = Blueprint("language", __name__)
@@ -18,7 +19,7 @@ def choose():
         abort(400, description="Choose one of the offered languages.")
     if current_user.is_authenticated:
         session = get_session()
-        session.get(type(current_user), current_user.id).locale = locale
+        session.get(User, current_user.id).locale = locale
         session.commit()
     response = redirect(safe_next(request.form.get("return_to")) or url_for("listings.home"), 303)
     response.set_cookie(

@@ -35,7 +35,7 @@ def assert_chinese(response, allowed: set[str] = frozenset()) -> None:
     body = response.get_data(as_text=True)
     assert '<html lang="zh-CN">' in body
     left = english_words(body, allowed)
-    assert not left, f"English left on a Chinese page: {sorted(set(left))}"
+    assert not left, f"English left on {response.request.path}: {sorted(set(left))}"
 
 
 __all__ = ["ZH", "assert_chinese", "browser_as", "form_token", "page_endpoints"]
