@@ -100,7 +100,11 @@ TEMPLATES = (
     N_("An industry node of section %(section)s starts with %(prefix)s."),
     N_("Only regional nodes name a province."),
     N_("An industry node's parent is a regional node (e.g. R11)."),
+    N_('Must be a JWKS: an object with a "keys" array.'),
     N_("Must hold at least one public signing key."),
+    N_('Must be a signing key ("use": "sig").'),
+    N_("alg must be %(alg)s for this key."),
+    N_("kid %(kid)s appears twice."),
     N_("At most %(count)s keys."),
     N_("Must be a JSON object."),
     N_("Holds private key material (%(members)s): send public keys only."),
@@ -187,6 +191,9 @@ TEMPLATES = (
 )
 
 
+_WHERE = re.compile(r"^(?P<where>[\w.\[\]]{1,40}): (?P<message>.+)$", re.DOTALL)
+
+
 @lru_cache(maxsize=1)
 def _patterns() -> list[tuple[re.Pattern, str]]:
     """Each template with values as a regular expression naming its values."""
@@ -213,13 +220,7 @@ def translate_message(text) -> str:
         if match:
             values = {name: term(value.strip("'\"")) for name, value in match.groupdict().items()}
             return gettext(template, **values)
+    where = _WHERE.match(text)  # "keys[0]: Must be a JSON object.": where it is, then a known message
+    if where:
+        return f"{where['where']}: {translate_message(where['message'])}"
     return text
-
-
-def translate_errors(errors):
-    """A form's errors (`{field: [message, ...]}`, possibly nested) with every message translated."""
-    if isinstance(errors, dict):
-        return {key: translate_errors(value) for key, value in errors.items()}
-    if isinstance(errors, list | tuple):
-        return [translate_errors(value) for value in errors]
-    return translate_message(errors)
