@@ -5,8 +5,10 @@
 #   bash scripts/translations.sh compile         the .po files into the .mo files the program reads (committed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYBABEL="${PYBABEL:-$(dirname "$(command -v python3)")/pybabel}"
-[ -x .venv/bin/pybabel ] && PYBABEL=.venv/bin/pybabel
+if [ -z "${PYBABEL:-}" ]; then  # the project's virtualenv (scripts/test.sh makes it), else one on PATH
+  PYBABEL=.venv/bin/pybabel
+  [ -x "$PYBABEL" ] || PYBABEL=pybabel
+fi
 POT=translations/messages.pot
 
 extract() {
