@@ -105,8 +105,8 @@ def in_process_node(code: str, role: str, national_url: str):
 
 def fill_outbox(app, origin: str, count: int) -> list[str]:
     """`count` signed upsert events of new listings minted under `origin`, written to its outbox as sent."""
+    from marketplace.federation.outbox import sign_event
     from marketplace.models import OutboxCounter, OutboxEvent
-    from marketplace.sync.outbox import sign_event
 
     rows, events = [], []
     for seq, row in enumerate(search_data.generate_rows(count, seed=7), start=1):

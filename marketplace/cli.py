@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import ROOT
+from .config import ROOT
 
 
 def alembic_config():

@@ -12,6 +12,8 @@ NODE_CODE_PATTERNS = {
     "industry": re.compile(r"^I[A-T]\d{2}$"),
 }
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: migrations/, templates/, instance/
+
 
 class ConfigError(RuntimeError):
     """The environment describes a node that cannot run."""

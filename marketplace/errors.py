@@ -7,7 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from .messages import translate_message
+from .i18n.messages import translate_message
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,12 @@ class DomainError(Exception):
         status: int | None = None,
         location: str | None = None,
         extra: dict | None = None,
+        messages: dict | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.messages = messages or ({field: [message]} if field else {})
         if reason is not None:
             self.reason = reason
         if status is not None:
@@ -45,12 +47,29 @@ class DomainError(Exception):
         self.extra = extra or {}
 
     def errors(self) -> dict | None:
-        """The §4 `errors` object: the message under its location and field, if a field is named."""
-        return {self.location: {self.field: [self.message]}} if self.field else None
+        """The §4 `errors` object: the messages under their location, keyed by field."""
+        return {self.location: self.messages} if self.messages else None
+
+    def summary(self) -> str:
+        """One line for a flash message: the message, and each field's messages when there are several."""
+        if not self.messages or self.field:
+            return self.message
+        details = "; ".join(f"{name}: {' '.join(map(str, texts))}" for name, texts in self.messages.items())
+        return f"{self.message} ({details})"
 
     def field_errors(self) -> dict:
-        """The message keyed by field, as page forms show it (`{}` when no field is named)."""
-        return {self.field: [self.message]} if self.field else {}
+        """The messages keyed by field, as page forms show them (`{}` when no field is named)."""
+        return self.messages
+
+
+class InvalidInput(DomainError):
+    """Input that can never be valid; `messages` names each field and why (marshmallow's shape)."""
+
+    @classmethod
+    def from_validation(cls, error, message: str = "The input is not valid.", location: str = "json"):
+        """Carry a marshmallow ValidationError's messages as a domain refusal."""
+        messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        return cls(message, messages=messages, location=location)
 
 
 class NotFound(DomainError):

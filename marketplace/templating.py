@@ -1,6 +1,6 @@
 """Jinja filters and globals shared by every page.
 
-Filters for people's eyes, all in the request's language (marketplace/i18n.py):
+Filters for people's eyes, all in the request's language (marketplace/i18n/):
 `money` (fen → `¥43,100.00`), `number`, `local_time` (China Standard Time), `local_date`,
 `province` (GB/T 2260), `industry` (GB/T 4754), `term` (statuses, roles, stages, decisions) and
 `tr` (an English message from a schema or service, translated).
@@ -10,14 +10,11 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
 
-from .i18n import CST, current_locale, local_date, local_time, money, number
+from .i18n import current_locale, local_date, local_time, money, number
+from .i18n.messages import translate_message
+from .i18n.words import term
 from .identity.industries import section_name, section_names
 from .identity.regions import province_name, province_names
-from .listings.vocabulary import PRICE_UNIT_LABELS, RESOURCE_TYPE_LABELS
-from .messages import translate_message
-from .words import term
-
-__all__ = ["CST", "init_app", "money", "local_time", "url_with"]
 
 
 def url_with(**changes) -> str:
@@ -43,11 +40,7 @@ def init_app(app: Flask) -> None:
         term=term,
         tr=translate_message,
     )
-    app.jinja_env.globals.update(
-        url_with=url_with,
-        RESOURCE_TYPE_LABELS=RESOURCE_TYPE_LABELS,
-        PRICE_UNIT_LABELS=PRICE_UNIT_LABELS,
-    )
+    app.jinja_env.globals.update(url_with=url_with)
 
     @app.context_processor
     def _node():

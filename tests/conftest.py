@@ -13,6 +13,8 @@ from marketplace.cli import alembic_config
 
 from .factories import PASSWORD, make_user
 
+pytest_plugins = ["tests.multinode"]
+
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
@@ -28,7 +30,7 @@ def _set_schema(engine, schema: str) -> None:
         dbapi_connection.commit()
 
 
-def _admin_sql(url: str, statement: str) -> None:
+def admin_sql(url: str, statement: str) -> None:
     from marketplace.db import make_engine
 
     engine = make_engine(url)
@@ -78,9 +80,9 @@ def database_url(request, tmp_path_factory):
     from marketplace.config import normalize_database_url
 
     url = normalize_database_url(os.environ["TEST_DATABASE_URL"])
-    _admin_sql(url, f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}")
+    admin_sql(url, f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}")
     yield url
-    _admin_sql(url, f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+    admin_sql(url, f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
 
 
 @pytest.fixture(scope="session")

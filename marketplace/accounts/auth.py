@@ -2,13 +2,14 @@
 
 from functools import wraps
 
-from flask import Flask, g, request
+from flask import Flask, g
 from flask import abort as http_abort
 from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from flask_smorest import abort
 
 from ..db import get_session
+from ..federation.tokens import bearer_token
 from ..models import User
 from .services import user_for_token
 
@@ -31,11 +32,8 @@ def init_app(app: Flask) -> None:
 def bearer_user() -> User | None:
     """The user of the request's Bearer token, if any and valid; cached per request."""
     if "bearer_user" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        g.bearer_user = (
-            user_for_token(session=get_session(), plain=token.strip()) if scheme.lower() == "bearer" else None
-        )
+        token = bearer_token()
+        g.bearer_user = user_for_token(session=get_session(), plain=token) if token else None
     return g.bearer_user
 
 

@@ -20,7 +20,7 @@ from ..federation.http import FetchRefused, fetch
 from ..federation.scopes import CALLBACK_PATH
 from ..federation.tokens import TokenRejected, verify_id_token
 from ..i18n import _
-from ..messages import translate_message
+from ..i18n.messages import translate_message
 from .services import link_national_person
 from .views import safe_next
 

@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..errors import Conflict
 from ..models import ApiToken, User
 from ..models.types import utcnow
 
@@ -17,8 +18,13 @@ _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
-class DuplicateEmail(ValueError):
+class DuplicateEmail(Conflict):
     """An account with this email exists already."""
+
+    reason = "email_taken"
+
+    def __init__(self, email: str):
+        super().__init__("An account with this email exists already; sign in instead.", field="email", status=422)
 
 
 def normalize_email(email: str) -> str:

@@ -40,9 +40,8 @@ def signup():
         session.commit()
     except ValidationError as error:
         return render_template("accounts/signup.html", values=request.form, errors=error.messages), 422
-    except DuplicateEmail:
-        errors = {"email": ["An account with this email exists already; sign in instead."]}
-        return render_template("accounts/signup.html", values=request.form, errors=errors), 422
+    except DuplicateEmail as error:
+        return render_template("accounts/signup.html", values=request.form, errors=error.field_errors()), 422
     login_user(user)
     flash(_("Welcome, %(name)s.", name=user.name), "success")
     return redirect(_home_for(user))

@@ -24,21 +24,20 @@ from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
 
 from ..db import get_session
-from ..models import Node, RevokedToken, SpentAssertion
+from ..models import Node, SpentAssertion
+from .authority import AUTH_METHOD, issuer
 from .cache import app_cache
+from .endpoints import NodeIntrospectionEndpoint, NodeRevocationEndpoint
+from .http import FetchRefused, fetch
+from .jwks import jwks_errors
 from .keys import signing_key
-from .scopes import ACCESS_TOKEN_TTL, ALLOWED_ALGORITHMS, NODE_SCOPES, URN_PREFIX
+from .oidc import NationalOpenIDCode, NodeAuthorizationCodeGrant, RequiredS256, generate_person_token
+from .scopes import ACCESS_TOKEN_TTL, ALLOWED_ALGORITHMS, NODE_SCOPES, PERSON_SCOPES, URN_PREFIX
 from .tokens import ACCESS_TOKEN_TYP
 
-AUTH_METHOD = "private_key_jwt"
 MAX_ASSERTION_LIFETIME = 300  # seconds between an assertion's iat and exp
 KEY_REFRESH_INTERVAL = 60  # seconds between fetches of one node's published keys
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def issuer() -> str:
-    """National's issuer identifier: its public URL."""
-    return current_app.config["PUBLIC_URL"]
 
 
 class NodeClient(ClientMixin):
@@ -54,8 +53,6 @@ class NodeClient(ClientMixin):
         return None  # every authorization request names its redirect URI (OpenID Connect requires it)
 
     def get_allowed_scope(self, scope: str) -> str:
-        from .oidc import PERSON_SCOPES
-
         return " ".join(s for s in (scope or "").split() if s in NODE_SCOPES or s in PERSON_SCOPES)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -147,8 +144,6 @@ def _unverified_kid(assertion: str) -> str | None:
 
 def refresh_node_keys(node: Node) -> KeySet | None:
     """Fetch a node's published JWKS (through the guarded client) and register it if it is acceptable."""
-    from ..registry.jwks import jwks_errors
-    from .http import FetchRefused, fetch
 
     try:
         response = fetch("GET", node.public_url + "/.well-known/jwks.json")
@@ -158,7 +153,7 @@ def refresh_node_keys(node: Node) -> KeySet | None:
     if jwks is None or jwks_errors(jwks):
         return None
     node.jwks = jwks
-    get_session().commit()
+    get_session().commit()  # inside authlib's client authentication, which owns the token request's flow
     return KeySet.import_key_set(jwks)
 
 
@@ -207,12 +202,7 @@ def generate_access_token(grant_type, client, user=None, scope=None, expires_in=
 
 def _save_token(token, oauth_request) -> None:
     """JWT access tokens are self-contained: only the spent assertion needs keeping."""
-    get_session().commit()
-
-
-def is_revoked(jti: str) -> bool:
-    """Whether national revoked the token with this jti."""
-    return get_session().get(RevokedToken, jti) is not None
+    get_session().commit()  # authlib's save_token hook ends its token request: the unit of work is its
 
 
 server = AuthorizationServer()
@@ -220,8 +210,6 @@ server = AuthorizationServer()
 
 def init_app(app: Flask) -> None:
     """Make this (national) node the federation's authorization server."""
-    from .endpoints import NodeIntrospectionEndpoint, NodeRevocationEndpoint
-    from .oidc import NationalOpenIDCode, NodeAuthorizationCodeGrant, RequiredS256, generate_person_token
 
     if app.config["FEDERATION_ALLOW_PRIVATE_ADDRESSES"]:
         # Development federations run on http://127.0.0.1; authlib insists on https otherwise.

@@ -1,8 +1,12 @@
 """`flask keys init|rotate`: this node's signing keys."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
+from ..identity.codes import NATIONAL_CODE
+from .client import TokenUnavailable, call_node, national_issuer
+from .http import FetchRefused, fetch
 from .keys import init_keys, keys_path, rotate_keys
 
 
@@ -45,15 +49,10 @@ def federation_cli():
 @with_appcontext
 def whoami_command(node_code: str, url: str | None):
     """Get a token from national with this node's key and ask NODE_CODE who we are."""
-    from flask import current_app
-
-    from .client import TokenUnavailable, call_node, national_issuer
-    from .http import FetchRefused, fetch
-
     node_code = node_code.upper()
     try:
         if url is None:
-            if node_code == "N0":
+            if node_code == NATIONAL_CODE:
                 url = national_issuer()
             else:
                 found = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{node_code}")

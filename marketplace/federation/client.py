@@ -7,6 +7,7 @@ import httpx
 from flask import current_app
 from joserfc import jwt
 
+from ..errors import DomainError
 from .cache import app_cache
 from .http import FetchRefused, fetch
 from .keys import signing_key
@@ -37,8 +38,11 @@ def authenticated_form(**fields) -> dict:
                      "client_assertion": client_assertion()}  # fmt: skip
 
 
-class TokenUnavailable(Exception):
+class TokenUnavailable(DomainError):
     """National gave no token; the message says why."""
+
+    status = 503
+    reason = "token_unavailable"
 
 
 def _request_token(audience: str, scope: str) -> tuple[str, float]:

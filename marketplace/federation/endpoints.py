@@ -10,7 +10,7 @@ from joserfc.errors import JoseError
 
 from ..db import get_session
 from ..models import Node, RevokedToken
-from .authserver import AUTH_METHOD, is_revoked, issuer
+from .authority import AUTH_METHOD, is_revoked, issuer
 from .keys import public_jwks
 from .scopes import ALLOWED_ALGORITHMS
 from .tokens import MAX_TOKEN_BYTES
@@ -62,7 +62,7 @@ class NodeRevocationEndpoint(RevocationEndpoint):
         if session.get(RevokedToken, token.claims["jti"]) is None:
             session.add(RevokedToken(jti=token.claims["jti"], client_id=token.claims["client_id"],
                                      expires_at=datetime.fromtimestamp(token.get_expires_at(), UTC)))  # fmt: skip
-        session.commit()
+        session.commit()  # authlib's revocation hook owns the request's flow
 
 
 class NodeIntrospectionEndpoint(IntrospectionEndpoint):

@@ -9,18 +9,19 @@ answer for at most CHECK_TTL seconds, so a suspension or revocation bites within
 import time
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_smorest import abort
 from joserfc.jwk import KeySet
 
-from ..db import get_session
-from ..models import Node
+from ..identity.codes import NATIONAL_CODE
+from .authority import is_revoked
 from .cache import app_cache
 from .client import authenticated_form, national_issuer
+from .directory import directory_entry
 from .http import FetchRefused, fetch
 from .keys import public_jwks
-from .scopes import NATIONAL_CODE, node_urn
-from .tokens import TokenRejected, verify_access_token
+from .scopes import node_urn
+from .tokens import TokenRejected, bearer_token, verify_access_token
 
 CHECK_TTL = 30  # seconds a status or revocation answer from national is trusted
 KEYS_TTL = 3600
@@ -56,25 +57,14 @@ def national_keys(kid: str) -> KeySet:
 
 
 def _caller_status(code: str) -> str | None:
-    if code == NATIONAL_CODE and not _is_national():
+    if code == NATIONAL_CODE or code == current_app.config["NODE_CODE"]:
         return "active"
-    if _is_national():
-        if code == current_app.config["NODE_CODE"]:
-            return "active"
-        node = get_session().get(Node, code)
-        return node.status if node else None
-
-    def ask() -> str | None:
-        response = fetch("GET", f"{national_issuer()}/registry/v1/nodes/{code}")
-        return response.json().get("status") if response.status_code == 200 else None
-
-    return app_cache("node_status", CHECK_TTL).get(code, ask)
+    entry = directory_entry(code)
+    return entry["status"] if entry else None
 
 
 def _revoked(token: str, claims: dict) -> bool:
     if _is_national():
-        from .authserver import is_revoked
-
         return is_revoked(claims["jti"])
 
     def ask() -> bool:
@@ -93,10 +83,9 @@ def _refuse(error: TokenRejected):
 
 def checked_caller(scope: str) -> dict:
     """The claims of the request's access token; aborts with 401/403 unless it is good for `scope`."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token()
+    if not token:
         _refuse(TokenRejected("An access token from national is required: Authorization: Bearer <token>."))
-    token = token.strip()
     try:
         claims = verify_access_token(
             token,

@@ -14,13 +14,18 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from flask import current_app
 
+from ..errors import DomainError
+
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 MAX_RESPONSE_BYTES = 1024 * 1024
 _ENCODING_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
-class FetchRefused(Exception):
-    """The URL may not be fetched, or its answer was unusable."""
+class FetchRefused(DomainError):
+    """The URL may not be fetched, or its answer was unusable: another node cannot be reached for now."""
+
+    status = 503
+    reason = "peer_unreachable"
 
 
 def _client() -> httpx.Client:

@@ -11,11 +11,16 @@ from pathlib import Path
 from flask import Flask, current_app
 from joserfc.jwk import ECKey
 
+from ..errors import DomainError
+
 ALGORITHM = "ES256"
 
 
-class KeysMissing(RuntimeError):
-    """`flask keys init` has not been run for this node."""
+class KeysMissing(DomainError):
+    """`flask keys init` has not been run for this node: it cannot sign, so it cannot do its job yet."""
+
+    status = 503
+    reason = "keys_missing"
 
 
 def keys_path(app: Flask | None = None) -> Path:

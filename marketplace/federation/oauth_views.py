@@ -3,7 +3,8 @@
 from flask import jsonify, url_for
 from flask_smorest import Blueprint
 
-from .authserver import AUTH_METHOD, issuer, server
+from .authority import AUTH_METHOD, issuer
+from .authserver import server
 from .keys import public_jwks
 from .scopes import ALLOWED_ALGORITHMS, NODE_SCOPES
 

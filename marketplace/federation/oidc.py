@@ -18,13 +18,13 @@ from joserfc import jwt
 from sqlalchemy import select
 
 from ..db import get_session
+from ..identity.codes import NATIONAL_CODE
 from ..models import AuthorizationCode, User
-from .authserver import AUTH_METHOD, issuer
+from .authority import AUTH_METHOD, issuer
 from .keys import signing_key
-from .scopes import ACCESS_TOKEN_TTL, NATIONAL_CODE, node_urn
+from .scopes import ACCESS_TOKEN_TTL, PERSON_SCOPES, node_urn
 from .tokens import ACCESS_TOKEN_TYP
 
-PERSON_SCOPES = ("openid", "profile", "email")
 CODE_LIFETIME = timedelta(minutes=2)
 ID_TOKEN_LIFETIME = 600
 
@@ -77,7 +77,7 @@ class NodeAuthorizationCodeGrant(AuthorizationCodeGrant):
             code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
             auth_time=int(time.time()), expires_at=datetime.now(UTC) + CODE_LIFETIME,
         ))  # fmt: skip
-        session.commit()
+        session.commit()  # authlib owns the authorization flow: its hook is the unit of work
 
     def query_authorization_code(self, code: str, client):
         found = get_session().get(AuthorizationCode, code)

@@ -5,13 +5,15 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..db import get_session
+from ..identity.codes import NATIONAL_CODE
 from ..models import User
-from .authserver import is_revoked, issuer, server
+from .authority import is_revoked, issuer
+from .authserver import server
 from .guard import national_keys
 from .oauth_views import authorization_server_metadata
-from .oidc import PERSON_SCOPES, openid_configuration, user_info
-from .scopes import NATIONAL_CODE, node_urn
-from .tokens import TokenRejected, verify_access_token
+from .oidc import openid_configuration, user_info
+from .scopes import PERSON_SCOPES, node_urn
+from .tokens import TokenRejected, bearer_token, verify_access_token
 
 blp = Blueprint("oidc", __name__, description="National identity (OpenID Connect)")
 
@@ -52,11 +54,11 @@ def authorize():
 @blp.doc(responses={200: {"description": "Claims about the person"}, 401: {"description": "Bad token"}})
 def userinfo():
     """The signed-in person's claims, for an access token from the code flow."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = bearer_token()
     try:
-        if scheme.lower() != "bearer":
+        if token is None:
             raise TokenRejected("An access token is required.")
-        claims = verify_access_token(token.strip(), issuer=issuer(), audience=node_urn(NATIONAL_CODE),
+        claims = verify_access_token(token, issuer=issuer(), audience=node_urn(NATIONAL_CODE),
                                      scope="openid", keys=national_keys, for_node=False)  # fmt: skip
         if is_revoked(claims["jti"]):
             raise TokenRejected("The token was revoked.")

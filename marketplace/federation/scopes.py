@@ -1,10 +1,10 @@
 """The federation's scopes and names (PROTOCOL.md §5)."""
 
+PERSON_SCOPES = ("openid", "profile", "email")  # what a person grants a node at sign-in
 NODE_SCOPES = ("listings:write", "listings:read", "registry:read", "orders:write")
 ACCESS_TOKEN_TTL = 600  # seconds: the protocol's upper bound
 ALLOWED_ALGORITHMS = ("ES256", "EdDSA")
 URN_PREFIX = "urn:cpn:node:"
-NATIONAL_CODE = "N0"
 
 
 def node_urn(code: str) -> str:

@@ -5,16 +5,17 @@ no keys offered in-band, a plain kid), then the signature with national's publis
 then the claims.
 """
 
-import base64
 import json
 import re
 import time
 from collections.abc import Callable
 
+from flask import request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from ..b64 import b64url_decode
 from .scopes import ALLOWED_ALGORITHMS
 
 ACCESS_TOKEN_TYP = "at+jwt"
@@ -34,10 +35,16 @@ class TokenRejected(Exception):
         self.description, self.error, self.status = description, error, status
 
 
+def bearer_token() -> str | None:
+    """The request's `Authorization: Bearer <token>` credential (RFC 6750), or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def _header(token: str) -> dict:
     try:
-        encoded = token.split(".", 1)[0]
-        header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        header = json.loads(b64url_decode(token.split(".", 1)[0]))
     except (ValueError, UnicodeDecodeError):
         raise TokenRejected("The token is not a JWT.") from None
     if not isinstance(header, dict):

@@ -9,8 +9,10 @@ from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_37_36
 
 from ..db import insert_for
+from ..errors import DomainError
 from ..models import NodeSerial
 
+NATIONAL_CODE = "N0"  # the one national node's code (PROTOCOL.md §2)
 NODE_CODE_RE = r"(?:N0|R\d{2}|I[A-T]\d{2})"
 SERIAL_LENGTH = 8
 MAX_SERIAL = 36**SERIAL_LENGTH - 1
@@ -18,12 +20,13 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CODE_SHAPE = re.compile(rf"^({NODE_CODE_RE})-([0-9A-Z]{{{SERIAL_LENGTH}}})-([0-9A-Z])$")
 
 
-class InvalidCode(ValueError):
-    """A string that is not a well-formed resource identification code; `reason` says why."""
+class InvalidCode(DomainError):
+    """A string that is not a well-formed resource identification code; the message says why."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    reason = "invalid_code"
+
+    def __init__(self, message: str, *, location: str = "path"):
+        super().__init__(message, field="code", location=location)
 
 
 @dataclass(frozen=True)

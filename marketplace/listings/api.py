@@ -3,41 +3,18 @@
 import orjson
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
-from marshmallow import RAISE, ValidationError
+from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session
 from .documents import document_response, json_response
 from .schemas import ListingCreateSchema, ListingPatchSchema, ListingSchema, SearchArgsSchema, SearchResultSchema
-from .search import InvalidCursor, search_listings
-from .services import (
-    ListingStateError,
-    can_manage,
-    can_see,
-    find_listing,
-    publish_listing,
-    retire_listing,
-    update_listing,
-)
+from .search import search_listings
+from .services import managed_listing, publish_listing, retire_listing, update_listing, visible_listing
 
 blp = Blueprint("listings_api", __name__, url_prefix="/api/v1/listings", description="Capacity listings")
 _SECURED = [{"bearerAuth": []}]
-
-
-def _listing_for_change(code: str):
-    """The caller's own listing, or 404 (not visible to them) / 403 (someone else's)."""
-    listing = find_listing(session=get_session(), code=code)
-    user = bearer_user()
-    if listing is None or not can_see(user, listing):
-        abort(404, message=f"No listing {code.upper()}.")
-    if not can_manage(user, listing):
-        abort(403, message="Only the listing's seller can change it.")
-    return listing
-
-
-def _conflict(error: ListingStateError):
-    abort(409, message=str(error), errors={"json": {error.field: [str(error)]}})
 
 
 @blp.route("")
@@ -46,10 +23,7 @@ class ListingCollection(MethodView):
     @blp.response(200, SearchResultSchema)
     def get(self, args):
         """Search published listings."""
-        try:
-            found = search_listings(session=get_session(), params=args, documents=True)
-        except InvalidCursor as error:
-            abort(422, message="Invalid cursor.", errors={"query": {"cursor": [str(error)]}})
+        found = search_listings(session=get_session(), params=args, documents=True)
         return json_response({
             "items": [orjson.Fragment(document) for document in found.items], "page": found.page,
             "per_page": found.per_page, "total": found.total, "total_exact": found.total_exact,
@@ -78,10 +52,7 @@ class ListingItem(MethodView):
     @blp.alt_response(404, description="No such listing, or a draft of someone else")
     def get(self, code):
         """A listing by its identification code; drafts only for their seller."""
-        listing = find_listing(session=get_session(), code=code)
-        if listing is None or not can_see(bearer_user(), listing):
-            abort(404, message=f"No listing {code.upper()}.")
-        return document_response(listing)
+        return document_response(visible_listing(session=get_session(), code=code, user=bearer_user()))
 
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
@@ -91,15 +62,8 @@ class ListingItem(MethodView):
     def patch(self, changes, code):
         """Change some fields of a listing, or pause, resume or publish it."""
         session = get_session()
-        listing = _listing_for_change(code)
-        try:
-            update_listing(session=session, listing=listing, changes=changes)
-        except ValidationError as error:
-            session.rollback()
-            abort(422, message="The changed listing is not valid.", errors={"json": error.messages})
-        except ListingStateError as error:
-            session.rollback()
-            _conflict(error)
+        listing = managed_listing(session=session, code=code, user=bearer_user())
+        update_listing(session=session, listing=listing, changes=changes)
         session.commit()
         return document_response(listing)
 
@@ -110,10 +74,7 @@ class ListingItem(MethodView):
     def delete(self, code):
         """Retire a listing: it stays as a tombstone, its code is never reused."""
         session = get_session()
-        listing = _listing_for_change(code)
-        try:
-            retire_listing(session=session, listing=listing)
-        except ListingStateError as error:
-            _conflict(error)
+        listing = managed_listing(session=session, code=code, user=bearer_user())
+        retire_listing(session=session, listing=listing)
         session.commit()
         return document_response(listing)

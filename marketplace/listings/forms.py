@@ -7,8 +7,8 @@ minor units and RFC 3339. Validation itself stays in the schema.
 from datetime import datetime
 from decimal import Decimal
 
-from ..i18n import CST
 from ..models import Listing
+from ..models.types import CST
 from .schemas import MAX_PRICE
 from .vocabulary import SPEC_FIELDS
 

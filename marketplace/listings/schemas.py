@@ -4,10 +4,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
+from .search import SORT_ORDERS
 from .vocabulary import CURRENCIES, PRICE_UNITS, RESOURCE_TYPES, SPEC_FIELDS, STATUSES, TYPE_RULES
 
 MAX_PRICE = 10**12  # minor units: ten billion yuan
-SORTS = ("newest", "price", "-price", "price_per_gpu")
 MAX_PER_PAGE = 100
 MAX_OFFSET = 10_000  # deeper than this, clients continue with `cursor`
 
@@ -135,7 +135,7 @@ class SearchArgsSchema(Schema):
     max_latency_ms = fields.Float(allow_nan=False, validate=validate.Range(min=0))
     available_at = _moment()
     origin = fields.String(validate=validate.Regexp(rf"^{NODE_CODE_RE}$", error="Not a node code."))
-    sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS))
+    sort = fields.String(load_default="newest", validate=validate.OneOf(tuple(SORT_ORDERS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     cursor = _text(200)

@@ -1,11 +1,11 @@
 """Search over published listings: filters, full text, sorting, capped counts, keyset cursors."""
 
-import base64
 import binascii
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, Literal, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
@@ -21,13 +21,15 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from ..b64 import b64url_decode, b64url_encode
+from ..errors import DomainError
 from ..models import Listing
 
 COUNT_CAP = 1000  # counts stop here: "1,000+" costs 0.2 ms, an exact count grows with the matches
 MAX_TERMS = 8
 
 # sort name -> (column, descending); every order ends with id in the same direction.
-_SORTS = {
+SORT_ORDERS = {
     "newest": (None, True),
     "price": (Listing.unit_price, False),
     "-price": (Listing.unit_price, True),
@@ -35,15 +37,23 @@ _SORTS = {
 }
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(DomainError):
     """A cursor that this search did not hand out."""
+
+    reason = "invalid_cursor"
+
+    def __init__(self, message: str):
+        super().__init__(message, field="cursor", location="query")
+
+
+Item = TypeVar("Item", Listing, str)
 
 
 @dataclass
-class SearchPage:
-    """One page of results and how to get the next."""
+class SearchPage(Generic[Item]):
+    """One page of results and how to get the next: listings, or (documents=True) their stored JSON documents."""
 
-    items: list[Listing]
+    items: list[Item]
     page: int
     per_page: int
     total: int
@@ -91,11 +101,19 @@ _CONDITIONS = {
 }  # fmt: skip
 
 
-def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort: str, text: bool) -> list:
-    # A literal, not a parameter: the planner then knows the partial indexes apply (SQLite's above all).
+def searchable(*, include_stale: bool = False) -> list[ColumnElement[bool]]:
+    """What makes a listing show in search and in counts: published, and (by default) its origin not stale.
+
+    'published' is a literal, not a parameter: the planner then knows the partial indexes apply.
+    """
     conditions: list[ColumnElement[bool]] = [Listing.status == literal_column("'published'")]
     if not include_stale:
         conditions.append(Listing.stale_since.is_(None))  # origins unreachable for long are hidden
+    return conditions
+
+
+def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort: str, text: bool) -> list:
+    conditions = searchable(include_stale=include_stale)
     conditions += [_CONDITIONS[name]() for name in given]
     if sort == "price_per_gpu":
         conditions.append(Listing.price_per_gpu_hour.is_not(None))
@@ -106,10 +124,10 @@ def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort:
 
 def _encode_cursor(sort: str, last) -> str:
     """A cursor after `last` (a Listing, or a row with the sort column and id)."""
-    column, _ = _SORTS[sort]
+    column, _ = SORT_ORDERS[sort]
     value = getattr(last, column.key) if column is not None else None
     raw = json.dumps([sort, value, last.id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return b64url_encode(raw)
 
 
 def _fits(value, bits: int) -> bool:
@@ -119,7 +137,7 @@ def _fits(value, bits: int) -> bool:
 
 def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = b64url_decode(cursor)
         cursor_sort, value, last_id = json.loads(raw)
     except (binascii.Error, ValueError, TypeError):
         raise InvalidCursor("Not a cursor from this search.") from None
@@ -133,7 +151,7 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
 
 def _after(sort: str) -> ColumnElement[bool]:
     """Rows after the cursor's (bound as "after_value", "after_id") in the sort's order."""
-    column, descending = _SORTS[sort]
+    column, descending = SORT_ORDERS[sort]
     last_id = bindparam("after_id", type_=Listing.id.type)
     if column is None:
         return Listing.id < last_id if descending else Listing.id > last_id
@@ -142,7 +160,7 @@ def _after(sort: str) -> ColumnElement[bool]:
 
 
 def _order_by(sort: str) -> list:
-    column, descending = _SORTS[sort]
+    column, descending = SORT_ORDERS[sort]
     columns = [Listing.id] if column is None else [column, Listing.id]
     return [c.desc() if descending else c.asc() for c in columns]
 
@@ -172,7 +190,7 @@ def _statements(shape: _Shape):
     conditions = _conditions(shape.dialect, shape.given, shape.include_stale, shape.sort, shape.text)
     count = select(func.count()).select_from(_matching(conditions))
     if shape.documents:
-        sort_column = _SORTS[shape.sort][0]
+        sort_column = SORT_ORDERS[shape.sort][0]
         # The capped count rides along as a column: one round trip for the whole answer.
         capped = count.scalar_subquery().label("capped_total")
         columns = [Listing.id, Listing.document, capped] + ([sort_column] if sort_column is not None else [])
@@ -183,6 +201,10 @@ def _statements(shape: _Shape):
     return query.order_by(*_order_by(shape.sort)).limit(bindparam("limit", type_=Integer)), count
 
 
+@overload
+def search_listings(*, session: Session, params: dict, documents: Literal[False] = False) -> SearchPage[Listing]: ...
+@overload
+def search_listings(*, session: Session, params: dict, documents: Literal[True]) -> SearchPage[str]: ...
 def search_listings(*, session: Session, params: dict, documents: bool = False) -> SearchPage:
     """Find published listings by PROTOCOL.md §4's parameters (already validated).
 

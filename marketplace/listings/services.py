@@ -1,13 +1,13 @@
 """What happens to listings: publish, edit, pause, resume, retire, look up."""
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..federation.outbox import record_change
 from ..identity.codes import InvalidCode, mint_code, parse_code
 from ..models import Listing, User
 from ..models.types import utcnow
-from ..sync.outbox import record_change
 from .documents import render_document
 from .schemas import ListingSchema, document_rule_errors
 from .vocabulary import price_per_gpu_hour
@@ -29,12 +29,13 @@ def document_fields() -> tuple[str, ...]:
     return _DOCUMENT_FIELDS
 
 
-class ListingStateError(ValueError):
-    """A change the listing's status does not allow; `field` names what was asked."""
+class ListingStateError(Conflict):
+    """A change the listing's status does not allow."""
+
+    reason = "invalid_transition"
 
     def __init__(self, message: str, field: str = "status"):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 def _apply_document(listing: Listing, data: dict) -> None:
@@ -80,7 +81,7 @@ def update_listing(*, session: Session, listing: Listing, changes: dict) -> List
     merged = document_of(listing) | {k: v for k, v in changes.items() if k != "status"}
     errors = document_rule_errors(merged)
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput("The changed listing is not valid.", messages=errors)
     content_changed = any(getattr(listing, k) != v for k, v in merged.items())
     if not content_changed and new_status == listing.status:
         return listing  # nothing changed: no new version
@@ -136,6 +137,22 @@ def find_listing(*, session: Session, code: str) -> Listing | None:
     except InvalidCode:
         return None
     return session.scalars(select(Listing).where(Listing.code == str(parsed))).first()
+
+
+def visible_listing(*, session: Session, code: str, user) -> Listing:
+    """The listing `user` may see under this code; NotFound otherwise (someone else's draft is not there)."""
+    listing = find_listing(session=session, code=code)
+    if listing is None or not can_see(user, listing):
+        raise NotFound(f"No listing {code.upper()}.", reason="listing_not_found")
+    return listing
+
+
+def managed_listing(*, session: Session, code: str, user) -> Listing:
+    """The listing `user` may change: NotFound when they cannot see it, Forbidden when it is someone else's."""
+    listing = visible_listing(session=session, code=code, user=user)
+    if not can_manage(user, listing):
+        raise Forbidden("Only the listing's seller can change it.")
+    return listing
 
 
 def can_see(user, listing: Listing) -> bool:

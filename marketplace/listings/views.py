@@ -3,31 +3,35 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, select
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
+from ..errors import DomainError
+from ..federation.directory import node_url
 from ..i18n import _
-from ..messages import translate_message
+from ..i18n.messages import translated_summary
+from ..i18n.words import term
 from ..models import Listing
-from ..sync.origins import origin_url
-from ..words import term
 from .forms import document_to_form, form_errors, form_to_document
 from .schemas import ListingCreateSchema, ListingPatchSchema, SearchArgsSchema
-from .search import InvalidCursor, SearchPage, search_listings
+from .search import InvalidCursor, SearchPage, search_listings, searchable
 from .services import (
-    ListingStateError,
     can_manage,
-    can_see,
-    find_listing,
     listings_of_seller,
+    managed_listing,
     publish_listing,
     retire_listing,
     set_listing_status,
     update_listing,
+    visible_listing,
 )
+from .vocabulary import PRICE_UNIT_LABELS, RESOURCE_TYPE_LABELS
 
 bp = Blueprint("listings", __name__)
+# Every page (the search form in the header too) names resource types and price units.
+bp.add_app_template_global(RESOURCE_TYPE_LABELS, "RESOURCE_TYPE_LABELS")
+bp.add_app_template_global(PRICE_UNIT_LABELS, "PRICE_UNIT_LABELS")
 _STATUS_ACTIONS = {"publish": "published", "pause": "paused", "resume": "published"}
 
 
@@ -37,9 +41,7 @@ def home():
     session = get_session()
     counts = dict(
         session.execute(
-            select(Listing.resource_type, func.count())
-            .where(Listing.status == literal_column("'published'"), Listing.stale_since.is_(None))  # as search counts
-            .group_by(Listing.resource_type)
+            select(Listing.resource_type, func.count()).where(*searchable()).group_by(Listing.resource_type)
         ).all()
     )
     newest = search_listings(session=session, params={"sort": "newest", "page": 1, "per_page": 6})
@@ -65,8 +67,8 @@ def search():
     if not errors:
         try:
             results = search_listings(session=get_session(), params=args)
-        except InvalidCursor as error:
-            errors = {"cursor": [str(error)]}
+        except InvalidCursor as error:  # shown next to the search form, not as an error page
+            errors = error.field_errors()
     status = 422 if errors else 200
     return render_template("listings/search.html", results=results, errors=errors, args=request.args), status
 
@@ -74,12 +76,10 @@ def search():
 @bp.get("/listings/<code>")
 def detail(code: str):
     """A listing's page: every spec, price, window, seller and code."""
-    listing = find_listing(session=get_session(), code=code)
-    if listing is None or not can_see(current_user, listing):
-        abort(404)
+    listing = visible_listing(session=get_session(), code=code, user=current_user)
     sold_at = None
     if listing.origin != current_app.config["NODE_CODE"]:
-        url = origin_url(listing.origin)
+        url = node_url(listing.origin)
         sold_at = {"code": listing.origin, "url": f"{url}/listings/{listing.code}" if url else None}
     return render_template(
         "listings/detail.html", listing=listing, can_manage=can_manage(current_user, listing), sold_at=sold_at
@@ -125,12 +125,7 @@ def new_listing():
 
 
 def _own_listing(code: str) -> Listing:
-    listing = find_listing(session=get_session(), code=code)
-    if listing is None or not can_see(current_user, listing):
-        abort(404)
-    if not can_manage(current_user, listing):
-        abort(403)
-    return listing
+    return managed_listing(session=get_session(), code=code, user=current_user)
 
 
 @bp.route("/listings/<code>/edit", methods=["GET", "POST"])
@@ -148,8 +143,8 @@ def edit_listing(code: str):
             update_listing(session=session, listing=listing, changes=changes)
     except ValidationError as error:
         errors = form_errors(error.messages) | errors
-    except ListingStateError as error:
-        errors = {"status": [str(error)]}
+    except DomainError as error:
+        errors = form_errors(error.field_errors()) | errors
     if errors:
         session.rollback()
         return _render_form(listing, request.form, errors, 422)
@@ -172,9 +167,9 @@ def change_status(code: str):
             set_listing_status(session=session, listing=listing, status=_STATUS_ACTIONS[action])
         else:
             abort(400, description=f"Unknown action {action!r}.")
-    except (ListingStateError, ValidationError) as error:
+    except DomainError as error:
         session.rollback()
-        flash(f"{listing.code}: {translate_message(error)}", "error")
+        flash(f"{listing.code}: {translated_summary(error)}", "error")
         return redirect(url_for("listings.dashboard"))
     session.commit()
     flash(_("%(code)s is now %(status)s.", code=listing.code, status=term(listing.status)), "success")

@@ -15,7 +15,7 @@ from .federation import AuthorizationCode, RevokedToken, SpentAssertion  # noqa:
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
-from .sync import CatalogueChange, OutboxCounter, OutboxEvent, SyncCursor  # noqa: E402
+from .sync import CatalogueChange, OutboxCounter, OutboxEvent, Stream, SyncCursor  # noqa: E402
 
 __all__ = [
     "ApiToken",
@@ -31,6 +31,7 @@ __all__ = [
     "Review",
     "RevokedToken",
     "SpentAssertion",
+    "Stream",
     "SyncCursor",
     "SQLModel",
     "User",

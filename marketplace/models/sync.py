@@ -44,6 +44,33 @@ class OutboxCounter(SQLModel, table=True):
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
+class Stream:
+    """The names of sync streams, the keys of `SyncCursor`: one place that spells them."""
+
+    FEED: ClassVar[str] = "feed:N0"  # national's change feed, as this node has pulled it
+    OWN_TO_FEED: ClassVar[str] = "own:feed"  # national: its own events, as far as they entered its feed
+
+    @staticmethod
+    def incoming(origin: str) -> str:
+        """Events of `origin` applied here (receiver's cursor)."""
+        return f"in:{origin}"
+
+    @staticmethod
+    def outgoing(parent: str) -> str:
+        """This node's own events acknowledged by `parent` (sender's cursor)."""
+        return f"out:{parent}"
+
+    @staticmethod
+    def relayed(parent: str) -> str:
+        """Children's events this node passed on to `parent`."""
+        return f"relay:{parent}"
+
+    @staticmethod
+    def health(node: str) -> str:
+        """National's last healthy answer from `node` (updated_at)."""
+        return f"health:{node}"
+
+
 class SyncCursor(SQLModel, table=True):
     """How far a stream has been applied (receiver) or acknowledged (sender), by stream name."""
 

@@ -1,9 +1,12 @@
 """Column types shared by the models."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+# China Standard Time: how pages show times and how people type them. The API speaks UTC with offsets.
+CST = timezone(timedelta(hours=8), "CST")
 
 
 class UTCDateTime(TypeDecorator):

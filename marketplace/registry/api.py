@@ -1,6 +1,6 @@
 """`/registry/v1`: node applications, reviews, the directory and resolution (PROTOCOL.md §7)."""
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
@@ -8,7 +8,7 @@ from marshmallow import RAISE
 from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session
 from ..federation.keys import public_jwks
-from ..identity.codes import InvalidCode
+from ..federation.tokens import bearer_token
 from ..models import NodeApplication
 from .schemas import (
     ApplicationOutSchema,
@@ -24,10 +24,11 @@ from .schemas import (
 )
 from .services import (
     NationalEntry,
-    RegistryConflict,
+    application_by_id,
     application_by_token,
+    directory_entry,
+    directory_node,
     due_stage,
-    find_node,
     list_nodes,
     resolve_code,
     review_application,
@@ -54,12 +55,6 @@ def application_view(application: NodeApplication, **extra) -> dict:
     return fields | {"due_stage": due_stage(application), "reviews": reviews} | extra
 
 
-def conflict(error: RegistryConflict):
-    """Answer a registry conflict in the protocol's error shape."""
-    errors = {"json": {error.field: [str(error)]}} if error.field else None
-    abort(error.status, message=str(error), errors=errors)
-
-
 @blp.route("/applications")
 class Applications(MethodView):
     @blp.arguments(ApplicationSchema())
@@ -68,11 +63,7 @@ class Applications(MethodView):
     def post(self, data):
         """Apply to build a node. Keep the returned access_token: it reads the application's status."""
         session = get_session()
-        try:
-            application, token = submit_application(session=session, data=data, applicant=bearer_user())
-        except RegistryConflict as error:
-            session.rollback()
-            conflict(error)
+        application, token = submit_application(session=session, data=data, applicant=bearer_user())
         session.commit()
         return application_view(application, access_token=token)
 
@@ -84,11 +75,9 @@ def _readable_application(application_id: int) -> NodeApplication:
     if user is not None and user.role in REGISTRY_STAFF:
         application = session.get(NodeApplication, application_id)
     else:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = bearer_token()
         application = (
-            application_by_token(session=session, application_id=application_id, token=token.strip())
-            if scheme.lower() == "bearer"
-            else None
+            application_by_token(session=session, application_id=application_id, token=token) if token else None
         )
     if application is None:
         abort(404, message=f"No application {application_id} that you may read.")
@@ -114,14 +103,8 @@ class ApplicationReviews(MethodView):
     def post(self, data, application_id):
         """Approve or reject at the stage that is due, with a reason."""
         session = get_session()
-        application = session.get(NodeApplication, application_id)
-        if application is None:
-            abort(404, message=f"No application {application_id}.")
-        try:
-            review = review_application(session=session, application=application, reviewer=bearer_user(), **data)
-        except RegistryConflict as error:
-            session.rollback()
-            conflict(error)
+        application = application_by_id(session=session, application_id=application_id)
+        review = review_application(session=session, application=application, reviewer=bearer_user(), **data)
         session.commit()
         return review
 
@@ -135,30 +118,18 @@ class Nodes(MethodView):
         return {"nodes": list_nodes(session=get_session(), national=national_entry(), filters=filters)}
 
 
-def _node_or_404(code: str):
-    node = find_node(session=get_session(), code=code)
-    if node is None:
-        abort(404, message=f"No node {code.upper()} in the directory.")
-    return node
-
-
 @blp.route("/nodes/<code>")
 class NodeItem(MethodView):
     @blp.response(200, NodeSchema)
     def get(self, code):
         """One node of the directory."""
-        national = national_entry()
-        return national if code.upper() == national.code else _node_or_404(code)
+        return directory_entry(session=get_session(), national=national_entry(), code=code)
 
 
 def _change_status(code: str, status: str, data: dict):
     session = get_session()
-    node = _node_or_404(code)
-    try:
-        set_node_status(session=session, node=node, status=status, reason=data["reason"], actor=bearer_user().email)
-    except RegistryConflict as error:
-        session.rollback()
-        conflict(error)
+    node = directory_node(session=session, code=code)
+    set_node_status(session=session, node=node, status=status, reason=data["reason"], actor=bearer_user().email)
     session.commit()
     return node
 
@@ -190,9 +161,4 @@ class Resolve(MethodView):
     @blp.alt_response(422, description="Malformed code or wrong check character")
     def get(self, code):
         """Where a resource identification code comes from, and its listing's status and version."""
-        try:
-            return resolve_code(session=get_session(), national=national_entry(), code=code)
-        except InvalidCode as error:
-            abort(422, message=error.reason, errors={"path": {"code": [error.reason]}})
-        except LookupError as error:
-            abort(404, message=str(error))
+        return resolve_code(session=get_session(), national=national_entry(), code=code)

@@ -4,6 +4,8 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from ..federation.jwks import jwks_errors
+from ..identity.codes import NATIONAL_CODE
 from ..identity.industries import SECTIONS
 from ..identity.regions import PROVINCES
 
@@ -83,8 +85,6 @@ class ApplicationSchema(Schema):
 
     @validates("jwks")
     def _jwks(self, value: dict, **_kw) -> None:
-        from .jwks import jwks_errors
-
         errors = jwks_errors(value)
         if errors:
             raise ValidationError(errors)
@@ -103,7 +103,7 @@ class ApplicationSchema(Schema):
                 errors["requested_code"] = [f"A regional node of province {data['province']} is R{data['province']}."]
             if data.get("industry"):
                 errors["industry"] = ["Only industry nodes name an industry."]
-            if data["parent"] != "N0":
+            if data["parent"] != NATIONAL_CODE:
                 errors["parent"] = ["A regional node's parent is the national node N0."]
         else:
             if not data.get("industry"):

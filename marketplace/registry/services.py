@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from ..errors import Conflict, NotFound
 from ..federation.scopes import redirect_uris_for
-from ..identity.codes import parse_code
+from ..identity.codes import NATIONAL_CODE, parse_code
 from ..models import Listing, Node, NodeApplication, NodeStatusChange, Review, User
 from ..models.types import utcnow
 
-NATIONAL_CODE = "N0"
 REVIEWER_FOR_STAGE = {"initial": "local_reviewer", "final": "national_reviewer"}
 # application status -> the stage due next, by role
 _DUE = {
@@ -22,12 +22,13 @@ _DUE = {
 }
 
 
-class RegistryConflict(Exception):
+class RegistryConflict(Conflict):
     """The registry's state does not allow this; `field` names what is in the way."""
 
+    reason = "registry_conflict"
+
     def __init__(self, message: str, field: str | None = None, status: int = 409):
-        super().__init__(message)
-        self.field, self.status = field, status
+        super().__init__(message, field=field, status=status)
 
 
 @dataclass
@@ -58,6 +59,27 @@ def _digest(token: str) -> str:
 def find_node(*, session: Session, code: str) -> Node | None:
     """A node of the directory by its code."""
     return session.get(Node, code.upper())
+
+
+def directory_node(*, session: Session, code: str) -> Node:
+    """A node of the directory by its code; NotFound when there is none."""
+    node = find_node(session=session, code=code)
+    if node is None:
+        raise NotFound(f"No node {code.upper()} in the directory.", reason="node_not_found")
+    return node
+
+
+def directory_entry(*, session: Session, national: NationalEntry, code: str) -> Node | NationalEntry:
+    """Any entry of the directory, national's included; NotFound when there is none."""
+    return national if code.upper() == national.code else directory_node(session=session, code=code)
+
+
+def application_by_id(*, session: Session, application_id: int) -> NodeApplication:
+    """An application by its number; NotFound when there is none."""
+    application = session.get(NodeApplication, application_id)
+    if application is None:
+        raise NotFound(f"No application {application_id}.", reason="application_not_found")
+    return application
 
 
 def _code_conflicts(session: Session, data: dict, *, ignore_application: int | None = None) -> None:
@@ -238,11 +260,9 @@ def node_tree(*, session: Session, national: NationalEntry) -> dict:
 
 
 def resolve_code(*, session: Session, national: NationalEntry, code: str) -> dict:
-    """Where a code comes from (raises InvalidCode for bad codes, LookupError for unknown nodes)."""
+    """Where a code comes from (InvalidCode for bad codes, NotFound for unknown nodes)."""
     parsed = parse_code(code)
-    origin = national if parsed.node_code == national.code else session.get(Node, parsed.node_code)
-    if origin is None:
-        raise LookupError(f"No node {parsed.node_code} in the directory.")
+    origin = directory_entry(session=session, national=national, code=parsed.node_code)
     listing = session.scalars(select(Listing).where(Listing.code == str(parsed))).first()
     return {
         "code": str(parsed),

@@ -11,20 +11,21 @@ from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
+from ..errors import DomainError
 from ..i18n import _, current_locale
-from ..identity.codes import InvalidCode
+from ..i18n.words import term
 from ..identity.regions import province_name
 from ..models import NodeApplication
-from ..words import term
 from .api import REGISTRY_STAFF, national_entry
 from .forms import AccessTokenForm, NodeStatusForm, form_errors, form_to_document
 from .schemas import ApplicationSchema, ReviewSchema
 from .services import (
     REVIEWER_FOR_STAGE,
-    RegistryConflict,
+    application_by_id,
     application_by_token,
+    directory_entry,
+    directory_node,
     due_stage,
-    find_node,
     list_nodes,
     node_tree,
     overview,
@@ -82,9 +83,9 @@ def apply():
     if not errors:
         try:
             application, token = submit_application(session=session, data=data, applicant=_user())
-        except RegistryConflict as error:
+        except DomainError as error:
             session.rollback()
-            errors = {error.field or "requested_code": [str(error)]}
+            errors = form_errors(error.field_errors()) or {"requested_code": [error.message]}
     if errors:
         return _apply_page(request.form, errors, 422)
     session.commit()
@@ -178,9 +179,7 @@ def _review_page(application, values, errors, status=200):
 def review(application_id: int):
     """Approve or reject an application at the stage that is due, with a reason."""
     session = get_session()
-    application = session.get(NodeApplication, application_id)
-    if application is None:
-        abort(404, description=f"No application {application_id}.")
+    application = application_by_id(session=session, application_id=application_id)
     due = due_stage(application)
     if due is not None and REVIEWER_FOR_STAGE[due] != current_user.role:
         abort(403, description=f"The {due} review of application {application_id} is for a "
@@ -195,9 +194,9 @@ def review(application_id: int):
         review_application(session=session, application=application, reviewer=current_user, **data)
     except ValidationError as error:
         return _review_page(application, request.form, error.messages, 422)
-    except RegistryConflict as error:
+    except DomainError as error:
         session.rollback()
-        return _review_page(application, request.form, {error.field or "stage": [str(error)]}, error.status)
+        return _review_page(application, request.form, error.field_errors() or {"stage": [error.message]}, error.status)
     session.commit()
     outcome = {"approved": _("%(code)s is now active in the directory", code=application.requested_code),
                "rejected": _("the application is rejected"),
@@ -232,35 +231,27 @@ def _node_page(entry, errors=None, status=200):
     return page, status
 
 
-def _node_or_404(code: str):
-    node = find_node(session=get_session(), code=code)
-    if node is None:
-        abort(404, description=f"No node {code.upper()} in the directory.")
-    return node
-
-
 @bp.get("/registry/nodes/<code>")
 def node(code: str):
     """One node: where it sits in the tree, its keys, and its suspensions and reactivations."""
-    national = national_entry()
-    return _node_page(national if code.upper() == national.code else _node_or_404(code))
+    return _node_page(directory_entry(session=get_session(), national=national_entry(), code=code))
 
 
 @bp.post("/registry/nodes/<code>/status")
 @page_role_required("operator")
 def change_node_status(code: str):
     """Suspend or reactivate a node, with the reason recorded."""
-    node = _node_or_404(code)
     session = get_session()
+    node = directory_node(session=session, code=code)
     try:
         data = NodeStatusForm(unknown=EXCLUDE).load(_form())
         set_node_status(session=session, node=node, status=data["status"], reason=data["reason"],
                         actor=current_user.email)  # fmt: skip
     except ValidationError as error:
         return _node_page(node, error.messages, 422)
-    except RegistryConflict as error:
+    except DomainError as error:
         session.rollback()
-        return _node_page(node, {error.field or "status": [str(error)]}, error.status)
+        return _node_page(node, error.field_errors() or {"status": [error.message]}, error.status)
     session.commit()
     flash(_("%(code)s is now %(status)s.", code=node.code, status=term(node.status)), "success")
     return redirect(url_for(".node", code=node.code), 303)
@@ -327,8 +318,6 @@ def resolve():
     if code:
         try:
             result = resolve_code(session=get_session(), national=national_entry(), code=code)
-        except InvalidCode as error:
-            errors, status = {"code": [error.reason]}, 422
-        except LookupError as error:
-            errors, status = {"code": [str(error)]}, 404
+        except DomainError as error:  # shown next to the form: a mistyped code, or an unknown node
+            errors, status = {"code": [error.message]}, error.status
     return render_template("registry/resolve.html", code=code, result=result, errors=errors), status

@@ -1,12 +1,12 @@
-"""Applying events from other nodes: checked origin, checked signature, newer versions win.
+"""Applying events from other nodes: verify → partition → upsert → report what was applied.
 
 An event is accepted only from its origin node or from a node above it in the registry's tree
-(a relay), and only if it verifies with the origin's registered key. A newer version is
-applied, an equal one is a duplicate, an older one is stale. The receiver's cursor for each
-origin moves in the same transaction as the listings it applied.
+(a relay), and only if it verifies with the origin's registered key and its listing is a v1
+document exactly. A newer version is applied, an equal one is a duplicate, an older one is
+stale. Each event stands alone: one that fails is rejected with its reason, never its batch.
+The caller moves the cursors, appends to the feed and commits.
 """
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,27 +18,71 @@ from marshmallow import ValidationError
 from sqlalchemy import and_, case, select
 from sqlmodel import Session
 
+from ..b64 import b64url_decode
 from ..db import insert_for
+from ..errors import DomainError
+from ..federation.directory import directory_entry
 from ..federation.scopes import ALLOWED_ALGORITHMS
+from ..identity.codes import parse_code
 from ..listings.services import document_fields
 from ..listings.vocabulary import price_per_gpu_hour
-from ..models import Listing, Node, SyncCursor
+from ..models import Listing, Node, Stream, SyncCursor
 from ..models.types import utcnow
 from .schemas import EventSchema, RemoteListingSchema
 
 _events, _listings = EventSchema(), RemoteListingSchema()
 
 
-class EventRejected(Exception):
+class EventRejected(DomainError):
     """Why one event of a batch is not applied."""
 
+    reason = "event_rejected"
 
-@dataclass
+
+@dataclass(frozen=True)
 class Directory:
     """What the receiver knows of the tree: a node's parent and its registered keys."""
 
     parent_of: Callable[[str], str | None]
     keys_of: Callable[[str], KeySet | None]
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    """An event whose signature verified and whose listing is a valid v1 document."""
+
+    payload: dict  # the event as loaded: event_id, listing_code, origin, version, op, epoch, seq, ...
+    document: dict  # its listing, loaded
+    compact: str  # the signed event, passed on untouched
+
+    @property
+    def code(self) -> str:
+        return self.payload["listing_code"]
+
+    @property
+    def origin(self) -> str:
+        return self.payload["origin"]
+
+    @property
+    def version(self) -> int:
+        return self.payload["version"]
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """The answer for one pushed event (PROTOCOL.md §6)."""
+
+    event_id: str | None
+    status: str  # applied | duplicate | stale | rejected
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What a pushed batch did: one result per event in order, and the events that were applied."""
+
+    results: list[EventResult]
+    applied: list[VerifiedEvent]
 
 
 def national_directory(session: Session) -> Directory:
@@ -60,11 +104,18 @@ def national_directory(session: Session) -> Directory:
     return Directory(parent_of=lambda code: node(code).parent if node(code) else None, keys_of=keys_of)
 
 
-def _unverified_payload(compact: str) -> dict:
+def remote_directory() -> Directory:
+    """National's directory as seen from another node (FetchRefused while national cannot be asked)."""
+    return Directory(
+        parent_of=lambda code: (directory_entry(code) or {}).get("parent"),
+        keys_of=lambda code: KeySet.import_key_set(entry["jwks"]) if (entry := directory_entry(code)) else None,
+    )
+
+
+def unverified_payload(compact: str) -> dict:
     """The payload as sent; it is trusted only once the signature over these same bytes verifies."""
     try:
-        payload = compact.split(".")[1]
-        loaded = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        loaded = orjson.loads(b64url_decode(compact.split(".")[1]))
     except (IndexError, ValueError):
         raise EventRejected("Not a compact JWS.") from None
     if not isinstance(loaded, dict):
@@ -82,12 +133,36 @@ def may_send(directory: Directory, caller: str, origin: str) -> bool:
     return False
 
 
-def verify_event(compact: str, *, caller: str, directory: Directory) -> tuple[dict, dict]:
-    """The event's payload and listing document, if its origin may come from `caller` and it verifies.
+def _has_control_characters(value) -> bool:
+    """Any text in a JSON value holding a control character other than newline and tab."""
+    if isinstance(value, str):
+        return any(ord(char) < 32 and char not in "\n\t" or char == "\x7f" for char in value)
+    if isinstance(value, dict):
+        return any(_has_control_characters(k) or _has_control_characters(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_control_characters(item) for item in value)
+    return False
 
-    The payload's "listing" stays as sent (it is stored and served as is); "document" is it, loaded.
-    """
-    payload = _unverified_payload(compact)
+
+def _check_consistency(payload: dict, document: dict, origin: str) -> None:
+    """The event and its listing agree, and the code is well formed and minted under the origin's prefix."""
+    if payload["origin"] != origin or document["origin"] != origin or document["code"] != payload["listing_code"]:
+        raise EventRejected("The event's origin and code disagree with its listing.")
+    if document["version"] != payload["version"]:
+        raise EventRejected("The event's version disagrees with its listing.")
+    try:
+        parsed = parse_code(document["code"])
+    except DomainError as error:
+        raise EventRejected(f"{document['code']}: {error.message}") from None
+    if str(parsed) != document["code"] or parsed.node_code != origin:
+        raise EventRejected(f"{document['code']} was not minted by {origin}.")
+    if (payload["op"] == "delete") != (document["status"] == "retired"):
+        raise EventRejected("A delete carries a retired listing, an upsert any other status.")
+
+
+def verify_event(compact: str, *, caller: str, directory: Directory) -> VerifiedEvent:
+    """The event, if its origin may come from `caller`, it verifies, and its listing is a v1 document exactly."""
+    payload = unverified_payload(compact)
     claimed = payload.get("origin")
     if not isinstance(claimed, str):
         raise EventRejected("Malformed event: it names no origin.")
@@ -99,31 +174,28 @@ def verify_event(compact: str, *, caller: str, directory: Directory) -> tuple[di
     try:
         # The payload was parsed above from the very bytes the signature covers: no second parse.
         jws.deserialize_compact(compact, keys, algorithms=list(ALLOWED_ALGORITHMS))
-        event = _events.load(payload)
-        document = _listings.load(event["listing"])
     except (JoseError, ValueError) as error:
         raise EventRejected(f"The signature does not verify with {claimed}'s key: {error}") from None
+    if _has_control_characters(payload):
+        raise EventRejected("Malformed event: text holds control characters (only newline and tab are allowed).")
+    try:
+        event = _events.load(payload)
+        document = _listings.load(event["listing"])
     except ValidationError as error:
         raise EventRejected(f"Malformed event: {error.messages}") from None
-    if event["origin"] != claimed or document["origin"] != claimed or document["code"] != event["listing_code"]:
-        raise EventRejected("The event's origin and code disagree with its listing.")
-    if document["version"] != event["version"]:
-        raise EventRejected("The event's version disagrees with its listing.")
-    if not document["code"].startswith(claimed + "-"):
-        raise EventRejected(f"{document['code']} was not minted by {claimed}.")
-    if (event["op"] == "delete") != (document["status"] == "retired"):
-        raise EventRejected("A delete carries a retired listing, an upsert any other status.")
-    event["document"] = document
-    return event, event["listing"]
+    _check_consistency(event, document, claimed)
+    return VerifiedEvent(payload=event, document=document, compact=compact)
 
 
-def _row(document: dict, raw: dict) -> dict:
+def _row(verified: VerifiedEvent) -> dict:
     """The listing table's columns for a verified document of another node."""
+    document = verified.document
     row = {name: document.get(name) for name in document_fields()}
     row.update(
         code=document["code"], origin=document["origin"], status=document["status"], version=document["version"],
         updated_at=document["updated_at"], seller_name=document["seller"]["name"],
-        seller_org=document["seller"].get("org", ""), seller_id=None, document=orjson.dumps(raw).decode(),
+        seller_org=document["seller"].get("org", ""), seller_id=None,
+        document=orjson.dumps(verified.payload["listing"]).decode(),  # stored and served as the origin wrote it
         created_at=utcnow(),
         price_per_gpu_hour=price_per_gpu_hour(unit_price=document["unit_price"], price_unit=document["price_unit"],
                                               gpu_count=document.get("gpu_count")),
@@ -131,8 +203,34 @@ def _row(document: dict, raw: dict) -> dict:
     return row
 
 
-def _upsert(session: Session, rows: list[dict]) -> None:
+def partition(session: Session, events: list[VerifiedEvent], *, own_code: str) -> tuple[list[str], list[VerifiedEvent]]:
+    """The status of each event against what is stored ("applied", "duplicate", "stale", "rejected"), and the winners.
+
+    One query reads the stored versions; of several versions of one listing in a batch, the newest wins.
+    """
+    codes = {event.code for event in events}
+    stored = {code: (version, origin) for code, version, origin in session.execute(
+        select(Listing.code, Listing.version, Listing.origin).where(Listing.code.in_(codes)))}  # fmt: skip
+    statuses, winners = [], {}
+    for event in events:
+        current, origin = stored.get(event.code, (None, None))
+        if origin == own_code:
+            statuses.append("rejected")
+        elif current is None or event.version > current:
+            statuses.append("applied")
+            stored[event.code] = (event.version, event.origin)
+            winners[event.code] = event
+        else:
+            statuses.append("duplicate" if event.version == current else "stale")
+    # In code order, so that concurrent batches lock the rows they share in the same order (no deadlock).
+    return statuses, [winners[code] for code in sorted(winners)]
+
+
+def upsert_listings(session: Session, winners: list[VerifiedEvent]) -> None:
     """Insert or update many listings at once; a stored newer version always wins (the guard in WHERE)."""
+    if not winners:
+        return
+    rows = [_row(event) for event in winners]
     statement = insert_for(session, Listing.__table__)
     keep = ("code", "origin", "seller_id", "created_at")
     changing = {name: statement.excluded[name] for name in rows[0] if name not in keep}
@@ -142,33 +240,16 @@ def _upsert(session: Session, rows: list[dict]) -> None:
     session.execute(statement, rows)
 
 
-def apply_verified(session: Session, items: list[tuple[dict, dict]], *, own_code: str) -> list[str]:
-    """Apply verified (event, listing) pairs in order: "applied", "duplicate" or "stale" for each.
-
-    One query reads the stored versions, one statement writes every winner.
-    """
-    codes = {event["listing_code"] for event, _raw in items}
-    stored = {code: (version, origin) for code, version, origin in session.execute(
-        select(Listing.code, Listing.version, Listing.origin).where(Listing.code.in_(codes)))}  # fmt: skip
-    statuses, winners = [], {}
-    for event, raw in items:
-        code, version = event["listing_code"], event["version"]
-        current, origin = stored.get(code, (None, None))
-        if origin == own_code:
-            statuses.append("rejected")
-        elif current is None or version > current:
-            statuses.append("applied")
-            stored[code] = (version, event["origin"])
-            winners[code] = _row(event["document"], raw)
-        else:
-            statuses.append("duplicate" if version == current else "stale")
-    if winners:
-        # In code order, so that concurrent batches lock the rows they share in the same order (no deadlock).
-        _upsert(session, [winners[code] for code in sorted(winners)])
+def apply_events(session: Session, events: list[VerifiedEvent], *, own_code: str) -> list[str]:
+    """Apply verified events: partition, then one statement writes every winner; each event's status."""
+    if not events:
+        return []
+    statuses, winners = partition(session, events, own_code=own_code)
+    upsert_listings(session, winners)
     return statuses
 
 
-def _advance_cursors(session: Session, positions: dict[str, tuple[int, int]]) -> None:
+def advance_cursors(session: Session, positions: dict[str, tuple[int, int]]) -> None:
     """Move each stream's cursor to (epoch, seq), never back: one atomic upsert per stream.
 
     Batches of one origin may be applied side by side; the row is read and written by the
@@ -193,47 +274,46 @@ def acked_seq(session: Session, origin: str) -> int:
 
     Read with a query, not from the session's identity map: cursors move in SQL, past any copy it holds.
     """
-    return session.scalar(select(SyncCursor.last_seq).where(SyncCursor.stream == f"in:{origin}")) or 0
+    return session.scalar(select(SyncCursor.last_seq).where(SyncCursor.stream == Stream.incoming(origin))) or 0
 
 
-def apply_batch(
-    *, session: Session, caller: str, events: list[str], directory: Directory, own_code: str, on_applied=None
-) -> dict:
-    """Apply a pushed batch: one result per event; rejected events store nothing, the good ones apply.
-
-    `on_applied(applied)` gets the (event, compact) pairs that were applied (national appends them to its feed).
-    """
-    results: list[dict] = []
-    verified: list[tuple[int, dict, dict, str]] = []
-    for compact in events:
-        try:
-            event, raw = verify_event(compact, caller=caller, directory=directory)
-        except EventRejected as error:
-            results.append({"event_id": _unverified_payload_id(compact), "status": "rejected", "reason": str(error)})
-            continue
-        verified.append((len(results), event, raw, compact))
-        results.append({"event_id": event["event_id"], "status": None, "reason": None})
-    statuses = apply_verified(session, [(event, raw) for _i, event, raw, _c in verified], own_code=own_code)
-    applied, positions = [], {}
-    for (index, event, _raw, compact), status in zip(verified, statuses, strict=True):
-        results[index]["status"] = status
-        if status == "rejected":
-            results[index]["reason"] = f"{own_code} is the origin of {event['listing_code']}: only it changes it."
-            continue
-        stream = f"in:{event['origin']}"
-        positions[stream] = max(positions.get(stream, (0, 0)), (event["epoch"], event["seq"]))
-        if status == "applied":
-            applied.append((event, compact))
-    _advance_cursors(session, positions)
-    if applied and on_applied is not None:
-        on_applied(applied)
-    session.flush()
-    return {"results": results, "acked_seq": acked_seq(session, caller)}
-
-
-def _unverified_payload_id(compact: str) -> str | None:
+def _event_id(compact: str) -> str | None:
     try:
-        value = _unverified_payload(compact).get("event_id")
+        value = unverified_payload(compact).get("event_id")
     except EventRejected:
         return None
     return value if isinstance(value, str) else None
+
+
+def apply_batch(
+    *, session: Session, caller: str, events: list[str], directory: Directory, own_code: str
+) -> BatchOutcome:
+    """Apply a pushed batch: verify each event, apply the good ones, move each origin's cursor; flushes.
+
+    A rejected event stores nothing and fails nothing else. The caller appends `applied` to its feed.
+    """
+    slots: list[EventResult | None] = []
+    verified: list[tuple[int, VerifiedEvent]] = []
+    for compact in events:
+        try:
+            verified.append((len(slots), verify_event(compact, caller=caller, directory=directory)))
+            slots.append(None)
+        except EventRejected as error:
+            slots.append(EventResult(_event_id(compact), "rejected", error.message))
+    statuses = apply_events(session, [event for _slot, event in verified], own_code=own_code)
+    applied, positions = [], {}
+    for (slot, event), status in zip(verified, statuses, strict=True):
+        event_id = event.payload["event_id"]
+        if status == "rejected":
+            slots[slot] = EventResult(
+                event_id, status, f"{own_code} is the origin of {event.code}: only it changes it."
+            )
+            continue
+        slots[slot] = EventResult(event_id, status)
+        stream = Stream.incoming(event.origin)
+        positions[stream] = max(positions.get(stream, (0, 0)), (event.payload["epoch"], event.payload["seq"]))
+        if status == "applied":
+            applied.append(event)
+    advance_cursors(session, positions)
+    session.flush()
+    return BatchOutcome(results=[result for result in slots if result is not None], applied=applied)

@@ -1,62 +1,85 @@
-"""Down the tree: national's change feed of the merged catalogue, and every node's pull of it."""
+"""Down the tree: national's change feed of the merged catalogue, and every node's pull of it.
 
-import base64
+The functions flush; the caller (the push endpoint, the sync worker) owns the transaction.
+"""
+
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from ..b64 import b64url_decode, b64url_encode
 from ..db import insert_for
-from ..federation.client import call_node, national_issuer
-from ..models import CatalogueChange, OutboxCounter, SyncCursor
+from ..errors import DomainError
+from ..federation.client import call_node
+from ..federation.outbox import next_seq
+from ..identity.codes import NATIONAL_CODE
+from ..models import CatalogueChange, OutboxCounter, Stream, SyncCursor
 from ..models.types import utcnow
-from .apply import Directory, EventRejected, apply_verified, verify_event
-from .outbox import next_seq
+from .apply import Directory, EventRejected, VerifiedEvent, apply_events, verify_event
 from .schemas import MAX_BIGINT
 
 FEED_LIMIT = 500
-FEED_STREAM = "feed:N0"
 
 
-class CursorExpired(Exception):
+class CursorExpired(DomainError):
     """The feed no longer reaches back to this cursor: resync from a snapshot."""
 
+    status = 410
+    reason = "cursor_expired"
 
-class BadCursor(ValueError):
+
+class BadCursor(DomainError):
     """Not a cursor of this feed."""
 
+    reason = "invalid_cursor"
 
-def append_to_feed(session: Session, applied: list[tuple[dict, str]]) -> None:
-    """Record applied (event, compact JWS) pairs in the feed, numbered in commit order.
+    def __init__(self, message: str = "Not a cursor of this feed."):
+        super().__init__(message, field="after", location="query")
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """An event to put in national's feed: which version of which listing, signed by its origin."""
+
+    code: str
+    origin: str
+    version: int
+    compact: str
+
+
+def append_to_feed(session: Session, applied: list[VerifiedEvent] | list[FeedEntry]) -> None:
+    """Record events in the feed, numbered in commit order, as signed by their origins.
 
     A version already in the feed stays as it is: two batches carrying the same event, applied side by
     side, may both have found it new. The numbers it would have taken are skipped (readers page by seq).
     """
+    if not applied:
+        return
     _epoch, last = next_seq(session, OutboxCounter.FEED, count=len(applied))
     first = last - len(applied) + 1
     once = insert_for(session, CatalogueChange).on_conflict_do_nothing(index_elements=["listing_code", "version"])
     session.execute(once, [
-        {"seq": first + i, "listing_code": event["listing_code"], "origin": event["origin"],
-         "version": event["version"], "jws": compact, "created_at": utcnow()}
-        for i, (event, compact) in enumerate(applied)
+        {"seq": first + i, "listing_code": event.code, "origin": event.origin,
+         "version": event.version, "jws": event.compact, "created_at": utcnow()}
+        for i, event in enumerate(applied)
     ])  # fmt: skip
 
 
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"feed1:{seq}".encode()).decode().rstrip("=")
+    return b64url_encode(f"feed1:{seq}".encode())
 
 
 def decode_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
     try:
-        kind, _, seq = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
+        kind, _, seq = b64url_decode(cursor).decode().partition(":")
         value = int(seq)
     except (ValueError, UnicodeDecodeError):
-        raise BadCursor("Not a cursor of this feed.") from None
+        raise BadCursor() from None
     if kind != "feed1" or not 0 <= value <= MAX_BIGINT:
-        raise BadCursor("Not a cursor of this feed.")
+        raise BadCursor()
     return value
 
 
@@ -81,33 +104,39 @@ class PullReport:
     received: int
     applied: int
     has_more: bool
+    rejected: list[str]
 
 
-def pull_once(*, session: Session, directory: Directory, limit: int = FEED_LIMIT) -> PullReport:
-    """Fetch the next page of national's feed and apply it; the cursor moves with what was applied."""
-    own = current_app.config["NODE_CODE"]
-    cursor = session.get(SyncCursor, FEED_STREAM)
-    position = cursor.position if cursor else ""
-    session.rollback()  # no transaction (on SQLite: no write lock) is held while national is asked
-    params = {"limit": limit} | ({"after": position} if position else {})
-    response = call_node("GET", f"{national_issuer()}/federation/v1/changes", audience="N0", scope="listings:read",
-                         params=params)  # fmt: skip
+def feed_position(session: Session) -> str:
+    """Where this node stands in national's feed (an opaque cursor; empty at the start)."""
+    return session.scalar(select(SyncCursor.position).where(SyncCursor.stream == Stream.FEED)) or ""
+
+
+def fetch_feed_page(*, national_url: str, after: str, limit: int = FEED_LIMIT) -> dict:
+    """One page of national's feed; CursorExpired when it no longer reaches back to `after`."""
+    params = {"limit": limit} | ({"after": after} if after else {})
+    response = call_node("GET", f"{national_url}/federation/v1/changes", audience=NATIONAL_CODE,
+                         scope="listings:read", params=params)  # fmt: skip
     if response.status_code == 410:
         raise CursorExpired(response.json().get("message", "cursor expired"))
     response.raise_for_status()
-    answer = response.json()
-    verified = []
-    for compact in answer["events"]:
+    return response.json()
+
+
+def apply_feed_page(*, session: Session, page: dict, directory: Directory, own_code: str) -> PullReport:
+    """Apply a page of national's feed and move this node's position past it; flushes."""
+    verified, rejected = [], []
+    for compact in page["events"]:
         try:
-            event, raw = verify_event(compact, caller="N0", directory=directory)
+            event = verify_event(compact, caller=NATIONAL_CODE, directory=directory)
         except EventRejected as error:
-            current_app.logger.warning("feed event not applied: %s", error)
+            rejected.append(error.message)
             continue
-        if event["origin"] != own:  # the origin has its own listings already, newer if anything
-            verified.append((event, raw))
-    applied = apply_verified(session, verified, own_code=own).count("applied") if verified else 0
-    cursor = session.get(SyncCursor, FEED_STREAM) or SyncCursor(stream=FEED_STREAM)
-    cursor.position, cursor.updated_at = answer["next_cursor"], utcnow()
+        if event.origin != own_code:  # the origin has its own listings already, newer if anything
+            verified.append(event)
+    applied = apply_events(session, verified, own_code=own_code).count("applied")
+    cursor = session.get(SyncCursor, Stream.FEED) or SyncCursor(stream=Stream.FEED)
+    cursor.position, cursor.updated_at = page["next_cursor"], utcnow()
     session.add(cursor)
-    session.commit()
-    return PullReport(len(answer["events"]), applied, answer["has_more"])
+    session.flush()
+    return PullReport(len(page["events"]), applied, page["has_more"], rejected)

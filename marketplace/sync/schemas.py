@@ -1,6 +1,6 @@
 """Events and listing documents as they arrive from other nodes (PROTOCOL.md §6)."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from ..identity.codes import NODE_CODE_RE
 from ..listings.schemas import ListingSchema, SellerSchema
@@ -15,7 +15,7 @@ class RemoteSellerSchema(SellerSchema):
     """The seller of another node's listing: the name is stored in a column of its own, so it must be there."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     org = fields.String(load_default="", validate=validate.Length(max=200))
@@ -25,7 +25,7 @@ class RemoteListingSchema(ListingSchema):
     """A listing document of another node: every field of §3, the read-only ones included."""
 
     class Meta:
-        unknown = EXCLUDE  # a newer origin may add fields; v1 readers keep what they know
+        unknown = RAISE  # document v1 exactly: what is stored is served back, so nothing unknown gets in
 
     code = fields.String(required=True, validate=validate.Length(max=20))
     origin = fields.String(required=True, validate=validate.Regexp(rf"^{NODE_CODE_RE}$"))
@@ -87,7 +87,8 @@ class OriginSchema(Schema):
     last_heard_at = fields.AwareDateTime(format="iso", allow_none=True)
     seconds_since = fields.Float(allow_none=True)
     listings = fields.Integer()
-    unreachable = fields.Boolean()
+    last_healthy_at = fields.AwareDateTime(format="iso", allow_none=True)
+    unreachable = fields.Boolean(metadata={"description": "No healthy answer to national's probe for SYNC_STALE_AFTER"})
 
 
 class SyncStatusSchema(Schema):

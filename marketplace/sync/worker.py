@@ -12,16 +12,39 @@ from dataclasses import dataclass, field
 
 import httpx
 from flask import Flask
-from sqlalchemy import func, select
+from sqlmodel import Session
 
-from ..federation.client import TokenUnavailable
+from ..federation.client import TokenUnavailable, national_issuer
+from ..federation.directory import parent_node
 from ..federation.http import FetchRefused
-from ..models import CatalogueChange, OutboxEvent, SyncCursor
-from .api import remote_directory
-from .feed import FEED_LIMIT, CursorExpired, pull_once
-from .health import probe_origins
-from .push import parent, push_once
-from .status import record_error
+from ..federation.outbox import signed_events
+from ..models import Stream
+from ..monitoring.origins import DEFAULT_STALE_AFTER, active_nodes, probe, record_probes
+from ..monitoring.sync_status import record_sync_error
+from .apply import remote_directory
+from .feed import (
+    FEED_LIMIT,
+    CursorExpired,
+    FeedEntry,
+    PullReport,
+    append_to_feed,
+    apply_feed_page,
+    feed_position,
+    fetch_feed_page,
+)
+from .push import (
+    PUSH_CONCURRENCY,
+    PushReport,
+    acknowledged,
+    advance_send_cursor,
+    cursor_seq,
+    own_batches,
+    relay_batch,
+    send_batch,
+    send_batches,
+    waiting_count,
+)
+from .schemas import MAX_BATCH
 
 FAILURES_TO_OPEN = 3
 PEER_ERRORS = (FetchRefused, TokenUnavailable, httpx.HTTPError, ValueError, KeyError)
@@ -71,60 +94,99 @@ class SyncWorker:
     def national(self) -> bool:
         return self.app.config["NODE_ROLE"] == "national"
 
+    def _session(self) -> Session:
+        return self.app.extensions["db"].session()
+
     def pending(self) -> int:
         """Events waiting to go up: own outbox and relayed ones past the parent's cursors."""
         if self.national:
             return 0
-        with self.app.app_context(), self.app.extensions["db"].session() as session:
-            code, _url = parent()
+        with self.app.app_context(), self._session() as session:
+            self.parent_code, _url = parent_node()
+            return waiting_count(session, self.parent_code)
+
+    def push_once(self, limit: int = MAX_BATCH, concurrency: int = PUSH_CONCURRENCY) -> PushReport:
+        """Send the next batches of this node's own events, then of the events it relays, to its parent.
+
+        Batches go side by side; the cursor moves to the end of the last batch that was answered with
+        every batch before it answered too, so a failed batch and all after it are sent again. No
+        transaction is held while the parent is called.
+        """
+        with self.app.app_context():
+            code, url = parent_node()
             self.parent_code = code
-            own = session.get(SyncCursor, f"out:{code}")
-            relay = session.get(SyncCursor, f"relay:{code}")
-            waiting = session.scalar(select(func.count()).where(OutboxEvent.seq > (own.last_seq if own else 0)))
-            relayed = session.scalar(select(func.count()).where(CatalogueChange.seq > (relay.last_seq if relay else 0)))
-            return (waiting or 0) + (relayed or 0)
+            with self._session() as session:
+                batches = own_batches(session=session, parent_code=code, limit=limit, concurrency=concurrency)
+                session.commit()  # the signatures are kept even if the parent is down
+            last, sent, rejected, failure = acknowledged(batches, send_batches(code, url, batches))
+            with self._session() as session:
+                acked = advance_send_cursor(session, Stream.outgoing(code), last)
+                session.commit()
+            if failure is not None:
+                raise failure
+            relay_sent, relay_rejected = self._relay_once(code, url, limit)
+            return PushReport(sent + relay_sent, acked, rejected + relay_rejected)
+
+    def _relay_once(self, code: str, url: str, limit: int) -> tuple[int, list[dict]]:
+        """Pass the children's events on up; each is answered (applied, duplicate, stale or rejected) once."""
+        with self._session() as session:
+            batch = relay_batch(session=session, parent_code=code, limit=limit)
+        if batch is None:
+            return 0, []
+        answer = send_batch(code, url, batch.compacts)
+        with self._session() as session:
+            advance_send_cursor(session, Stream.relayed(code), batch.last_seq)
+            session.commit()
+        return len(batch.compacts), [result for result in answer["results"] if result["status"] == "rejected"]
 
     def push_if_pending(self) -> int:
         """Push one round (PUSH_CONCURRENCY batches) when events wait; the number sent."""
         if not self.pending():
             return 0
-        with self.app.app_context(), self.app.extensions["db"].session() as session:
-            return push_once(session=session).sent
+        return self.push_once().sent
 
     def push_all(self, progress=None) -> int:
         """Push until nothing is waiting; the number of events sent."""
         sent = 0
+        while True:
+            report = self.push_once()
+            if not report.sent:
+                return sent
+            sent += report.sent
+            if progress:
+                progress(report.sent)
+
+    def pull_once(self) -> PullReport:
+        """Fetch the next page of national's feed and apply it; the position moves with what was applied."""
         with self.app.app_context():
-            self.parent_code = parent()[0]
-            while True:
-                with self.app.extensions["db"].session() as session:
-                    report = push_once(session=session)
-                if not report.sent:
-                    return sent
-                sent += report.sent
-                if progress:
-                    progress(report.sent)
+            with self._session() as session:
+                position = feed_position(session)
+            page = fetch_feed_page(national_url=national_issuer(), after=position, limit=self.feed_page)
+            with self._session() as session:
+                report = apply_feed_page(session=session, page=page, directory=remote_directory(),
+                                         own_code=self.app.config["NODE_CODE"])  # fmt: skip
+                session.commit()
+            for reason in report.rejected:
+                self.app.logger.warning("feed event not applied: %s", reason)
+            return report
 
     def pull_page(self) -> bool:
         """Pull and apply one page of national's feed; whether more pages wait."""
-        with self.app.app_context(), self.app.extensions["db"].session() as session:
-            return pull_once(session=session, directory=remote_directory(), limit=self.feed_page).has_more
+        return self.pull_once().has_more
 
     def pull_all(self) -> tuple[int, int]:
         """Pull the feed until it has no more; (events received, applied)."""
         received = applied = 0
-        with self.app.app_context():
-            while True:
-                with self.app.extensions["db"].session() as session:
-                    report = pull_once(session=session, directory=remote_directory(), limit=self.feed_page)
-                received, applied = received + report.received, applied + report.applied
-                if not report.has_more:
-                    return received, applied
+        while True:
+            report = self.pull_once()
+            received, applied = received + report.received, applied + report.applied
+            if not report.has_more:
+                return received, applied
 
     def once(self, progress=None) -> dict:
-        """One round in both directions."""
+        """One round in both directions (on national: its own events into its feed)."""
         if self.national:
-            return {"pushed": 0, "received": 0, "applied": 0}
+            return {"pushed": 0, "received": 0, "applied": 0, "published": self.publish_own()}
         pushed = self.push_all(progress)
         received, applied = self.pull_all()
         return {"pushed": pushed, "received": received, "applied": applied}
@@ -136,7 +198,7 @@ class SyncWorker:
         try:
             action()
         except CursorExpired as error:
-            return self._failed(breaker, f"feed cursor expired: {error}")
+            return self._failed(breaker, f"feed cursor expired: {error.message}")
         except PEER_ERRORS as error:
             return self._failed(breaker, f"{type(error).__name__}: {error}")
         except Exception as error:  # the worker outlives any one failure; the log has the traceback
@@ -148,15 +210,39 @@ class SyncWorker:
     def _failed(self, breaker: CircuitBreaker, message: str) -> float:
         self.last_error = message
         self.app.logger.warning("sync: %s", message)
-        with self.app.app_context(), self.app.extensions["db"].session() as session:
-            stream = "feed:N0" if breaker is self.pull_breaker else f"out:{self.parent_code or 'parent'}"
-            record_error(session, stream, message)
+        with self.app.app_context(), self._session() as session:
+            stream = Stream.FEED if breaker is self.pull_breaker else Stream.outgoing(self.parent_code or "parent")
+            record_sync_error(session, stream, message)
+            session.commit()
         return breaker.failed()
 
     def probe(self) -> dict[str, bool]:
         """National: which origins answer, marking the listings of long-unreachable ones stale."""
-        with self.app.app_context(), self.app.extensions["db"].session() as session:
-            return probe_origins(session=session)
+        with self.app.app_context():
+            with self._session() as session:
+                nodes = active_nodes(session)
+            reachable = probe(nodes)  # no transaction (on SQLite: no write lock) is held while probing
+            with self._session() as session:
+                stale_after = self.app.config.get("SYNC_STALE_AFTER", DEFAULT_STALE_AFTER)
+                record_probes(session=session, reachable=reachable, stale_after=stale_after)
+                session.commit()
+            return reachable
+
+    def publish_own(self, limit: int = MAX_BATCH) -> int:
+        """National: put its own listings' events into its feed, signed, so every node receives them."""
+        total = 0
+        with self.app.app_context():
+            while True:
+                with self._session() as session:
+                    events = signed_events(session=session, after_seq=cursor_seq(session, Stream.OWN_TO_FEED),
+                                           limit=limit)  # fmt: skip
+                    if not events:
+                        return total
+                    own = self.app.config["NODE_CODE"]
+                    append_to_feed(session, [FeedEntry(e.listing_code, own, e.version, e.jws) for e in events])
+                    advance_send_cursor(session, Stream.OWN_TO_FEED, events[-1].seq)
+                    session.commit()
+                total += len(events)
 
     def turn(self) -> tuple[float, bool]:
         """One turn of `run`: a round of pushing, then one page of the feed if due or behind.
@@ -184,15 +270,19 @@ class SyncWorker:
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set: push as soon as events wait, pull the feed every pull_interval.
 
-        On national: probe the origins every probe_interval instead.
+        On national: put its own events into its feed, and probe the origins every probe_interval.
         """
         if self.national:
+            next_probe = 0.0
             while not stop.is_set():
                 try:
-                    self.probe()
+                    self.publish_own()
+                    if time.monotonic() >= next_probe:
+                        self.probe()
+                        next_probe = time.monotonic() + self.probe_interval
                 except Exception:  # the watcher outlives any one failure
-                    self.app.logger.exception("probing the origins failed")
-                stop.wait(self.probe_interval)
+                    self.app.logger.exception("national's sync round failed")
+                stop.wait(self.poll_interval)
             return
         while not stop.is_set():
             delay, more = self.turn()

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 
 from marketplace.i18n import local_date, local_time, money, number
+from marketplace.i18n.messages import translate_message
+from marketplace.i18n.words import TERMS, term
 from marketplace.identity.industries import SECTIONS, SECTIONS_ZH, section_name
 from marketplace.identity.regions import PROVINCES, PROVINCES_ZH, province_name
-from marketplace.messages import translate_message
-from marketplace.words import TERMS, term
 
 ZH = {"Accept-Language": "zh-CN"}
 EN = {"Accept-Language": "en"}

@@ -83,7 +83,7 @@ def test_any_swap_of_neighbours_is_rejected(code, data):
 
 def test_mod_37_36_misses_some_swaps_of_alphabet_neighbours():
     """ISO/IEC 7064 MOD 37,36 is blind to swapping two characters next to each other in 0-9A-Z
-    (such as "KJ" for "JK") at one of its 36 running states: about 1 in 730 random swaps.
+    (such as "KJ" for "JK") at one of its 36 running states: about 1 in 648 random swaps.
     PROTOCOL.md §2 says it catches every swap; this pins down exactly what it does not catch."""
     code = "R44-ZM8V4WKJ-Y"
     assert str(parse_code(code)) == code

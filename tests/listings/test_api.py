@@ -100,7 +100,7 @@ BAD_DOCUMENTS = [
     ({"available_from": "2026-12-01T00:00:00"}, "available_from", "timezone"),
     ({"available_from": "tomorrow"}, "available_from", "RFC 3339"),
     ({"latency_ms": -1}, "latency_ms", "greater than or equal to 0"),
-    ({"bandwidth_gbps": "NaN"}, "bandwidth_gbps", ""),
+    ({"bandwidth_gbps": "NaN"}, "bandwidth_gbps", "Special numeric values"),
     ({"code": "R44-00000001-X"}, "code", "Unknown field"),
     ({"version": 7}, "version", "Unknown field"),
     ({"seller": {"name": "me"}}, "seller", "Unknown field"),
@@ -152,7 +152,9 @@ def test_writes_without_a_valid_token_are_401(client, db_session, header):
 @pytest.mark.parametrize("role", ["buyer", "operator"])
 def test_only_sellers_publish(client, db_session, role):
     user = make_user(db_session, role=role)
+    before = db_session.scalar(select(func.count()).select_from(Listing))
     assert_error_shape(client.post(API, json=gpu_payload(), headers=bearer(db_session, user)), 403)
+    assert db_session.scalar(select(func.count()).select_from(Listing)) == before
 
 
 @pytest.mark.parametrize("method", ["patch", "delete"])

@@ -1,3 +1,1 @@
-"""Sync tests use the in-process federation of tests/federation."""
-
-from ..federation.conftest import federation, national_database, national_postgresql, template_database  # noqa: F401
+"""Sync tests run on the in-process federation of tests/multinode.py."""

@@ -7,9 +7,9 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from marketplace.federation.keys import public_jwks
+from marketplace.federation.outbox import signed_events
 from marketplace.listings.services import retire_listing, set_listing_status, update_listing
 from marketplace.models import OutboxEvent
-from marketplace.sync.outbox import signed_events
 
 from ..factories import make_listing
 

@@ -104,7 +104,24 @@ def test_status_shows_lag_errors_and_every_origin_at_national(federation):
     assert after["up"]["lag_events"] == 0 and after["up"]["last_seq"] == 3
     origins = {o["node_code"]: o for o in status_of(federation, "N0")["origins"]}
     assert origins["R44"]["listings"] == 3 and not origins["R44"]["unreachable"]
-    assert origins["R11"]["unreachable"]  # never heard from
+
+
+def test_unreachable_means_one_thing_in_the_status_and_in_search(federation, monkeypatch):
+    # A quiet node that answers its probes is reachable, however long since its last event; a node
+    # whose probes fail for SYNC_STALE_AFTER is unreachable in the status and hidden from search alike.
+    from .test_push import push
+
+    publish(federation, "R44", count=1)
+    push(federation, "R44")
+    national = SyncWorker(federation.national)
+    monkeypatch.setitem(federation.national.config, "SYNC_STALE_AFTER", 0)
+    federation.route_http(down={"R11": None})
+    national.probe()
+    origins = {o["node_code"]: o for o in status_of(federation, "N0")["origins"]}
+    assert origins["R11"]["unreachable"] and not origins["R44"]["unreachable"]
+    assert origins["R44"]["last_healthy_at"] is not None
+    search = federation.national.test_client()
+    assert search.get("/api/v1/listings?origin=R44").get_json()["total"] == 1
 
 
 def test_status_is_for_operators(federation):

@@ -6,13 +6,15 @@ shown through the filters registered here (`money`, `number`, `local_time`, `loc
 formatted by hand. The catalogue lives in translations/ (README.md: "Translations").
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from babel import dates, numbers
 from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext
 from flask_login import current_user
+
+from ..models.types import CST
 
 _ = gettext
 _l = lazy_gettext
@@ -25,7 +27,6 @@ DEFAULT_LOCALE = "en"
 LOCALE_COOKIE = "lang"
 LOCALE_COOKIE_AGE = 365 * 24 * 3600
 TIMEZONE = "Asia/Shanghai"
-CST = timezone(timedelta(hours=8), "CST")  # China Standard Time: UTC+8 all year, no daylight saving
 # The platform's currency signs, the same in both languages (Babel's English `CN¥` and `$` would be
 # unfamiliar or ambiguous on a Chinese platform); the amount itself is formatted by Babel.
 CURRENCY_SIGNS = {"cny": "¥", "hkd": "HK$", "mop": "MOP$", "usd": "US$", "eur": "€"}

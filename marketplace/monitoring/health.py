@@ -4,7 +4,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from .db import get_session
+from ..db import get_session
 
 blp = Blueprint("health", __name__, description="Node health")
 

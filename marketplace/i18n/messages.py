@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from flask_babel import gettext
 
-from .i18n import current_locale
+from . import current_locale
 from .words import term
 
 
@@ -224,3 +224,14 @@ def translate_message(text) -> str:
     if where:
         return f"{where['where']}: {translate_message(where['message'])}"
     return text
+
+
+def translated_summary(error) -> str:
+    """A domain error in one line for a flash message, translated: its message, and each field's when several."""
+    message = translate_message(error.message)
+    if not error.messages or error.field:
+        return message
+    details = "; ".join(
+        f"{name}: {' '.join(translate_message(text) for text in texts)}" for name, texts in error.messages.items()
+    )
+    return f"{message} ({details})"

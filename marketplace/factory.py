@@ -1,0 +1,110 @@
+"""The app factory: configuration, database, extensions, blueprints, errors and commands of a node.
+
+The top of the layering (docs/ARCHITECTURE.md): it wires every package, and nothing imports it but
+`marketplace/__init__.py`. Blueprints of national's registry and authorization server are registered on
+national only.
+"""
+
+import logging
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+from swagger_ui_bundle import swagger_ui_path
+
+from . import db, errors, i18n, limits
+from .accounts import auth
+from .accounts.cli import tokens_cli, users_cli
+from .accounts.language import bp as language_pages
+from .accounts.national_login import bp as national_login
+from .accounts.views import bp as accounts_pages
+from .cli import db_cli
+from .config import ROOT, load_config
+from .federation import authserver
+from .federation.api import blp as federation_api
+from .federation.cli import federation_cli, keys_cli
+from .federation.oauth_views import blp as oauth_blp
+from .federation.oidc_views import blp as oidc_blp
+from .federation.wellknown import blp as wellknown_blp
+from .jsonprovider import OrjsonProvider
+from .listings.api import blp as listings_api
+from .listings.cli import demo_data
+from .listings.views import bp as listings_pages
+from .monitoring.health import blp as health_blp
+from .registry.api import blp as registry_api
+from .registry.cli import registry_cli
+from .registry.views import bp as registry_pages
+from .sync.api import blp as sync_api
+from .sync.cli import sync_cli
+from .templating import init_app as init_templating
+
+csrf = CSRFProtect()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build a node from the environment; `config` overrides settings (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.json = OrjsonProvider(app)
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
+
+    db.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    limits.init_app(app)
+    _init_api(app)
+    _init_pages(app)
+    errors.init_app(app)
+    _init_cli(app)
+    return app
+
+
+def _init_api(app: Flask) -> None:
+    api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api]
+    if is_national(app):
+        authserver.init_app(app)
+        blueprints += [registry_api, oauth_blp, oidc_blp]
+    for blueprint in blueprints:
+        csrf.exempt(blueprint)  # Bearer tokens, never cookies: nothing for a forged form to ride on
+        api.register_blueprint(blueprint)
+
+    # Swagger UI's assets are served from the node itself: no CDN is needed to read the docs.
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+    app.extensions["api"] = api
+
+
+def _init_pages(app: Flask) -> None:
+    auth.init_app(app)
+    init_templating(app)
+    app.register_blueprint(listings_pages)
+    app.register_blueprint(accounts_pages)
+    app.register_blueprint(language_pages)
+    if is_national(app):
+        app.register_blueprint(registry_pages)
+    else:
+        app.register_blueprint(national_login)
+
+
+def _init_cli(app: Flask) -> None:
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli):
+        app.cli.add_command(command)
+    if is_national(app):
+        app.cli.add_command(registry_cli)
+
+
+def is_national(app: Flask) -> bool:
+    """Whether this node is the national node (registry, resolution, authorization server)."""
+    return app.config["NODE_ROLE"] == "national"

@@ -1,0 +1,1 @@
+"""Health, sync status and the watch over origins: what operators look at."""
