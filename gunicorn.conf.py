@@ -2,6 +2,8 @@
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Sync workers gave the steadiest throughput here; one per core plus one to cover I/O waits.
@@ -15,6 +17,25 @@ max_requests = 20_000
 max_requests_jitter = 2_000
 # A node runs several gunicorns side by side in development; none needs the control socket.
 control_socket_disable = True
-accesslog = os.environ.get("ACCESS_LOG", "-")
+# The app writes one JSON line per request (with its request id); gunicorn's own access log is off
+# unless ACCESS_LOG names a file.
+accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus' multiprocess mode: every worker writes its samples to files in one directory, which
+# /metrics adds up. Set before any worker imports prometheus_client; emptied at each start.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cpn-metrics-")
+
+
+def on_starting(server):
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -88,7 +88,7 @@ class Conflict(DomainError):
 
 
 # Machine-facing paths always answer JSON, whatever the client accepts.
-_JSON_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz")
+_JSON_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz", "/metrics")
 
 
 def wants_json() -> bool:

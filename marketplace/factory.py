@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 
-from . import db, errors, i18n, limits
+from . import db, errors, i18n, limits, requestlog
 from .accounts import auth
 from .accounts.cli import tokens_cli, users_cli
 from .accounts.language import bp as language_pages
@@ -30,7 +30,9 @@ from .jsonprovider import OrjsonProvider
 from .listings.api import blp as listings_api
 from .listings.cli import demo_data
 from .listings.views import bp as listings_pages
+from .monitoring.audit_log import blp as audit_api
 from .monitoring.health import blp as health_blp
+from .monitoring.metrics import bp as metrics_pages
 from .registry.api import blp as registry_api
 from .registry.cli import registry_cli
 from .registry.views import bp as registry_pages
@@ -57,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
+    requestlog.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
@@ -70,7 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_api(app: Flask) -> None:
     api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api]
+    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api]
     if is_national(app):
         authserver.init_app(app)
         blueprints += [registry_api, oauth_blp, oidc_blp]
@@ -91,6 +94,7 @@ def _init_pages(app: Flask) -> None:
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    app.register_blueprint(metrics_pages)
     app.register_blueprint(language_pages)
     if is_national(app):
         app.register_blueprint(registry_pages)

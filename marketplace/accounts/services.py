@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..audit import record_audit
 from ..errors import Conflict
 from ..models import ApiToken, User
 from ..models.types import utcnow
@@ -69,11 +70,13 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        return None
+        user = None
     if user is None:
+        record_audit(session=session, action="sign_in_failed", actor=normalize_email(email))
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    record_audit(session=session, action="sign_in", actor=user.email, object=f"user:{user.id}")
     return user
 
 
@@ -87,6 +90,8 @@ def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, A
     token = ApiToken(user_id=user.id, name=name, token_hash=_digest(plain), prefix=plain[:10])
     session.add(token)
     session.flush()
+    record_audit(session=session, action="token.create", actor=user.email, object=f"token:{token.id}",
+                 detail={"name": name, "prefix": token.prefix})  # fmt: skip
     return plain, token
 
 
@@ -114,6 +119,7 @@ def revoke_api_token(*, session: Session, user: User, token_id: int) -> ApiToken
         return None
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        record_audit(session=session, action="token.revoke", actor=user.email, object=f"token:{token.id}")
         session.flush()
     return token
 

@@ -63,6 +63,7 @@ def login():
     session = get_session()
     user = authenticate(session=session, **data)
     if user is None:
+        session.commit()  # the failed attempt's audit entry
         errors = {"password": ["Wrong email or password."]}
         return render_template("accounts/login.html", values=request.form, errors=errors, next_url=next_url), 401
     session.commit()  # a password hash upgraded by authenticate()

@@ -23,6 +23,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
 
+from .. import metrics
 from ..db import get_session
 from ..models import Node, SpentAssertion
 from .authority import AUTH_METHOD, issuer
@@ -197,6 +198,7 @@ def generate_access_token(grant_type, client, user=None, scope=None, expires_in=
         "jti": uuid.uuid4().hex,
     }
     token = jwt.encode({"alg": "ES256", "typ": ACCESS_TOKEN_TYP, "kid": key.kid}, claims, key)
+    metrics.TOKENS_ISSUED.labels(grant_type).inc()
     return {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL, "scope": claims["scope"]}
 
 

@@ -3,7 +3,10 @@
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..audit import SYSTEM, record_audit
+from ..db import get_db
 from ..identity.codes import NATIONAL_CODE
 from .client import TokenUnavailable, call_node, national_issuer
 from .http import FetchRefused, fetch
@@ -27,7 +30,19 @@ def init_command(if_missing: bool):
             click.echo(f"signing keys exist already in {keys_path()}")
             return
         raise click.ClickException(str(error)) from None
+    _audit_keys("keys.init", keys)
     click.echo(f"created signing keys in {keys_path()}: current {keys['current']['kid']}, next {keys['next']['kid']}")
+
+
+def _audit_keys(action: str, keys: dict) -> None:
+    """Key changes go into the audit log (a node may run this before its database exists: then they cannot)."""
+    try:
+        with get_db().session() as session:
+            record_audit(session=session, action=action, actor=SYSTEM, object=f"node:{current_app.config['NODE_CODE']}",
+                         detail={"current": keys["current"]["kid"], "next": keys["next"]["kid"]})  # fmt: skip
+            session.commit()
+    except SQLAlchemyError as error:
+        click.echo(f"note: not in the audit log ({type(error).__name__}); run `flask db upgrade`", err=True)
 
 
 @keys_cli.command("rotate")
@@ -35,6 +50,7 @@ def init_command(if_missing: bool):
 def rotate_command():
     """Make the next key current, add a new next key, retire the oldest."""
     keys = rotate_keys()
+    _audit_keys("keys.rotate", keys)
     click.echo(f"rotated: current {keys['current']['kid']}, next {keys['next']['kid']}")
 
 

@@ -13,6 +13,7 @@ from flask import current_app, g
 from flask_smorest import abort
 from joserfc.jwk import KeySet
 
+from .. import metrics
 from ..identity.codes import NATIONAL_CODE
 from .authority import is_revoked
 from .cache import app_cache
@@ -76,6 +77,7 @@ def _revoked(token: str, claims: dict) -> bool:
 
 
 def _refuse(error: TokenRejected):
+    metrics.TOKENS_REFUSED.labels(error.error).inc()
     header = f'Bearer error="{error.error}", error_description="{error.description}"'
     abort(error.status, message=error.description, errors={"token": [error.description]},
           headers={"WWW-Authenticate": header})  # fmt: skip

@@ -15,6 +15,8 @@ import httpx
 from flask import current_app
 
 from ..errors import DomainError
+from ..requestlog import HEADER as REQUEST_ID_HEADER
+from ..requestlog import current_request_id
 
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -75,6 +77,8 @@ def fetch(method: str, url: str, **kwargs) -> httpx.Response:
     target, pinned = _checked_target(url)
     # Uncompressed answers only: a compressed bomb would expand before the size cap could stop it.
     headers = dict(kwargs.pop("headers", None) or {}) | {"Accept-Encoding": "identity"}
+    if (request_id := current_request_id()) is not None:
+        headers[REQUEST_ID_HEADER] = request_id  # one request can be followed across nodes
     extensions = {}
     if pinned:
         headers["Host"] = pinned["host"]

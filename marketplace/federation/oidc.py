@@ -17,6 +17,7 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from sqlalchemy import select
 
+from .. import metrics
 from ..db import get_session
 from ..identity.codes import NATIONAL_CODE
 from ..models import AuthorizationCode, User
@@ -138,6 +139,7 @@ def generate_person_token(grant_type, client, user=None, scope=None, expires_in=
               "client_id": client.get_client_id(), "scope": scope, "iat": now, "exp": now + ACCESS_TOKEN_TTL,
               "jti": uuid.uuid4().hex}  # fmt: skip
     token = jwt.encode({"alg": "ES256", "typ": ACCESS_TOKEN_TYP, "kid": key.kid}, claims, key)
+    metrics.TOKENS_ISSUED.labels(grant_type).inc()
     return {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL, "scope": scope}
 
 

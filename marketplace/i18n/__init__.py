@@ -31,7 +31,16 @@ TIMEZONE = "Asia/Shanghai"
 # unfamiliar or ambiguous on a Chinese platform); the amount itself is formatted by Babel.
 CURRENCY_SIGNS = {"cny": "¥", "hkd": "HK$", "mop": "MOP$", "usd": "US$", "eur": "€"}
 # Paths answered to machines: their language comes from Accept-Language alone, never from cookies.
-_MACHINE_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz")
+_MACHINE_PREFIXES = (
+    "/api/",
+    "/registry/v1/",
+    "/federation/",
+    "/oauth/",
+    "/.well-known/",
+    "/healthz",
+    "/metrics",
+    "/sync/",
+)
 # What a browser may ask for, mapped to the locale that serves it: any Chinese gets Simplified Chinese.
 _ACCEPTED = {"zh-CN": "zh_CN", "zh": "zh_CN", "en": "en"}
 

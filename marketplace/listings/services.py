@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..audit import SYSTEM, actor_of, record_audit
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..federation.outbox import record_change
 from ..identity.codes import InvalidCode, mint_code, parse_code
@@ -63,6 +64,8 @@ def publish_listing(*, session: Session, seller: User, node_code: str, data: dic
     session.add(listing)
     session.flush()
     _announce(session, listing, was_visible=False)
+    record_audit(session=session, action=f"listing.{'draft' if listing.status == 'draft' else 'publish'}",
+                 actor=seller.email, object=f"listing:{listing.code}")  # fmt: skip
     return listing
 
 
@@ -91,6 +94,9 @@ def update_listing(*, session: Session, listing: Listing, changes: dict) -> List
     _bump_version(listing)
     session.flush()
     _announce(session, listing, was_visible=was_visible)
+    changed = sorted(name for name in changes if name != "status")
+    record_audit(session=session, action="listing.update", actor=_seller_of(session, listing),
+                 object=f"listing:{listing.code}", detail={"status": new_status, "fields": changed})  # fmt: skip
     return listing
 
 
@@ -108,7 +114,14 @@ def retire_listing(*, session: Session, listing: Listing) -> Listing:
     _bump_version(listing)
     session.flush()
     _announce(session, listing, was_visible=was_visible)
+    record_audit(session=session, action="listing.retire", actor=_seller_of(session, listing),
+                 object=f"listing:{listing.code}")  # fmt: skip
     return listing
+
+
+def _seller_of(session: Session, listing: Listing) -> str:
+    """The audit log's name for the seller who changes a listing (only they may)."""
+    return actor_of(session.get(User, listing.seller_id)) if listing.seller_id else SYSTEM
 
 
 def _announce(session: Session, listing: Listing, *, was_visible: bool) -> None:

@@ -14,11 +14,13 @@ from .account import ApiToken, User  # noqa: E402
 from .federation import AuthorizationCode, RevokedToken, SpentAssertion  # noqa: E402
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
+from .monitoring import AuditEntry, PriceIndexDay, ReportedLink, RttSample, SyncSample  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
 from .sync import CatalogueChange, OutboxCounter, OutboxEvent, Stream, SyncCursor  # noqa: E402
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "AuthorizationCode",
     "CatalogueChange",
     "Listing",
@@ -28,11 +30,15 @@ __all__ = [
     "NodeStatusChange",
     "OutboxCounter",
     "OutboxEvent",
+    "PriceIndexDay",
+    "ReportedLink",
     "Review",
     "RevokedToken",
+    "RttSample",
     "SpentAssertion",
     "Stream",
     "SyncCursor",
+    "SyncSample",
     "SQLModel",
     "User",
 ]

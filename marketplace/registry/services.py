@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from ..audit import actor_of, record_audit
 from ..errors import Conflict, NotFound
 from ..federation.scopes import redirect_uris_for
 from ..identity.codes import NATIONAL_CODE, parse_code
@@ -138,6 +139,13 @@ def submit_application(*, session: Session, data: dict, applicant: User | None =
     )
     session.add(application)
     session.flush()
+    record_audit(
+        session=session,
+        action="application.submit",
+        actor=actor_of(applicant) if applicant else "anonymous",
+        object=f"application:{application.id}",
+        detail={"requested_code": application.requested_code},
+    )
     return application, token
 
 
@@ -188,6 +196,8 @@ def review_application(
         reviewer_role=reviewer.role,
     )
     session.add(review)
+    record_audit(session=session, action=f"review.{decision}", actor=reviewer.email,
+                 object=f"application:{application.id}", detail={"stage": stage, "reason": reason})  # fmt: skip
     if new_status == "approved":
         session.add(_node_from(application))
     session.flush()
@@ -223,6 +233,8 @@ def set_node_status(*, session: Session, node: Node, status: str, reason: str, a
     node.status = status
     node.updated_at = utcnow()
     session.add(NodeStatusChange(node_code=node.code, status=status, reason=reason, actor=actor))
+    action = "node.suspend" if status == "suspended" else "node.reactivate"
+    record_audit(session=session, action=action, actor=actor, object=f"node:{node.code}", detail={"reason": reason})
     session.flush()
     return node
 

@@ -6,6 +6,7 @@ from flask import current_app, g
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
+from .. import metrics
 from ..accounts.auth import api_auth_required
 from ..db import get_session
 from ..errors import DomainError, Forbidden, NotFound
@@ -50,8 +51,12 @@ def push_events(batch):
         raise DirectoryUnavailable(f"National's directory cannot be asked now: {error}") from None
     # National's feed is the merged catalogue; a regional node's is what it relays up for its children.
     append_to_feed(session, outcome.applied)
-    answer = {"results": [result.__dict__ for result in outcome.results], "acked_seq": acked_seq(session, caller)}
+    answer = {"results": [result.answer() for result in outcome.results], "acked_seq": acked_seq(session, caller)}
     session.commit()
+    for result in outcome.results:
+        metrics.EVENTS_RECEIVED.labels("push", result.status).inc()
+        if result.reason_code:
+            metrics.EVENTS_REJECTED.labels(result.reason_code).inc()
     return answer
 
 

@@ -75,6 +75,11 @@ class EventResult:
     event_id: str | None
     status: str  # applied | duplicate | stale | rejected
     reason: str | None = None
+    reason_code: str | None = None  # machine-readable, for metrics; not part of the answer
+
+    def answer(self) -> dict:
+        """As the push endpoint answers it."""
+        return {"event_id": self.event_id, "status": self.status, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -117,9 +122,9 @@ def unverified_payload(compact: str) -> dict:
     try:
         loaded = orjson.loads(b64url_decode(compact.split(".")[1]))
     except (IndexError, ValueError):
-        raise EventRejected("Not a compact JWS.") from None
+        raise EventRejected("Not a compact JWS.", reason="not_a_jws") from None
     if not isinstance(loaded, dict):
-        raise EventRejected("Malformed event: the payload is not a JSON object.")
+        raise EventRejected("Malformed event: the payload is not a JSON object.", reason="malformed")
     return loaded
 
 
@@ -147,17 +152,17 @@ def _has_control_characters(value) -> bool:
 def _check_consistency(payload: dict, document: dict, origin: str) -> None:
     """The event and its listing agree, and the code is well formed and minted under the origin's prefix."""
     if payload["origin"] != origin or document["origin"] != origin or document["code"] != payload["listing_code"]:
-        raise EventRejected("The event's origin and code disagree with its listing.")
+        raise EventRejected("The event's origin and code disagree with its listing.", reason="inconsistent")
     if document["version"] != payload["version"]:
-        raise EventRejected("The event's version disagrees with its listing.")
+        raise EventRejected("The event's version disagrees with its listing.", reason="inconsistent")
     try:
         parsed = parse_code(document["code"])
     except DomainError as error:
-        raise EventRejected(f"{document['code']}: {error.message}") from None
+        raise EventRejected(f"{document['code']}: {error.message}", reason="invalid_code") from None
     if str(parsed) != document["code"] or parsed.node_code != origin:
-        raise EventRejected(f"{document['code']} was not minted by {origin}.")
+        raise EventRejected(f"{document['code']} was not minted by {origin}.", reason="foreign_code")
     if (payload["op"] == "delete") != (document["status"] == "retired"):
-        raise EventRejected("A delete carries a retired listing, an upsert any other status.")
+        raise EventRejected("A delete carries a retired listing, an upsert any other status.", reason="inconsistent")
 
 
 def verify_event(compact: str, *, caller: str, directory: Directory) -> VerifiedEvent:
@@ -165,24 +170,28 @@ def verify_event(compact: str, *, caller: str, directory: Directory) -> Verified
     payload = unverified_payload(compact)
     claimed = payload.get("origin")
     if not isinstance(claimed, str):
-        raise EventRejected("Malformed event: it names no origin.")
+        raise EventRejected("Malformed event: it names no origin.", reason="malformed")
     if not may_send(directory, caller, claimed):
-        raise EventRejected(f"{caller} may not send events of origin {claimed!r}.")
+        raise EventRejected(f"{caller} may not send events of origin {claimed!r}.", reason="origin_not_below_caller")
     keys = directory.keys_of(claimed)
     if keys is None:
-        raise EventRejected(f"No registered keys for {claimed}.")
+        raise EventRejected(f"No registered keys for {claimed}.", reason="no_keys")
     try:
         # The payload was parsed above from the very bytes the signature covers: no second parse.
         jws.deserialize_compact(compact, keys, algorithms=list(ALLOWED_ALGORITHMS))
     except (JoseError, ValueError) as error:
-        raise EventRejected(f"The signature does not verify with {claimed}'s key: {error}") from None
+        message = f"The signature does not verify with {claimed}'s key: {error}"
+        raise EventRejected(message, reason="bad_signature") from None
     if _has_control_characters(payload):
-        raise EventRejected("Malformed event: text holds control characters (only newline and tab are allowed).")
+        raise EventRejected(
+            "Malformed event: text holds control characters (only newline and tab are allowed).",
+            reason="control_characters",
+        )
     try:
         event = _events.load(payload)
         document = _listings.load(event["listing"])
     except ValidationError as error:
-        raise EventRejected(f"Malformed event: {error.messages}") from None
+        raise EventRejected(f"Malformed event: {error.messages}", reason="invalid_document") from None
     _check_consistency(event, document, claimed)
     return VerifiedEvent(payload=event, document=document, compact=compact)
 
@@ -299,15 +308,14 @@ def apply_batch(
             verified.append((len(slots), verify_event(compact, caller=caller, directory=directory)))
             slots.append(None)
         except EventRejected as error:
-            slots.append(EventResult(_event_id(compact), "rejected", error.message))
+            slots.append(EventResult(_event_id(compact), "rejected", error.message, error.reason))
     statuses = apply_events(session, [event for _slot, event in verified], own_code=own_code)
     applied, positions = [], {}
     for (slot, event), status in zip(verified, statuses, strict=True):
         event_id = event.payload["event_id"]
         if status == "rejected":
-            slots[slot] = EventResult(
-                event_id, status, f"{own_code} is the origin of {event.code}: only it changes it."
-            )
+            reason = f"{own_code} is the origin of {event.code}: only it changes it."
+            slots[slot] = EventResult(event_id, status, reason, "own_listing")
             continue
         slots[slot] = EventResult(event_id, status)
         stream = Stream.incoming(event.origin)

@@ -14,6 +14,7 @@ import httpx
 from flask import Flask
 from sqlmodel import Session
 
+from .. import metrics
 from ..federation.client import TokenUnavailable, national_issuer
 from ..federation.directory import parent_node
 from ..federation.http import FetchRefused
@@ -119,6 +120,8 @@ class SyncWorker:
                 batches = own_batches(session=session, parent_code=code, limit=limit, concurrency=concurrency)
                 session.commit()  # the signatures are kept even if the parent is down
             last, sent, rejected, failure = acknowledged(batches, send_batches(code, url, batches))
+            metrics.EVENTS_SENT.labels("own").inc(sum(len(batch.compacts) for batch in batches))
+            metrics.EVENTS_ACKED.labels("own").inc(sent)
             with self._session() as session:
                 acked = advance_send_cursor(session, Stream.outgoing(code), last)
                 session.commit()
@@ -134,6 +137,8 @@ class SyncWorker:
         if batch is None:
             return 0, []
         answer = send_batch(code, url, batch.compacts)
+        metrics.EVENTS_SENT.labels("relay").inc(len(batch.compacts))
+        metrics.EVENTS_ACKED.labels("relay").inc(len(batch.compacts))
         with self._session() as session:
             advance_send_cursor(session, Stream.relayed(code), batch.last_seq)
             session.commit()
@@ -166,7 +171,9 @@ class SyncWorker:
                 report = apply_feed_page(session=session, page=page, directory=remote_directory(),
                                          own_code=self.app.config["NODE_CODE"])  # fmt: skip
                 session.commit()
+            metrics.EVENTS_RECEIVED.labels("feed", "applied").inc(report.applied)
             for reason in report.rejected:
+                metrics.EVENTS_RECEIVED.labels("feed", "rejected").inc()
                 self.app.logger.warning("feed event not applied: %s", reason)
             return report
 

@@ -1,14 +1,14 @@
 """Accounts remember the interface language their person chose.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

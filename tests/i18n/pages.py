@@ -8,7 +8,16 @@ ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 # Endpoints that answer machines, or only redirect: not pages people read.
 NOT_PAGES = {"static", "swagger_assets", "national_login.start", "national_login.callback"}
 NAMES = {"buyer": "李娜", "seller": "王磊", "operator": "赵敏", "local_reviewer": "黄伟", "national_reviewer": "周洁"}
-MACHINE_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz", "/sync/")
+MACHINE_PREFIXES = (
+    "/api/",
+    "/registry/v1/",
+    "/federation/",
+    "/oauth/",
+    "/.well-known/",
+    "/healthz",
+    "/sync/",
+    "/metrics",
+)
 
 
 def page_endpoints(app) -> set[str]:

@@ -1,0 +1,30 @@
+"""The audit log's one writer: who did what to which object, when, from which address, in which request.
+
+Services call `record_audit` in the unit of work of the change itself, so an entry commits with
+what it records, or not at all. Rows are never changed: the database refuses updates and deletes.
+"""
+
+import json
+
+from flask import has_request_context, request
+from sqlmodel import Session
+
+from .models import AuditEntry
+from .requestlog import current_request_id
+
+SYSTEM = "system"
+
+
+def actor_of(user) -> str:
+    """How the log names a person: their email (accounts of national's identity included)."""
+    return getattr(user, "email", None) or SYSTEM
+
+
+def record_audit(*, session: Session, action: str, actor: str, object: str = "", detail: dict | None = None) -> None:
+    """Add one entry; the address and request id come from the request being served, if any."""
+    address = (request.remote_addr or "") if has_request_context() else ""
+    session.add(AuditEntry(
+        actor=actor[:254], action=action, object=object[:120],
+        detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else "",
+        address=address[:64], request_id=current_request_id() or "",
+    ))  # fmt: skip

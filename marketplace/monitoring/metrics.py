@@ -1,0 +1,119 @@
+"""`GET /metrics`: the node's Prometheus metrics, for its operators.
+
+Counters and histograms come from every gunicorn worker (prometheus_client's multiprocess mode,
+when PROMETHEUS_MULTIPROC_DIR is set); the figures that live in the database are read from it at
+each scrape, so every worker answers the same and nothing needs aggregating.
+"""
+
+import ipaddress
+import os
+
+from flask import Blueprint, Response, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from ..accounts.auth import bearer_user
+from ..db import get_session
+from ..errors import Forbidden
+from ..models import Listing, Node, OutboxEvent, Stream, SyncCursor
+from ..models.types import utcnow
+from .origins import DEFAULT_STALE_AFTER, is_unreachable
+
+bp = Blueprint("metrics", __name__)
+
+
+def _allowed_networks() -> list:
+    raw = current_app.config.get("METRICS_ALLOW", "")
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()]
+
+
+def may_scrape() -> bool:
+    """An operator's API token, or a request from an address in METRICS_ALLOW."""
+    user = bearer_user()
+    if user is not None and user.role == "operator":
+        return True
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in network for network in _allowed_networks())
+
+
+def _gauge(name: str, documentation: str, labels: list[str], rows) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for *values, number in rows:
+        family.add_metric([str(value) for value in values], float(number or 0))
+    return family
+
+
+def database_figures(*, session: Session, node_code: str, role: str, stale_after: float) -> list[GaugeMetricFamily]:
+    """The gauges read from the database: outbox, sync lag, listings and units, nodes (national)."""
+    now = utcnow()
+    parent = session.scalar(select(SyncCursor.last_seq).where(SyncCursor.stream.like(Stream.outgoing("%")))
+                            .order_by(SyncCursor.last_seq.desc()).limit(1))  # fmt: skip
+    if role == "national":
+        parent = session.scalar(select(SyncCursor.last_seq).where(SyncCursor.stream == Stream.OWN_TO_FEED))
+    acked = parent or 0
+    waiting, oldest = session.execute(
+        select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.seq > acked)
+    ).one()
+    feed = session.get(SyncCursor, Stream.FEED)
+    lag = [("up", (now - oldest).total_seconds() if oldest else 0.0)]
+    if role != "national":
+        lag.append(("down", (now - feed.updated_at).total_seconds() if feed else 0.0))
+    whose = case((Listing.origin == node_code, "own"), else_="other")
+    figures = [
+        _gauge("cpn_outbox_waiting", "This node's events not yet acknowledged upstream", [], [(waiting,)]),
+        _gauge("cpn_sync_lag_seconds", "Age of the oldest waiting event (up); since the feed last moved (down)",
+               ["direction"], lag),
+        _gauge("cpn_listings", "Listings held here, by origin (own or other), resource type and status",
+               ["origin", "resource_type", "status"],
+               session.execute(select(whose, Listing.resource_type, Listing.status, func.count())
+                               .group_by(whose, Listing.resource_type, Listing.status)).all()),
+        _gauge("cpn_units_listed", "Units of this node's published listings, by resource type", ["resource_type"],
+               session.execute(select(Listing.resource_type, func.sum(Listing.quantity))
+                               .where(Listing.origin == node_code, Listing.status == "published")
+                               .group_by(Listing.resource_type)).all()),
+    ]  # fmt: skip
+    if role == "national":
+        nodes = session.execute(select(Node.role, Node.status, func.count()).group_by(Node.role, Node.status)).all()
+        health = {
+            cursor.stream.removeprefix("health:"): cursor
+            for cursor in session.scalars(select(SyncCursor).where(SyncCursor.stream.like(Stream.health("%"))))
+        }
+        figures += [
+            _gauge("cpn_nodes", "Nodes in the registry, by role and status", ["role", "status"], nodes),
+            _gauge("cpn_origin_unreachable", "1 while an origin is unreachable (its listings hidden)", ["node"],
+                   [(code, is_unreachable(health_of, now=now, stale_after=stale_after))
+                    for code, health_of in health.items()]),
+        ]  # fmt: skip
+    return figures
+
+
+class _DatabaseCollector:
+    def __init__(self, figures):
+        self.figures = figures
+
+    def collect(self):
+        yield from self.figures
+
+
+@bp.get("/metrics")
+def metrics_view():
+    """Prometheus' text format: the counters of every worker and the database's figures."""
+    if not may_scrape():
+        raise Forbidden("Metrics are for this node's operators: an operator's API token, or an address in "
+                        "METRICS_ALLOW.", reason="not_an_operator")  # fmt: skip
+    config = current_app.config
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        counted = CollectorRegistry()
+        multiprocess.MultiProcessCollector(counted)
+    else:
+        counted = REGISTRY
+    figures = database_figures(session=get_session(), node_code=config["NODE_CODE"], role=config["NODE_ROLE"],
+                               stale_after=config.get("SYNC_STALE_AFTER", DEFAULT_STALE_AFTER))  # fmt: skip
+    database = CollectorRegistry()
+    database.register(_DatabaseCollector(figures))
+    return Response(generate_latest(counted) + generate_latest(database), mimetype=CONTENT_TYPE_LATEST)

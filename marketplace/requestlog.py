@@ -1,0 +1,78 @@
+"""One JSON line per request, and a request id that follows a request across nodes.
+
+The id comes from the caller's `X-Request-Id` when it is a plain token (another node passing its own
+on), else is made here; it is answered in the same header, written on the log line and the audit
+log, and sent on every call this request makes to another node (`federation/http.py`).
+"""
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, has_request_context, request
+
+from . import metrics
+
+HEADER = "X-Request-Id"
+_ACCEPTED = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+access_log = logging.getLogger("marketplace.access")
+
+
+class JsonLineFormatter(logging.Formatter):
+    """The record's fields as one JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", None) or {"message": record.getMessage()}
+        return json.dumps({"level": record.levelname.lower(), **fields}, ensure_ascii=False, default=str)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served, if any."""
+    return g.get("request_id") if has_request_context() else None
+
+
+def _endpoint() -> str:
+    # The route's name, not the path: one series per endpoint, whatever codes the paths carry.
+    return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+
+
+def _start() -> None:
+    offered = request.headers.get(HEADER, "")
+    g.request_id = offered if _ACCEPTED.match(offered) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _finish(response):
+    seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
+    response.headers[HEADER] = g.get("request_id", "")
+    endpoint = _endpoint()
+    metrics.HTTP_REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    metrics.HTTP_SECONDS.labels(endpoint).observe(seconds)
+    access_log.info("request", extra={"fields": {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": g.get("request_id"),
+        "node": request.environ.get("cpn.node_code"), "method": request.method, "path": request.path,
+        "endpoint": endpoint, "status": response.status_code, "ms": round(seconds * 1000, 2),
+        "remote_addr": request.remote_addr, "bytes": response.calculate_content_length(),
+    }})  # fmt: skip
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Time, count and log every request; the JSON lines go to standard error unless LOG_REQUESTS is off."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLineFormatter())
+        access_log.addHandler(handler)
+        access_log.propagate = False
+        access_log.setLevel(logging.INFO)
+    access_log.disabled = not app.config.get("LOG_REQUESTS", True)
+    code = app.config["NODE_CODE"]
+
+    @app.before_request
+    def _begin():
+        request.environ["cpn.node_code"] = code
+        _start()
+
+    app.after_request(_finish)
