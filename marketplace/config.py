@@ -71,6 +71,8 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("PUBLIC_URL", "").startswith("https://"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        # National: seconds an origin may stay unreachable before its listings are marked stale.
+        "SYNC_STALE_AFTER": int(os.environ.get("SYNC_STALE_AFTER", "3600")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "WTF_CSRF_TIME_LIMIT": None,
         # flask-smorest

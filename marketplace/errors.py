@@ -4,6 +4,7 @@ import logging
 from types import SimpleNamespace
 
 from flask import Flask, jsonify, render_template, request
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -85,6 +86,30 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     status = 409
     reason = "conflict"
+
+
+class ErrorSchema(Schema):
+    """PROTOCOL.md §4's error object, as the OpenAPI document describes every error answer."""
+
+    class Meta:
+        unknown = INCLUDE  # a refusal may add keys of its own (`extra`)
+
+    code = fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "The HTTP status name"})
+    message = fields.String(required=True, metadata={"description": "What is wrong, in words"})
+    errors = fields.Dict(metadata={"description": "Messages by location (json, query, path, form) and field"})
+    reason = fields.String(metadata={"description": "A machine-readable reason, where the refusal has one"})
+
+
+class OAuthErrorSchema(Schema):
+    """An OAuth 2.0 error answer (RFC 6749 §5.2), as the authorization server and resource servers send it."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    error = fields.String(required=True, metadata={"description": "An RFC 6749 error code"})
+    error_description = fields.String(metadata={"description": "What is wrong, in words"})
+    error_uri = fields.String()
 
 
 # Machine-facing paths always answer JSON, whatever the client accepts.

@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 
-from . import db, errors, i18n, limits, requestlog
+from . import db, errors, i18n, inputs, limits, requestlog
 from .accounts import auth
 from .accounts.cli import tokens_cli, users_cli
 from .accounts.language import bp as language_pages
@@ -32,7 +32,10 @@ from .listings.cli import demo_data
 from .listings.views import bp as listings_pages
 from .monitoring.audit_log import blp as audit_api
 from .monitoring.health import blp as health_blp
+from .monitoring.latency_api import blp as latency_api
+from .monitoring.latency_api import national_blp as latency_matrix_api
 from .monitoring.metrics import bp as metrics_pages
+from .monitoring.views import bp as monitoring_pages
 from .registry.api import blp as registry_api
 from .registry.cli import registry_cli
 from .registry.views import bp as registry_pages
@@ -59,7 +62,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
-    requestlog.init_app(app)
+    requestlog.init_app(app)  # first: every answer, a refusal too, gets its request id and log line
+    inputs.init_app(app)  # bounded ids before any route; the input check before CSRF, limits and views
     i18n.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
@@ -70,13 +74,19 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+class NodeApi(Api):
+    """flask-smorest's Api, documenting errors in the shape `errors.py` renders them."""
+
+    ERROR_SCHEMA = errors.ErrorSchema
+
+
 def _init_api(app: Flask) -> None:
-    api = Api(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
+    api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api]
+    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api, latency_api]
     if is_national(app):
         authserver.init_app(app)
-        blueprints += [registry_api, oauth_blp, oidc_blp]
+        blueprints += [registry_api, oauth_blp, oidc_blp, latency_matrix_api]
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # Bearer tokens, never cookies: nothing for a forged form to ride on
         api.register_blueprint(blueprint)
@@ -95,6 +105,7 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(metrics_pages)
+    app.register_blueprint(monitoring_pages)
     app.register_blueprint(language_pages)
     if is_national(app):
         app.register_blueprint(registry_pages)

@@ -2,7 +2,9 @@
 
 Each node is its own gunicorn with its own SQLite database and keys under instance/federation/;
 the regional and industry nodes apply, are reviewed and approved through national's registry,
-publish demo listings, and run a sync worker. Ctrl-C stops everything.
+publish demo catalogues of their own (R11 in Beijing, R44 in Guangdong, IJ01 for finance), and run a
+sync worker; national runs one too, which probes every origin each minute and marks the listings
+of an origin unreachable for STALE_AFTER seconds (default 300 here) stale. Ctrl-C stops everything.
 """
 
 import json
@@ -22,6 +24,7 @@ HOME = ROOT / "instance" / "federation"
 PYTHON = sys.executable
 PASSWORD = "federation-demo-1"
 DEMO_LISTINGS = int(os.environ.get("DEMO_LISTINGS", "60"))
+STALE_AFTER = os.environ.get("STALE_AFTER", "300")  # short, so that stopping a node shows within minutes
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Node:
             "NODE_CODE": self.code, "NODE_ROLE": self.role, "PUBLIC_URL": self.url, "NATIONAL_URL": national_url,
             "PARENT_URL": parent_url, "SIGNING_KEYS_FILE": str(HOME / f"{self.code}.keys.json"),
             "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "1", "ACCESS_LOG": str(HOME / f"{self.code}.access.log"),
+            "SYNC_STALE_AFTER": STALE_AFTER,
         }  # fmt: skip
 
 
@@ -158,12 +162,14 @@ def main() -> None:
     reviewers = {role: flask(NATIONAL, "tokens", "create", email).strip().splitlines()[-1]
                  for role, email in (("national_reviewer", "reviewer@national.example.cn"),
                                      ("local_reviewer", "reviewer@local.example.cn"))}  # fmt: skip
+    # National's worker puts its own listings into its feed and probes the origins (stale marking).
+    start(NATIONAL, PYTHON, "-m", "flask", "--app", "app", "sync", "run", log=f"{NATIONAL.code}.sync.log")
     for node in NODES[1:]:
         register(node, reviewers)
         flask(node, "demo-data", "--count", str(DEMO_LISTINGS))
         start(node, PYTHON, "-m", "flask", "--app", "app", "sync", "run", log=f"{node.code}.sync.log")
     wait_synced()
-    print_summary()
+    print_summary(flask(NATIONAL, "tokens", "create", "operator@national.example.cn").strip().splitlines()[-1])
 
 
 def wait_synced(seconds: float = 60) -> None:
@@ -177,7 +183,7 @@ def wait_synced(seconds: float = 60) -> None:
     print("warning: national's catalogue is still filling; the sync workers keep going")
 
 
-def print_summary() -> None:
+def print_summary(operator_token: str) -> None:
     print("\nThe federation runs on 127.0.0.1 (Ctrl-C stops it):\n")
     for node in NODES:
         print(f"  {node.code:5} {node.role:9} {node.url}")
@@ -190,6 +196,11 @@ def print_summary() -> None:
     )
     print("  demo sellers, buyer, operator at each node: seller1@demo.cpn.example, buyer@demo.cpn.example,")
     print("                      operator@demo.cpn.example (password 'demo-compute-2026')")
+    print("\nEach node has a catalogue of its own: R11 sells in Beijing, R44 in Guangdong, IJ01 to finance;")
+    print("every search at every node finds each offer once.")
+    print("National's sync worker probes every origin each minute; stop one (e.g. R44's gunicorn) and after")
+    print(f"{STALE_AFTER} s its listings are marked stale and leave search. Every origin's state, as national sees it:")
+    print(f"  curl -H 'Authorization: Bearer {operator_token}' {NATIONAL.url}/federation/v1/sync/status")
     print(f"\nLogs and databases: {HOME}\n")
 
 

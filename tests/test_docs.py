@@ -124,7 +124,16 @@ def test_heading_anchors_follow_githubs_rules():
     }  # fmt: skip
 
 
-_ROUTE_PREFIXES = ("/api/v1/", "/federation/", "/registry/v1/", "/oauth/", "/.well-known/", "/healthz", "/api/openapi")
+_ROUTE_PREFIXES = (
+    "/api/v1/",
+    "/federation/",
+    "/registry/v1/",
+    "/oauth/",
+    "/.well-known/",
+    "/healthz",
+    "/metrics",
+    "/api/openapi",
+)
 
 
 def _documented_endpoints() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..inputs import Text
 from ..models.account import ROLES
 
 SIGNUP_ROLES = ("seller", "buyer")  # operators are made from the command line only
@@ -12,14 +13,14 @@ class AccountSchema(Schema):
     """A new account of any role (operators' command line)."""
 
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(
+    password = Text(
         required=True,
         load_only=True,
         validate=validate.Length(min=MIN_PASSWORD, max=200, error="Use {min} to {max} characters."),
     )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    organization = fields.String(load_default="", validate=validate.Length(max=200))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    organization = Text(load_default="", validate=validate.Length(max=200))
 
 
 class SignupSchema(AccountSchema):
@@ -31,11 +32,11 @@ class SignupSchema(AccountSchema):
 class LoginSchema(Schema):
     """Email and password."""
 
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = Text(required=True, validate=validate.Length(min=1, max=254))
+    password = Text(required=True, validate=validate.Length(min=1, max=200))
 
 
 class TokenNameSchema(Schema):
     """A name for a new API token."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -31,10 +30,9 @@ from .cache import app_cache
 from .endpoints import NodeIntrospectionEndpoint, NodeRevocationEndpoint
 from .http import FetchRefused, fetch
 from .jwks import jwks_errors
-from .keys import signing_key
+from .minting import mint_access_token
 from .oidc import NationalOpenIDCode, NodeAuthorizationCodeGrant, RequiredS256, generate_person_token
-from .scopes import ACCESS_TOKEN_TTL, ALLOWED_ALGORITHMS, NODE_SCOPES, PERSON_SCOPES, URN_PREFIX
-from .tokens import ACCESS_TOKEN_TYP
+from .scopes import ALLOWED_ALGORITHMS, NODE_SCOPES, PERSON_SCOPES, URN_PREFIX
 
 MAX_ASSERTION_LIFETIME = 300  # seconds between an assertion's iat and exp
 KEY_REFRESH_INTERVAL = 60  # seconds between fetches of one node's published keys
@@ -184,22 +182,9 @@ class NodeClientCredentialsGrant(ClientCredentialsGrant):
 
 def generate_access_token(grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=False):
     """An RFC 9068 JWT access token for the node that authenticated, for the resource it named."""
-    now = int(time.time())
-    key = signing_key()
-    claims = {
-        "iss": issuer(),
-        "aud": request.form["resource"],
-        "sub": client.get_client_id(),
-        "client_id": client.get_client_id(),
-        "node_code": client.get_client_id(),
-        "scope": node_scopes(scope),
-        "iat": now,
-        "exp": now + ACCESS_TOKEN_TTL,
-        "jti": uuid.uuid4().hex,
-    }
-    token = jwt.encode({"alg": "ES256", "typ": ACCESS_TOKEN_TYP, "kid": key.kid}, claims, key)
     metrics.TOKENS_ISSUED.labels(grant_type).inc()
-    return {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL, "scope": claims["scope"]}
+    return mint_access_token(client_id=client.get_client_id(), audience=request.form["resource"],
+                             scope=node_scopes(scope))  # fmt: skip
 
 
 def _save_token(token, oauth_request) -> None:

@@ -11,6 +11,7 @@ from ..errors import DomainError
 from .cache import app_cache
 from .http import FetchRefused, fetch
 from .keys import signing_key
+from .minting import mint_access_token
 from .scopes import ACCESS_TOKEN_TTL, node_urn
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -46,6 +47,9 @@ class TokenUnavailable(DomainError):
 
 
 def _request_token(audience: str, scope: str) -> tuple[str, float]:
+    if current_app.config["NODE_ROLE"] == "national":  # the authorization server mints its own
+        minted = mint_access_token(client_id=current_app.config["NODE_CODE"], audience=node_urn(audience), scope=scope)
+        return minted["access_token"], time.monotonic() + ACCESS_TOKEN_TTL - RENEW_BEFORE_EXPIRY
     form = authenticated_form(grant_type="client_credentials", scope=scope, resource=node_urn(audience))
     try:
         response = fetch("POST", national_issuer() + "/oauth/token", data=form)

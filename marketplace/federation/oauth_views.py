@@ -3,6 +3,7 @@
 from flask import jsonify, url_for
 from flask_smorest import Blueprint
 
+from ..errors import OAuthErrorSchema
 from .authority import AUTH_METHOD, issuer
 from .authserver import server
 from .keys import public_jwks
@@ -44,8 +45,10 @@ def metadata():
 @blp.doc(
     description="Client credentials grant with private_key_jwt client authentication (RFC 7523) and one "
     "`resource=urn:cpn:node:<code>` (RFC 8707); answers an RFC 9068 JWT access token.",
-    responses={200: {"description": "An access token"}, 400: {"description": "OAuth error"}},
+    responses={200: {"description": "An access token"}},
 )
+@blp.alt_response(400, schema=OAuthErrorSchema, description="OAuth error (RFC 6749 §5.2)")
+@blp.alt_response(401, schema=OAuthErrorSchema, description="The client did not authenticate")
 def token():
     """Issue an access token to a node."""
     return server.create_token_response()
@@ -53,6 +56,8 @@ def token():
 
 @blp.post("/oauth/revoke")
 @blp.doc(responses={200: {"description": "Revoked (or unknown: RFC 7009 answers 200 either way)"}})
+@blp.alt_response(400, schema=OAuthErrorSchema, description="OAuth error (RFC 6749 §5.2)")
+@blp.alt_response(401, schema=OAuthErrorSchema, description="The client did not authenticate")
 def revoke():
     """Revoke one of the calling node's tokens (RFC 7009)."""
     return server.create_endpoint_response("revocation")
@@ -60,6 +65,8 @@ def revoke():
 
 @blp.post("/oauth/introspect")
 @blp.doc(responses={200: {"description": "RFC 7662 introspection response"}})
+@blp.alt_response(400, schema=OAuthErrorSchema, description="OAuth error (RFC 6749 §5.2)")
+@blp.alt_response(401, schema=OAuthErrorSchema, description="The client did not authenticate")
 def introspect():
     """Whether a token is active, for an authenticated node (RFC 7662)."""
     return server.create_endpoint_response("introspection")

@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 
 from ..accounts.services import create_user, find_user
 from ..db import get_db
-from .demo import DEMO_PASSWORD, DEMO_SELLERS, load_demo_catalogue
+from .demo import DEMO_PASSWORD, demo_sellers, load_demo_catalogue
 
 # Besides the sellers, one account of each other kind, so every page can be tried.
 DEMO_PEOPLE = (
@@ -33,6 +33,7 @@ def demo_data(count: int):
         click.echo(f"created {created} demo listings under node {node_code}")
     else:
         click.echo("demo data is already loaded")
-    emails = [s["email"] for s in DEMO_SELLERS[:1]] + [p["email"] for p in DEMO_PEOPLE]
-    more = len(DEMO_SELLERS) - 1
+    sellers = demo_sellers(node_code)
+    emails = [s["email"] for s in sellers[:1]] + [p["email"] for p in DEMO_PEOPLE]
+    more = len(sellers) - 1
     click.echo(f"demo sign-ins (password {DEMO_PASSWORD}): {', '.join(emails)} and {more} more sellers")

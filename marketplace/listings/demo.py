@@ -1,11 +1,15 @@
 """A realistic demo catalogue: sellers and listings of every resource type, made through the services."""
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
 from ..accounts.services import create_user, find_user
+from ..identity.industries import section_name
+from ..identity.regions import province_name
+from .demo_industries import INDUSTRY_AGENTS, INDUSTRY_SELLER_ROWS, INDUSTRY_TERMS
 from .schemas import ListingCreateSchema
 from .services import publish_listing, set_listing_status
 
@@ -31,6 +35,10 @@ _SITES = {
     "chongqing": ("50", "Chongqing", "Liangjiang Cloud Computing Park DC-1", 1.5, 6.0),
     "wuhan": ("42", "Wuhan", "Optics Valley AI Computing Center", 1.0, 5.0),
     "wuhu": ("34", "Wuhu", "Wuhu Data Center Cluster, Jiangbei DC-1", 3.0, 8.0),
+    "nansha": ("44", "Guangzhou", "Nansha Intelligent Computing Center, Phase II", 1.0, 4.0),
+    "mentougou": ("11", "Beijing", "Mentougou Jingxi Intelligent Valley DC", 1.0, 4.0),
+    "financial_street": ("11", "Beijing", "Financial Street Disaster-Recovery DC, Xicheng", 0.5, 2.0),
+    "zhangjiang": ("31", "Shanghai", "Zhangjiang Financial Data Center, Pudong", 0.5, 3.0),
 }
 
 # name, organization, sites, weight per resource type (gpu, cpu, storage, network, model_service, agent_service)
@@ -44,11 +52,20 @@ _SELLER_ROWS = (
     ("Zhang Wei", "Beijing Yizhuang AI Infrastructure Co., Ltd.", ("yizhuang", "haidian", "wuhan"), (6, 2, 1, 1, 2, 2)),
     ("Sun Hui", "Hangzhou Lingxi Model Services Co., Ltd.", ("hangzhou", "haidian"), (1, 0, 0, 0, 6, 6)),
     ("Zhou Tao", "Yangtze Data Link Network Co., Ltd.", ("wuhu", "wuhan", "chongqing"), (1, 2, 5, 6, 0, 0)),
+    ("Huang Wei", "Guangzhou Nansha Intelligent Computing Co., Ltd.", ("nansha", "qianhai"), (6, 2, 2, 1, 2, 1)),
+    ("Lin Feng", "Guangdong Pearl River Data Network Co., Ltd.", ("shaoguan", "nansha"), (1, 3, 5, 6, 0, 0)),
+    ("Gao Yan", "Beijing Jingxi Data Network Co., Ltd.", ("mentougou", "yizhuang"), (2, 3, 5, 5, 0, 0)),
 )
-DEMO_SELLERS = [
-    {"email": f"seller{i}@demo.cpn.example", "name": name, "organization": org}
-    for i, (name, org, _sites, _weights) in enumerate(_SELLER_ROWS, start=1)
-]
+
+
+def _seller_dicts(rows) -> list[dict]:
+    return [
+        {"email": f"seller{i}@demo.cpn.example", "name": name, "organization": org}
+        for i, (name, org, _sites, _weights) in enumerate(rows, start=1)
+    ]
+
+
+DEMO_SELLERS = _seller_dicts(_SELLER_ROWS)  # national's, the whole country's
 
 _TYPE_SHARES = (("gpu", 0.45), ("cpu", 0.15), ("storage", 0.12), ("network", 0.08),
                 ("model_service", 0.12), ("agent_service", 0.08))  # fmt: skip
@@ -233,8 +250,8 @@ def _model_service(rng: random.Random, city: str) -> dict:
     }
 
 
-def _agent_service(rng: random.Random, city: str) -> dict:
-    title, what, low, high = rng.choice(_AGENTS)
+def _agent_service(rng: random.Random, city: str, agents=_AGENTS) -> dict:
+    title, what, low, high = rng.choice(agents)
     options = (("request", rng.uniform(low, high), 2), ("hour", rng.uniform(400, 3000), 1))
     data = _priced(rng, (*options, ("month", rng.uniform(99_000, 1_999_000), 1)))
     data |= {
@@ -260,16 +277,61 @@ def _type_plan(rng: random.Random, count: int) -> list[str]:
     return plan
 
 
-def _raw_listing(rng: random.Random, resource_type: str, now: datetime) -> tuple[int, dict]:
+@dataclass(frozen=True)
+class _Scope:
+    """What a node sells in the demo: its sellers (name, organization, sites, weights by type), and its sites."""
+
+    rows: tuple
+    sites: dict
+    industry: str | None = None
+
+
+def _scope(node_code: str) -> _Scope:
+    """National sells across the country, a regional node in its province, an industry node to its industry."""
+    if node_code.startswith("R"):
+        province = node_code[1:]
+        rows = tuple((name, org, kept, weights) for name, org, sites, weights in _SELLER_ROWS
+                     if (kept := tuple(site for site in sites if _SITES[site][0] == province)))  # fmt: skip
+        if rows:
+            return _Scope(rows, _SITES)
+        place = province_name(province)
+        site = {"local": (province, place, f"{place} Intelligent Computing Center, Hall A", 1.0, 6.0)}
+        rows = (("Wu Gang", f"{place} Computing Infrastructure Co., Ltd.", ("local",), (6, 3, 2, 1, 1, 1)),
+                ("Deng Li", f"{place} Cloud and Network Co., Ltd.", ("local",), (1, 3, 5, 5, 1, 1)),
+                ("Xie Ping", f"{place} Model Services Co., Ltd.", ("local",), (1, 0, 0, 0, 6, 6)))  # fmt: skip
+        return _Scope(rows, site)
+    if node_code.startswith("I"):
+        section = node_code[1]
+        rows = INDUSTRY_SELLER_ROWS.get(section) or (
+            ("Wu Gang", f"{section_name(section)} Industry Computing Services Co., Ltd.",
+             ("haidian", "lingang", "qianhai"), (4, 2, 2, 1, 3, 3)),
+        )  # fmt: skip
+        return _Scope(rows, _SITES, section)
+    return _Scope(_SELLER_ROWS, _SITES)
+
+
+def demo_sellers(node_code: str) -> list[dict]:
+    """The demo sellers of a node (emails seller1@demo.cpn.example, seller2@... at every node)."""
+    return _seller_dicts(_scope(node_code).rows)
+
+
+def _raw_listing(rng: random.Random, resource_type: str, now: datetime, scope: _Scope) -> tuple[int, dict]:
     """The index of its seller and a raw listing document, as a client would send it."""
     column = list(_BUILDERS).index(resource_type)
-    seller = rng.choices(range(len(_SELLER_ROWS)), weights=[row[3][column] for row in _SELLER_ROWS])[0]
-    region, city, datacenter, lat_low, lat_high = _SITES[rng.choice(_SELLER_ROWS[seller][2])]
+    weights = [row[3][column] for row in scope.rows]
+    seller = rng.choices(range(len(scope.rows)), weights=weights if any(weights) else None)[0]
+    region, city, datacenter, lat_low, lat_high = scope.sites[rng.choice(scope.rows[seller][2])]
     start = now + timedelta(hours=rng.randint(-7 * 24, 30 * 24))
     end = start + timedelta(days=rng.randint(30, 365))
-    raw = _BUILDERS[resource_type](rng, city)
+    if resource_type == "agent_service" and scope.industry in INDUSTRY_AGENTS:
+        raw = _agent_service(rng, city, INDUSTRY_AGENTS[scope.industry])
+    else:
+        raw = _BUILDERS[resource_type](rng, city)
     if resource_type in ("gpu", "cpu", "storage"):
         raw["description"] += " " + rng.choice(_TERMS + _WEST_TERMS if region in _WEST else _TERMS)
+    if scope.industry:
+        terms = INDUSTRY_TERMS.get(scope.industry, f"Offered to the {section_name(scope.industry)} industry.")
+        raw["description"] += " " + terms
     raw.setdefault("quantity", 0 if rng.random() < 0.05 else min(64, int(rng.triangular(1, 65, 4))))
     raw |= {
         "resource_type": resource_type,
@@ -284,24 +346,39 @@ def _raw_listing(rng: random.Random, resource_type: str, now: datetime) -> tuple
     return seller, raw
 
 
-def load_demo_catalogue(*, session: Session, node_code: str, count: int = 240, seed: int = 2026) -> int:
-    """Create demo sellers and `count` listings (published mostly, a few drafts/paused).
-
-    Return how many listings were created; 0 if the demo sellers already exist (idempotent).
-    """
-    if any(find_user(session=session, email=s["email"]) is not None for s in DEMO_SELLERS):
-        return 0
-    sellers = [create_user(session=session, password=DEMO_PASSWORD, role="seller", **s) for s in DEMO_SELLERS]
-    rng = random.Random(seed)
+def demo_documents(*, node_code: str, count: int, seed: int = 2026) -> list[tuple[int, dict]]:
+    """The node's demo listings as (index of its seller in demo_sellers(node_code), raw document)."""
+    scope = _scope(node_code)
+    rng = random.Random(f"{seed}-{node_code}")
     # Whole hours read cleanly on the pages; this anchor is the only thing the seed does not fix.
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    schema = ListingCreateSchema()
-    plan = _type_plan(rng, count)
-    for i, resource_type in enumerate(plan):
-        seller, raw = _raw_listing(rng, resource_type, now)
+    documents = []
+    for i, resource_type in enumerate(_type_plan(rng, count)):
+        seller, raw = _raw_listing(rng, resource_type, now, scope)
         # About 5% drafts and 5% paused, spread through the catalogue; the rest is for sale.
-        raw["status"] = "draft" if i % 20 == 7 else "published"
-        listing = publish_listing(session=session, seller=sellers[seller], node_code=node_code, data=schema.load(raw))
-        if i % 20 == 13:
+        raw["status"] = "draft" if i % 20 == 7 else "paused" if i % 20 == 13 else "published"
+        documents.append((seller, raw))
+    return documents
+
+
+def load_demo_catalogue(*, session: Session, node_code: str, count: int = 240, seed: int = 2026) -> int:
+    """Create the node's demo sellers and `count` listings (published mostly, a few drafts/paused).
+
+    Each node gets a catalogue of its own: a regional node's sites are in its province, an industry
+    node's sellers and agents serve its industry, national's span the country; the seed is mixed
+    with the node's code, so no two nodes list the same offers.
+    Return how many listings were created; 0 if the demo sellers already exist (idempotent).
+    """
+    people = demo_sellers(node_code)
+    if any(find_user(session=session, email=s["email"]) is not None for s in people):
+        return 0
+    sellers = [create_user(session=session, password=DEMO_PASSWORD, role="seller", **s) for s in people]
+    schema = ListingCreateSchema()
+    documents = demo_documents(node_code=node_code, count=count, seed=seed)
+    for seller, raw in documents:
+        paused = raw["status"] == "paused"
+        data = schema.load(raw | {"status": "published"} if paused else raw)
+        listing = publish_listing(session=session, seller=sellers[seller], node_code=node_code, data=data)
+        if paused:
             set_listing_status(session=session, listing=listing, status="paused")
-    return len(plan)
+    return len(documents)

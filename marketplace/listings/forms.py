@@ -4,15 +4,17 @@ People type prices in yuan and times in China Standard Time; the schema wants
 minor units and RFC 3339. Validation itself stays in the schema.
 """
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from decimal import Decimal
 
 from ..models import Listing
 from ..models.types import CST
-from .schemas import MAX_PRICE
+from .schemas import DRAFT_OPTIONAL, MAX_PRICE
 from .vocabulary import SPEC_FIELDS
 
 CST_OFFSET = "+08:00"
+_ONE_FEN = "At most two decimals: the smallest amount is one fen (0.01 yuan)."
 _TEXT_FIELDS = ("title", "description", "resource_type", "region", "city", "datacenter", "currency", "price_unit")
 _NUMBER_FIELDS = ("latency_ms", "quantity")
 _DATETIME_FIELDS = ("available_from", "available_until")
@@ -24,8 +26,8 @@ def form_to_document(form) -> tuple[dict, dict[str, list[str]]]:
     raw: dict = {}
     errors: dict[str, list[str]] = {}
     for name in _TEXT_FIELDS:
-        if name in form:
-            raw[name] = form[name].strip()
+        if name in form and (form[name].strip() or name not in DRAFT_OPTIONAL):
+            raw[name] = form[name].strip()  # an empty choice is no choice: a draft may leave it open
     for name in (*SPEC_FIELDS, *_NUMBER_FIELDS):
         value = form.get(name, "").strip()
         if value:
@@ -41,8 +43,10 @@ def form_to_document(form) -> tuple[dict, dict[str, list[str]]]:
         amount = _amount(price)
         if amount is None:
             errors["price"] = ["Not a number; write the price in yuan, e.g. 20.50."]
+        elif amount * 100 != (amount * 100).to_integral_value():
+            errors["price"] = [_ONE_FEN]
         else:
-            raw["unit_price"] = int((amount * 100).to_integral_value())
+            raw["unit_price"] = int(amount * 100)
     return raw, errors
 
 
@@ -58,14 +62,15 @@ def _amount(text: str) -> Decimal | None:
 
 
 def document_to_form(listing: Listing) -> dict[str, str]:
-    """A stored listing as form values."""
+    """A stored listing as form values (a draft's empty fields stay empty)."""
     values: dict[str, str] = {}
     for name in (*_TEXT_FIELDS, *SPEC_FIELDS, *_NUMBER_FIELDS):
         value = getattr(listing, name)
         values[name] = "" if value is None else str(value)
     for name in _DATETIME_FIELDS:
-        values[name] = _cst_input(getattr(listing, name))
-    values["price"] = f"{Decimal(listing.unit_price) / 100:.2f}"
+        moment = getattr(listing, name)
+        values[name] = _cst_input(moment) if moment is not None else ""
+    values["price"] = f"{Decimal(listing.unit_price) / 100:.2f}" if listing.unit_price is not None else ""
     return values
 
 
@@ -74,6 +79,100 @@ def _cst_input(moment: datetime) -> str:
     return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
 
 
+_WHEN = "Write a date and time in China Standard Time, e.g. 2026-12-01 08:00."
+# The schema's messages are written for API clients; a person filling in the form reads these.
+_PLAIN_WORDS = {
+    "Missing data for required field.": "Required to publish (a draft may leave it empty).",
+    "Field may not be null.": "Required to publish (a draft may leave it empty).",
+    "Not a valid integer.": "Write a whole number, e.g. 8.",
+    "Must be a whole number (an integer), without a fraction.": "Write a whole number, without a fraction.",
+    "Not a valid number.": "Write a number, e.g. 1.5.",
+    "Unknown field.": "This field is not part of a listing.",
+}
+_PATTERNS = (
+    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+     lambda m: f"Must be between {_number(m[1])} and {_number(m[2])}."),
+    (re.compile(r"^Must be greater than (\S+) and less than or equal to (\S+)\.$"),
+     lambda m: f"Must be more than {_number(m[1])} and at most {_number(m[2])}."),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), lambda m: f"Too long: at most {_number(m[1])} characters."),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), lambda m: f"Too short: at least {m[1]} characters."),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), lambda m: f"Write {m[1]} to {m[2]} characters."),
+    (re.compile(r"^Must be one of: .*"), lambda m: "Choose one of the options."),
+    (re.compile(r"^(Not an RFC 3339|Missing the timezone).*"), lambda m: _WHEN),
+)  # fmt: skip
+
+
+def _number(text: str) -> str:
+    try:
+        return f"{int(text):,}"
+    except ValueError:
+        return text
+
+
+def plain_words(message: str) -> str:
+    """A schema message as a person filling in the form should read it."""
+    if message in _PLAIN_WORDS:
+        return _PLAIN_WORDS[message]
+    for pattern, words in _PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return words(match)
+    return message
+
+
 def form_errors(schema_errors: dict) -> dict[str, list[str]]:
-    """Schema errors keyed by the form's field names."""
-    return {FORM_FIELD_FOR.get(field, field): messages for field, messages in schema_errors.items()}
+    """Schema errors keyed by the form's field names, in plain words."""
+    return {
+        FORM_FIELD_FOR.get(field, field): [plain_words(str(text)) for text in messages]
+        for field, messages in schema_errors.items()
+    }
+
+
+# The search form's own fields (yuan, a CST date) and the API parameters they stand for.
+SEARCH_FORM_FIELDS = {"max_yuan": "max_price", "available_on": "available_at"}
+
+
+def search_form_to_args(form) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The API's query parameters (fen, RFC 3339) from a submitted search form (yuan, CST), and its errors.
+
+    Empty fields are dropped, so the address the page redirects to holds only what was asked.
+    """
+    args = {name: value.strip() for name, value in form.items() if value.strip() and name not in SEARCH_FORM_FIELDS}
+    errors: dict[str, list[str]] = {}
+    yuan = form.get("max_yuan", "").strip()
+    if yuan:
+        amount = _amount(yuan)
+        if amount is None or amount < 0:
+            errors["max_yuan"] = ["Not an amount; write the price in yuan, e.g. 20.50."]
+        elif amount * 100 != (amount * 100).to_integral_value():
+            errors["max_yuan"] = [_ONE_FEN]
+        else:
+            args["max_price"] = str(int(amount * 100))
+    day = form.get("available_on", "").strip()
+    if day:
+        try:
+            args["available_at"] = date.fromisoformat(day).isoformat() + "T00:00:00" + CST_OFFSET
+        except ValueError:
+            errors["available_on"] = ["Not a date; pick one, e.g. 2026-12-01."]
+    return args, errors
+
+
+def search_form_values(args) -> dict[str, str]:
+    """The search form's values for an address in the API's units: yuan and CST dates for people."""
+    values = {name: value for name, value in args.items()}
+    price = args.get("max_price", "")
+    if price.isdigit():
+        values["max_yuan"] = f"{Decimal(price) / 100:.2f}"
+    moment = args.get("available_at", "")
+    try:
+        parsed = datetime.fromisoformat(moment)
+        values["available_on"] = parsed.astimezone(CST).date().isoformat() if parsed.tzinfo else ""
+    except ValueError:
+        values["available_on"] = moment
+    return values
+
+
+def search_form_errors(errors: dict) -> dict[str, list[str]]:
+    """Errors of the API's parameters, keyed by the search form's fields that stand for them."""
+    form_field = {api: form for form, api in SEARCH_FORM_FIELDS.items()}
+    return {form_field.get(name, name): [plain_words(str(text)) for text in texts] for name, texts in errors.items()}

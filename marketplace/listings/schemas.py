@@ -1,19 +1,29 @@
 """The listing document and search parameters as marshmallow schemas."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
+from ..inputs import Text, WholeNumber
 from .search import SORT_ORDERS
-from .vocabulary import CURRENCIES, PRICE_UNITS, RESOURCE_TYPES, SPEC_FIELDS, STATUSES, TYPE_RULES
+from .vocabulary import (
+    CURRENCIES,
+    PRICE_UNIT_LABELS,
+    PRICE_UNITS,
+    RESOURCE_TYPE_LABELS,
+    RESOURCE_TYPES,
+    SPEC_FIELDS,
+    STATUSES,
+    TYPE_RULES,
+)
 
 MAX_PRICE = 10**12  # minor units: ten billion yuan
 MAX_PER_PAGE = 100
 MAX_OFFSET = 10_000  # deeper than this, clients continue with `cursor`
 
 
-def _text(max_len: int, min_len: int = 0, **kw) -> fields.String:
-    return fields.String(validate=validate.Length(min=min_len, max=max_len), **kw)
+def _text(max_len: int, min_len: int = 0, **kw) -> Text:
+    return Text(validate=validate.Length(min=min_len, max=max_len), **kw)
 
 
 def _moment(**kw) -> fields.AwareDateTime:
@@ -23,8 +33,8 @@ def _moment(**kw) -> fields.AwareDateTime:
     return fields.AwareDateTime(format="iso", error_messages=messages, **kw)
 
 
-def _optional_int(low: int, high: int) -> fields.Integer:
-    return fields.Integer(allow_none=True, strict=False, validate=validate.Range(min=low, max=high))
+def _optional_int(low: int, high: int) -> WholeNumber:
+    return WholeNumber(allow_none=True, validate=validate.Range(min=low, max=high))
 
 
 def _optional_number(low: float, high: float, min_inclusive: bool = True) -> fields.Float:
@@ -48,7 +58,7 @@ class ListingSchema(Schema):
     version = fields.Integer(dump_only=True)
     status = fields.String(validate=validate.OneOf(STATUSES))
     title = _text(200, 3, required=True)
-    description = _text(5000, load_default="")
+    description = _text(5000, load_default="", multiline=True)
     resource_type = fields.String(required=True, validate=validate.OneOf(RESOURCE_TYPES))
     gpu_model = _text(64, 1, allow_none=True)
     gpu_count = _optional_int(1, 1024)
@@ -65,12 +75,12 @@ class ListingSchema(Schema):
     city = _text(64, load_default="")
     datacenter = _text(128, load_default="")
     latency_ms = _optional_number(0, 10_000)
-    unit_price = fields.Integer(
-        required=True, strict=False, validate=validate.Range(min=1, max=MAX_PRICE, error="Must be greater than 0.")
+    unit_price = WholeNumber(
+        required=True, validate=validate.Range(min=1, max=MAX_PRICE, error="Must be greater than 0.")
     )
     currency = fields.String(load_default="cny", validate=validate.OneOf(CURRENCIES))
     price_unit = fields.String(required=True, validate=validate.OneOf(PRICE_UNITS))
-    quantity = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=1_000_000_000))
+    quantity = WholeNumber(required=True, validate=validate.Range(min=0, max=1_000_000_000))
     available_from = _moment(required=True)
     available_until = _moment(required=True)
     seller = fields.Method("_dump_seller", dump_only=True)
@@ -83,38 +93,76 @@ class ListingSchema(Schema):
     def _dump_seller(self, listing) -> dict:
         return {"name": listing.seller_name, "org": listing.seller_org}
 
-    @validates_schema(skip_on_field_errors=True)
-    def _check_document(self, data: dict, partial=False, **_kw) -> None:
-        # A partial (PATCH) load is checked again as a whole once merged.
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _check_document(self, data: dict, original=None, partial=False, **_kw) -> None:
+        # Runs beside the fields' own checks, so every error is reported at once. A partial (PATCH)
+        # load is checked again as a whole once merged with the stored listing.
         if partial:
             return
-        errors = document_rule_errors(data)
+        errors = document_rule_errors(data, original=original)
+        # A field required on its own says so itself; its message need not come twice.
+        errors = {name: texts for name, texts in errors.items() if texts != [MISSING] or not self._own_required(name)}
         if errors:
             raise ValidationError(errors)
 
+    def _own_required(self, name: str) -> bool:
+        field = self.fields.get(name)
+        return field is not None and field.required
 
-def document_rule_errors(data: dict) -> dict[str, list[str]]:
-    """Rules across fields: what the resource type needs and allows, and the window."""
+
+MISSING = "Missing data for required field."
+# Fields a draft may leave out; publishing needs every one of them.
+DRAFT_OPTIONAL = ("resource_type", "region", "unit_price", "price_unit", "quantity", "available_from",
+                  "available_until")  # fmt: skip
+
+
+def document_rule_errors(data: dict, *, original=None) -> dict[str, list[str]]:
+    """Rules across fields, in words a seller understands: what is needed to publish, what the type
+    needs and allows, its price units, and the window. A field refused on its own (given in
+    `original` but not loaded) is left to its own message."""
+    failed = set()
+    if isinstance(original, dict):
+        failed = {name for name, value in original.items() if value is not None and name not in data}
+    draft = data.get("status") == "draft"
     errors: dict[str, list[str]] = {}
-    rules = TYPE_RULES[data["resource_type"]]
-    for name in SPEC_FIELDS:
-        present = data.get(name) is not None
-        if name in rules["required"] and not present:
-            errors[name] = [f"Required for resource_type {data['resource_type']}."]
-        elif present and name not in rules["allowed"]:
-            errors[name] = [f"Does not apply to resource_type {data['resource_type']}."]
-    if data["price_unit"] not in rules["price_units"]:
-        allowed = ", ".join(sorted(rules["price_units"]))
-        errors["price_unit"] = [f"Not a price unit for resource_type {data['resource_type']}; use one of: {allowed}."]
-    if data["available_until"] <= data["available_from"]:
-        errors["available_until"] = ["Must be after available_from."]
+    if not draft:
+        for name in DRAFT_OPTIONAL:
+            if data.get(name) is None and name not in failed:
+                errors[name] = [MISSING]
+    kind = data.get("resource_type")
+    if kind in TYPE_RULES:
+        rules, label = TYPE_RULES[kind], RESOURCE_TYPE_LABELS[kind]
+        for name in SPEC_FIELDS:
+            present = data.get(name) is not None
+            if name in failed:
+                continue
+            if name in rules["required"] and not present and not draft:
+                errors[name] = [f"Required for {label} listings."]
+            elif present and name not in rules["allowed"]:
+                errors[name] = [f"Does not apply to {label} listings; leave it empty."]
+        unit = data.get("price_unit")
+        if unit in PRICE_UNIT_LABELS and unit not in rules["price_units"]:
+            *others, last = [PRICE_UNIT_LABELS[name] for name in PRICE_UNITS if name in rules["price_units"]]
+            allowed = f"{', '.join(others)} or {last}" if others else last
+            errors["price_unit"] = [f"{label} is not priced {PRICE_UNIT_LABELS[unit]}; choose {allowed}."]
+    start, end = data.get("available_from"), data.get("available_until")
+    if start is not None and end is not None and end <= start:
+        errors["available_until"] = ["The end of availability must be later than its start."]
     return errors
 
 
 class ListingCreateSchema(ListingSchema):
-    """What a seller sends to publish: a new listing is a draft or published."""
+    """What a seller sends to publish: a new listing is a draft or published.
+
+    A draft needs only a title; a published listing needs every field ListingSchema requires.
+    """
 
     status = fields.String(load_default="published", validate=validate.OneOf(("draft", "published")))
+
+    def on_bind_field(self, field_name: str, field_obj) -> None:
+        """Fields a draft may leave out are checked by `document_rule_errors`, which knows the status."""
+        if field_name in DRAFT_OPTIONAL:
+            field_obj.required = False
 
 
 class ListingPatchSchema(ListingSchema):
@@ -129,15 +177,30 @@ class SearchArgsSchema(Schema):
     q = _text(200)
     resource_type = fields.String(validate=validate.OneOf(RESOURCE_TYPES))
     gpu_model = _text(64, 1)
-    min_gpus = fields.Integer(validate=validate.Range(min=1, max=1024))
+    min_gpus = WholeNumber(validate=validate.Range(min=1, max=1024))
     region = fields.String(validate=validate.OneOf(tuple(PROVINCES), error="Not a GB/T 2260 province-level code."))
-    max_price = fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE))
+    price_unit = fields.String(
+        validate=validate.OneOf(PRICE_UNITS),
+        metadata={"description": "Only listings priced in this unit (e.g. gpu_hour); required with max_price"},
+    )
+    currency = fields.String(
+        validate=validate.OneOf(CURRENCIES),
+        metadata={"description": "Only listings priced in this currency; with max_price it defaults to cny"},
+    )
+    max_price = WholeNumber(
+        validate=validate.Range(min=0, max=MAX_PRICE),
+        metadata={
+            "description": "Highest unit_price, in minor units (fen: 2050 is 20.50 yuan) of `currency` and per "
+            "`price_unit`, which must be given with it: prices per GPU-hour, per month or per million tokens "
+            "are never compared with each other"
+        },
+    )
     max_latency_ms = fields.Float(allow_nan=False, validate=validate.Range(min=0))
     available_at = _moment()
     origin = fields.String(validate=validate.Regexp(rf"^{NODE_CODE_RE}$", error="Not a node code."))
     sort = fields.String(load_default="newest", validate=validate.OneOf(tuple(SORT_ORDERS)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    page = WholeNumber(load_default=1, validate=validate.Range(min=1))
+    per_page = WholeNumber(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     cursor = _text(200)
     include_stale = fields.Boolean(
         load_default=False, metadata={"description": "Also show listings whose origin node has been unreachable"}
@@ -147,6 +210,21 @@ class SearchArgsSchema(Schema):
     def _check_depth(self, data: dict, **_kw) -> None:
         if (data["page"] - 1) * data["per_page"] >= MAX_OFFSET:
             raise ValidationError(f"Pages reach the first {MAX_OFFSET} results; continue deeper with cursor.", "page")
+
+    @validates_schema
+    def _like_with_like(self, data: dict, **_kw) -> None:
+        if data.get("max_price") is not None and not data.get("price_unit"):
+            raise ValidationError(
+                "Say which price unit the maximum is in (price_unit, e.g. gpu_hour): prices per GPU-hour, "
+                "per month or per million tokens cannot be compared.",
+                "max_price",
+            )
+
+    @post_load
+    def _default_currency(self, data: dict, **_kw) -> dict:
+        if data.get("max_price") is not None:
+            data.setdefault("currency", "cny")  # a maximum in fen compares with prices in fen only
+        return data
 
 
 class SearchResultSchema(Schema):

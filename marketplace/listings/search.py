@@ -94,6 +94,8 @@ _CONDITIONS = {
     "region": lambda: Listing.region == bindparam("region"),
     "origin": lambda: Listing.origin == bindparam("origin"),
     "min_gpus": lambda: Listing.gpu_count >= bindparam("min_gpus"),
+    "price_unit": lambda: Listing.price_unit == bindparam("price_unit"),
+    "currency": lambda: Listing.currency == bindparam("currency"),
     "max_price": lambda: Listing.unit_price <= bindparam("max_price"),
     "max_latency_ms": lambda: Listing.latency_ms <= bindparam("max_latency_ms"),
     "available_at": lambda: and_(Listing.available_from <= bindparam("available_at"),

@@ -82,7 +82,7 @@ def update_listing(*, session: Session, listing: Listing, changes: dict) -> List
     if new_status not in _TRANSITIONS[listing.status]:
         raise ListingStateError(f"A {listing.status} listing cannot become {new_status}.")
     merged = document_of(listing) | {k: v for k, v in changes.items() if k != "status"}
-    errors = document_rule_errors(merged)
+    errors = document_rule_errors(merged | {"status": new_status})
     if errors:
         raise InvalidInput("The changed listing is not valid.", messages=errors)
     content_changed = any(getattr(listing, k) != v for k, v in merged.items())

@@ -7,17 +7,26 @@ from sqlalchemy import func, select
 
 from ..accounts.auth import page_role_required
 from ..db import get_session
-from ..errors import DomainError
+from ..errors import DomainError, InvalidInput
 from ..federation.directory import node_url
 from ..i18n import _
 from ..i18n.messages import translated_summary
 from ..i18n.words import term
 from ..models import Listing
-from .forms import document_to_form, form_errors, form_to_document
-from .schemas import ListingCreateSchema, ListingPatchSchema, SearchArgsSchema
+from .forms import (
+    SEARCH_FORM_FIELDS,
+    document_to_form,
+    form_errors,
+    form_to_document,
+    search_form_errors,
+    search_form_to_args,
+    search_form_values,
+)
+from .schemas import ListingCreateSchema, ListingPatchSchema, SearchArgsSchema, document_rule_errors
 from .search import InvalidCursor, SearchPage, search_listings, searchable
 from .services import (
     can_manage,
+    document_of,
     listings_of_seller,
     managed_listing,
     publish_listing,
@@ -29,6 +38,7 @@ from .services import (
 from .vocabulary import PRICE_UNIT_LABELS, RESOURCE_TYPE_LABELS
 
 bp = Blueprint("listings", __name__)
+_NO_RESULTS = SearchPage([], 1, 20, 0, True, None)
 # Every page (the search form in the header too) names resource types and price units.
 bp.add_app_template_global(RESOURCE_TYPE_LABELS, "RESOURCE_TYPE_LABELS")
 bp.add_app_template_global(PRICE_UNIT_LABELS, "PRICE_UNIT_LABELS")
@@ -51,7 +61,7 @@ def home():
 def _search_args() -> tuple[dict, dict]:
     """Search parameters from the query string; empty fields are ignored."""
     raw = {k: v.strip() for k, v in request.args.items() if v.strip()}
-    if "available_at" in raw and len(raw["available_at"]) == 10:  # a date picker's YYYY-MM-DD
+    if "available_at" in raw and len(raw["available_at"]) == 10:  # a bare YYYY-MM-DD is a day in CST
         raw["available_at"] += "T00:00:00+08:00"
     try:
         return SearchArgsSchema(unknown=EXCLUDE).load(raw), {}
@@ -61,16 +71,29 @@ def _search_args() -> tuple[dict, dict]:
 
 @bp.get("/listings")
 def search():
-    """Search page: the API's query parameters, as a form and results."""
+    """Search page: the API's query parameters (fen, RFC 3339), as a form in yuan and CST, and results.
+
+    The form's own fields (max_yuan, available_on) are converted and the page redirects to the address
+    in the API's parameters, so a link to a search means the same at every node.
+    """
+    if any(name in request.args for name in SEARCH_FORM_FIELDS):
+        args, errors = search_form_to_args(request.args)
+        if not errors:
+            return redirect(url_for("listings.search", **args), 303)
+        values = search_form_values(args) | request.args.to_dict()
+        page = render_template("listings/search.html", results=_NO_RESULTS, errors=errors, args=values)
+        return page, 422
     args, errors = _search_args()
-    results = SearchPage([], 1, 20, 0, True, None)
+    results = _NO_RESULTS
     if not errors:
         try:
             results = search_listings(session=get_session(), params=args)
         except InvalidCursor as error:  # shown next to the search form, not as an error page
             errors = error.field_errors()
     status = 422 if errors else 200
-    return render_template("listings/search.html", results=results, errors=errors, args=request.args), status
+    values = search_form_values(request.args)
+    page = render_template("listings/search.html", results=results, errors=search_form_errors(errors), args=values)
+    return page, status
 
 
 @bp.get("/listings/<code>")
@@ -142,7 +165,10 @@ def edit_listing(code: str):
         if not errors:
             update_listing(session=session, listing=listing, changes=changes)
     except ValidationError as error:
-        errors = form_errors(error.messages) | errors
+        # Every error at once: the rules across fields are checked on what did load, too.
+        merged = document_of(listing) | error.valid_data | {"status": listing.status}
+        rules = document_rule_errors(merged, original=raw)
+        errors = form_errors(rules | error.messages) | errors
     except DomainError as error:
         errors = form_errors(error.field_errors()) | errors
     if errors:
@@ -153,12 +179,25 @@ def edit_listing(code: str):
     return redirect(url_for("listings.detail", code=listing.code))
 
 
+@bp.get("/listings/<code>/retire")
+@page_role_required("seller")
+def confirm_retire(code: str):
+    """Ask before retiring: a retired listing is off sale for good and its code is never reused."""
+    listing = _own_listing(code)
+    if listing.status == "retired":
+        flash(f"{listing.code} is retired already.", "info")
+        return redirect(url_for("listings.dashboard"))
+    return render_template("listings/retire.html", listing=listing)
+
+
 @bp.post("/listings/<code>/status")
 @page_role_required("seller")
 def change_status(code: str):
-    """Publish, pause, resume or retire a listing from the dashboard."""
+    """Publish, pause or resume a listing from the dashboard; retire it once confirmed."""
     listing = _own_listing(code)
     action = request.form.get("action", "")
+    if action == "retire" and request.form.get("confirm") != "yes":
+        return redirect(url_for("listings.confirm_retire", code=listing.code), 303)
     session = get_session()
     try:
         if action == "retire":
@@ -169,6 +208,10 @@ def change_status(code: str):
             abort(400, description=f"Unknown action {action!r}.")
     except DomainError as error:
         session.rollback()
+        if action == "publish" and isinstance(error, InvalidInput):
+            # An incomplete draft: show its form with everything that is missing marked.
+            session.refresh(listing)
+            return _render_form(listing, document_to_form(listing), form_errors(error.field_errors()), 422)
         flash(f"{listing.code}: {translated_summary(error)}", "error")
         return redirect(url_for("listings.dashboard"))
     session.commit()

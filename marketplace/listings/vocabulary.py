@@ -70,9 +70,9 @@ TYPE_RULES = {
 HOURS_PER_MONTH = 730
 
 
-def price_per_gpu_hour(*, unit_price: int, price_unit: str, gpu_count: int | None) -> int | None:
-    """The price of one GPU for one hour, in minor units, where it can be told."""
-    if not gpu_count:
+def price_per_gpu_hour(*, unit_price: int | None, price_unit: str | None, gpu_count: int | None) -> int | None:
+    """The price of one GPU for one hour, in minor units, where it can be told (a draft may lack a price)."""
+    if not gpu_count or unit_price is None:
         return None
     if price_unit == "gpu_hour":
         return unit_price

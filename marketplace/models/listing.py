@@ -18,7 +18,11 @@ def _published_index(name: str, *columns: str, extra_where: str = "") -> Index:
 
 
 class Listing(SQLModel, table=True):
-    """A capacity listing, local (seller_id set) or from another node."""
+    """A capacity listing, local (seller_id set) or from another node.
+
+    A draft may leave every field but its title empty (hence the nullable columns); a listing that
+    is published, paused or retired has them all, as ListingSchema demands.
+    """
 
     __table_args__ = (
         _published_index("ix_listing_pub_newest", "id"),
@@ -47,7 +51,7 @@ class Listing(SQLModel, table=True):
     status: str = Field(sa_column=Column(String(16), nullable=False))
     title: str = Field(sa_column=Column(String(200), nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
-    resource_type: str = Field(sa_column=Column(String(16), nullable=False))
+    resource_type: str | None = Field(default=None, sa_column=Column(String(16)))
     gpu_model: str | None = Field(default=None, sa_column=Column(String(64)))
     gpu_count: int | None = Field(default=None, sa_column=Column(Integer))
     gpu_memory_gb: int | None = Field(default=None, sa_column=Column(Integer))
@@ -57,18 +61,18 @@ class Listing(SQLModel, table=True):
     bandwidth_gbps: float | None = Field(default=None, sa_column=Column(Float))
     model_name: str | None = Field(default=None, sa_column=Column(String(100)))
     tokens_per_second: float | None = Field(default=None, sa_column=Column(Float))
-    region: str = Field(sa_column=Column(String(2), nullable=False))
+    region: str | None = Field(default=None, sa_column=Column(String(2)))
     city: str = Field(default="", sa_column=Column(String(64), nullable=False))
     datacenter: str = Field(default="", sa_column=Column(String(128), nullable=False))
     latency_ms: float | None = Field(default=None, sa_column=Column(Float))
-    unit_price: int = Field(sa_column=Column(BigInteger, nullable=False))
+    unit_price: int | None = Field(default=None, sa_column=Column(BigInteger))
     currency: str = Field(sa_column=Column(String(3), nullable=False))
-    price_unit: str = Field(sa_column=Column(String(16), nullable=False))
+    price_unit: str | None = Field(default=None, sa_column=Column(String(16)))
     # Derived from unit_price, price_unit and gpu_count, for sorting GPU offers alike.
     price_per_gpu_hour: int | None = Field(default=None, sa_column=Column(BigInteger))
-    quantity: int = Field(sa_column=Column(Integer, nullable=False))
-    available_from: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    available_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    quantity: int | None = Field(default=None, sa_column=Column(Integer))
+    available_from: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    available_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     seller_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="RESTRICT"), index=True)
     )

@@ -17,8 +17,9 @@ from sqlmodel import Session
 from ..accounts.auth import bearer_user
 from ..db import get_session
 from ..errors import Forbidden
-from ..models import Listing, Node, OutboxEvent, Stream, SyncCursor
+from ..models import Listing, Node, Stream, SyncCursor
 from ..models.types import utcnow
+from .history import lag_now
 from .origins import DEFAULT_STALE_AFTER, is_unreachable
 
 bp = Blueprint("metrics", __name__)
@@ -51,23 +52,13 @@ def _gauge(name: str, documentation: str, labels: list[str], rows) -> GaugeMetri
 def database_figures(*, session: Session, node_code: str, role: str, stale_after: float) -> list[GaugeMetricFamily]:
     """The gauges read from the database: outbox, sync lag, listings and units, nodes (national)."""
     now = utcnow()
-    parent = session.scalar(select(SyncCursor.last_seq).where(SyncCursor.stream.like(Stream.outgoing("%")))
-                            .order_by(SyncCursor.last_seq.desc()).limit(1))  # fmt: skip
-    if role == "national":
-        parent = session.scalar(select(SyncCursor.last_seq).where(SyncCursor.stream == Stream.OWN_TO_FEED))
-    acked = parent or 0
-    waiting, oldest = session.execute(
-        select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.seq > acked)
-    ).one()
-    feed = session.get(SyncCursor, Stream.FEED)
-    lag = [("up", (now - oldest).total_seconds() if oldest else 0.0)]
-    if role != "national":
-        lag.append(("down", (now - feed.updated_at).total_seconds() if feed else 0.0))
+    lag = lag_now(session=session, role=role)
+    waiting = lag["up"][1]
     whose = case((Listing.origin == node_code, "own"), else_="other")
     figures = [
         _gauge("cpn_outbox_waiting", "This node's events not yet acknowledged upstream", [], [(waiting,)]),
         _gauge("cpn_sync_lag_seconds", "Age of the oldest waiting event (up); since the feed last moved (down)",
-               ["direction"], lag),
+               ["direction"], [(direction, seconds) for direction, (seconds, _waiting) in lag.items()]),
         _gauge("cpn_listings", "Listings held here, by origin (own or other), resource type and status",
                ["origin", "resource_type", "status"],
                session.execute(select(whose, Listing.resource_type, Listing.status, func.count())

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from ..federation.http import FetchRefused, fetch
 from ..models import Listing, Node, Stream, SyncCursor
 from ..models.types import utcnow
 
@@ -27,17 +26,6 @@ def is_unreachable(health: SyncCursor | None, *, now: datetime, stale_after: flo
 def active_nodes(session: Session) -> list[tuple[str, str]]:
     """(code, public URL) of every active node, to probe."""
     return list(session.execute(select(Node.code, Node.public_url).where(Node.status == "active")).all())
-
-
-def probe(nodes: list[tuple[str, str]]) -> dict[str, bool]:
-    """Ask each node's /healthz; whether it answered healthy. Hold no transaction while this runs."""
-    reachable = {}
-    for code, url in nodes:
-        try:
-            reachable[code] = fetch("GET", url + "/healthz").status_code == 200
-        except FetchRefused:
-            reachable[code] = False
-    return reachable
 
 
 def record_probes(*, session: Session, reachable: dict[str, bool], stale_after: float) -> None:

@@ -8,6 +8,7 @@ from ..federation.jwks import jwks_errors
 from ..identity.codes import NATIONAL_CODE
 from ..identity.industries import SECTIONS
 from ..identity.regions import PROVINCES
+from ..inputs import Text, WholeNumber
 
 MIN_REGISTERED_CAPITAL_CNY = 50_000_000
 # Value-added telecom business licences: class and category (B1, B2, A2.B1...), a hyphen, eight digits,
@@ -19,10 +20,9 @@ NODE_CODE = {"regional": re.compile(r"^R\d{2}$"), "industry": re.compile(r"^I[A-
 
 
 class ConstructionEntitySchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    registered_capital_cny = fields.Integer(
+    name = Text(required=True, validate=validate.Length(min=2, max=200))
+    registered_capital_cny = WholeNumber(
         required=True,
-        strict=True,
         validate=validate.Range(
             min=MIN_REGISTERED_CAPITAL_CNY,
             max=10**15,
@@ -32,8 +32,8 @@ class ConstructionEntitySchema(Schema):
 
 
 class OperatingEntitySchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    telecom_licence = fields.String(
+    name = Text(required=True, validate=validate.Length(min=2, max=200))
+    telecom_licence = Text(
         required=True,
         validate=validate.Regexp(
             TELECOM_LICENCE,
@@ -43,18 +43,16 @@ class OperatingEntitySchema(Schema):
 
 
 class ContactSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    phone = fields.String(
-        required=True, validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{5,19}$", error="Not a phone number.")
-    )
+    phone = Text(required=True, validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{5,19}$", error="Not a phone number."))
 
 
 class ApplicationSchema(Schema):
     """A node application as the applicant sends it."""
 
     role = fields.String(required=True, validate=validate.OneOf(("regional", "industry")))
-    requested_code = fields.String(required=True, validate=validate.Length(min=2, max=8))
+    requested_code = Text(required=True, validate=validate.Length(min=2, max=8))
     province = fields.String(
         allow_none=True,
         load_default=None,
@@ -65,7 +63,7 @@ class ApplicationSchema(Schema):
         load_default=None,
         validate=validate.OneOf(tuple(SECTIONS), error="Not a GB/T 4754-2017 section letter (A to T)."),
     )
-    parent = fields.String(required=True, validate=validate.Length(min=2, max=8))
+    parent = Text(required=True, validate=validate.Length(min=2, max=8))
     construction_entity = fields.Nested(ConstructionEntitySchema, required=True)
     operating_entity = fields.Nested(OperatingEntitySchema, required=True)
     contact = fields.Nested(ContactSchema, required=True)
@@ -142,7 +140,7 @@ class ReviewSchema(Schema):
 
     stage = fields.String(required=True, validate=validate.OneOf(("initial", "final")))
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    reason = Text(required=True, multiline=True, validate=validate.Length(min=3, max=2000))
 
 
 class ReviewOutSchema(ReviewSchema):
@@ -174,13 +172,13 @@ class NodeListSchema(Schema):
 class NodeFilterSchema(Schema):
     role = fields.String(validate=validate.OneOf(("national", "regional", "industry")))
     status = fields.String(validate=validate.OneOf(("active", "suspended")))
-    parent = fields.String(validate=validate.Length(min=2, max=8))
+    parent = Text(validate=validate.Length(min=2, max=8))
 
 
 class StatusChangeSchema(Schema):
     """Why an operator suspends or reactivates a node."""
 
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    reason = Text(required=True, multiline=True, validate=validate.Length(min=3, max=2000))
 
 
 class ResolutionSchema(Schema):

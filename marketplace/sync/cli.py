@@ -27,6 +27,16 @@ def once_command():
                f"applied {summary['applied']}")  # fmt: skip
 
 
+@sync_cli.command("watch")
+@with_appcontext
+def watch_command():
+    """One round of the watch: round trips to the parent and national, a lag sample; on national the probe
+    of every node, the links they measured, and today's price index."""
+    found = SyncWorker(current_app._get_current_object()).watch()
+    for key, value in found.items():
+        click.echo(f"{key}: {value}")
+
+
 @sync_cli.command("run")
 @click.option("--pull-interval", default=1.0, show_default=True, help="Seconds between pulls of national's feed.")
 @with_appcontext

@@ -3,6 +3,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..identity.codes import NODE_CODE_RE
+from ..inputs import Text
 from ..listings.schemas import ListingSchema, SellerSchema
 from ..listings.vocabulary import STATUSES
 
@@ -17,8 +18,8 @@ class RemoteSellerSchema(SellerSchema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    org = fields.String(load_default="", validate=validate.Length(max=200))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    org = Text(load_default="", validate=validate.Length(max=200))
 
 
 class RemoteListingSchema(ListingSchema):

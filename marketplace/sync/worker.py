@@ -20,8 +20,8 @@ from ..federation.directory import parent_node
 from ..federation.http import FetchRefused
 from ..federation.outbox import signed_events
 from ..models import Stream
-from ..monitoring.origins import DEFAULT_STALE_AFTER, active_nodes, probe, record_probes
 from ..monitoring.sync_status import record_sync_error
+from ..monitoring.watcher import Watcher
 from .apply import remote_directory
 from .feed import (
     FEED_LIMIT,
@@ -89,6 +89,11 @@ class SyncWorker:
     parent_code: str | None = None  # known once the parent was found; names the stream of push errors
     feed_page: int = FEED_LIMIT
     _next_pull: float = field(default=0.0, init=False)
+    watcher: Watcher = field(init=False)
+
+    def __post_init__(self):
+        self.watcher = Watcher(self.app)
+
     _feed_behind: bool = field(default=False, init=False)
 
     @property
@@ -226,14 +231,11 @@ class SyncWorker:
     def probe(self) -> dict[str, bool]:
         """National: which origins answer, marking the listings of long-unreachable ones stale."""
         with self.app.app_context():
-            with self._session() as session:
-                nodes = active_nodes(session)
-            reachable = probe(nodes)  # no transaction (on SQLite: no write lock) is held while probing
-            with self._session() as session:
-                stale_after = self.app.config.get("SYNC_STALE_AFTER", DEFAULT_STALE_AFTER)
-                record_probes(session=session, reachable=reachable, stale_after=stale_after)
-                session.commit()
-            return reachable
+            return {code: healthy for code, (healthy, _ms) in self.watcher.probe().items()}
+
+    def watch(self) -> dict:
+        """The once-a-minute watch: round trips, a lag sample; on national the probe and what nodes measured."""
+        return self.watcher.round()
 
     def publish_own(self, limit: int = MAX_BATCH) -> int:
         """National: put its own listings' events into its feed, signed, so every node receives them."""
@@ -277,21 +279,27 @@ class SyncWorker:
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set: push as soon as events wait, pull the feed every pull_interval.
 
-        On national: put its own events into its feed, and probe the origins every probe_interval.
+        Every probe_interval, the watch (round trips, lag sample; on national the probe of the origins).
+        On national: put its own events into its feed instead of pushing and pulling.
         """
-        if self.national:
-            next_probe = 0.0
-            while not stop.is_set():
+        next_watch = 0.0
+        while not stop.is_set():
+            if time.monotonic() >= next_watch:
+                next_watch = time.monotonic() + self.probe_interval
+                self._watch_safely()
+            if self.national:
                 try:
                     self.publish_own()
-                    if time.monotonic() >= next_probe:
-                        self.probe()
-                        next_probe = time.monotonic() + self.probe_interval
-                except Exception:  # the watcher outlives any one failure
-                    self.app.logger.exception("national's sync round failed")
+                except Exception:  # the worker outlives any one failure
+                    self.app.logger.exception("national's own events could not enter its feed")
                 stop.wait(self.poll_interval)
-            return
-        while not stop.is_set():
+                continue
             delay, more = self.turn()
             if delay or not more:
                 stop.wait(delay or self.poll_interval)
+
+    def _watch_safely(self) -> None:
+        try:
+            self.watch()
+        except Exception:  # the watch outlives any one failure; the log has the traceback
+            self.app.logger.exception("the watch round failed")

@@ -96,6 +96,9 @@ def test_login_never_redirects_off_the_site(client, seller, target, where):
         response = client.post("/login", data=data | {"next": target})
     else:
         response = client.post("/login", data=data, query_string={"next": target})
+    if where == "query" and "\t" in target:  # a control character in a query string is refused outright
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
 
 

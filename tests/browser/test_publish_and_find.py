@@ -55,8 +55,9 @@ def test_seller_publishes_and_buyer_finds_listing(live_server, new_context, tmp_
     expect(seller.get_by_role("alert")).to_contain_text("The listing was not saved")
     until = seller.get_by_label("Available until (CST)", exact=True)
     expect(until).to_have_attribute("aria-invalid", "true")
-    expect(until).to_have_accessible_description("Must be after available_from.")
-    expect(seller.locator(".field", has=until).locator(".field-error")).to_have_text("Must be after available_from.")
+    expect(until).to_have_accessible_description("The end of availability must be later than its start.")
+    order = "The end of availability must be later than its start."
+    expect(seller.locator(".field", has=until).locator(".field-error")).to_have_text(order)
     expect(seller.get_by_label("Title", exact=True)).to_have_value(TITLE)  # what was typed is kept
     seller.screenshot(path=tmp_path / "form-error.png", full_page=True)
     dashboard = seller.context.new_page()

@@ -88,15 +88,15 @@ BAD_DOCUMENTS = [
     ({"quantity": -1}, "quantity", "greater than or equal to 0"),
     ({"currency": "btc"}, "currency", "Must be one of"),
     ({"price_unit": "fortnight"}, "price_unit", "Must be one of"),
-    ({"price_unit": "gb_month"}, "price_unit", "Not a price unit for resource_type gpu"),
+    ({"price_unit": "gb_month"}, "price_unit", "GPU server is not priced per"),
     ({"region": "99"}, "region", "GB/T 2260"),
     ({"resource_type": "quantum"}, "resource_type", "Must be one of"),
     ({"title": "x" * 201}, "title", "between 3 and 200"),
     ({"description": "x" * 5001}, "description", "5000"),
-    ({"gpu_model": None}, "gpu_model", "Required for resource_type gpu"),
+    ({"gpu_model": None}, "gpu_model", "Required for GPU server listings"),
     ({"gpu_count": 0}, "gpu_count", "greater than or equal to 1"),
-    ({"model_name": "Qwen"}, "model_name", "Does not apply to resource_type gpu"),
-    ({"available_until": "2020-01-01T00:00:00+00:00"}, "available_until", "after available_from"),
+    ({"model_name": "Qwen"}, "model_name", "Does not apply to GPU server listings"),
+    ({"available_until": "2020-01-01T00:00:00+00:00"}, "available_until", "later than its start"),
     ({"available_from": "2026-12-01T00:00:00"}, "available_from", "timezone"),
     ({"available_from": "tomorrow"}, "available_from", "RFC 3339"),
     ({"latency_ms": -1}, "latency_ms", "greater than or equal to 0"),
@@ -200,8 +200,8 @@ def test_patch_is_checked_as_a_whole(client, db_session, seller):
     body = assert_error_shape(
         client.patch(f"{API}/{listing.code}", json={"resource_type": "cpu"}, headers=headers), 422
     )
-    assert "Does not apply to resource_type cpu" in body["errors"]["json"]["gpu_model"][0]
-    assert "Not a price unit" in body["errors"]["json"]["price_unit"][0]
+    assert "Does not apply to CPU compute listings" in body["errors"]["json"]["gpu_model"][0]
+    assert "is not priced per" in body["errors"]["json"]["price_unit"][0]
     db_session.refresh(listing)
     assert listing.resource_type == "gpu" and listing.version == 1
     ok = client.patch(
@@ -223,7 +223,7 @@ def test_patch_window_against_stored_start(client, db_session, seller):
         ),
         422,
     )
-    assert body["errors"]["json"]["available_until"] == ["Must be after available_from."]
+    assert body["errors"]["json"]["available_until"] == ["The end of availability must be later than its start."]
 
 
 def test_pause_resume_and_retire(client, db_session, seller):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.identity.codes import parse_code
-from marketplace.listings.demo import DEMO_PASSWORD, DEMO_SELLERS
+from marketplace.listings.demo import DEMO_PASSWORD, demo_documents, demo_sellers
 from marketplace.listings.schemas import ListingCreateSchema, ListingSchema
 from marketplace.listings.vocabulary import RESOURCE_TYPES
 from marketplace.models import Listing, User
@@ -55,11 +55,12 @@ def test_demo_listings_follow_every_rule(runner, db_session):
 
 def test_demo_sellers_can_sign_in(runner, client, db_session):
     assert runner.invoke(args=["demo-data", "--count", "12"]).exit_code == 0
-    sellers = db_session.scalars(select(User).where(User.email.in_([s["email"] for s in DEMO_SELLERS]))).all()
-    assert len(sellers) == len(DEMO_SELLERS) and {s.role for s in sellers} == {"seller"}
+    expected = demo_sellers("R44")
+    sellers = db_session.scalars(select(User).where(User.email.in_([s["email"] for s in expected]))).all()
+    assert len(sellers) == len(expected) and {s.role for s in sellers} == {"seller"}
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"email": DEMO_SELLERS[0]["email"], "password": DEMO_PASSWORD,
+    response = client.post("/login", data={"email": expected[0]["email"], "password": DEMO_PASSWORD,
                                            "csrf_token": token})  # fmt: skip
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
 
@@ -77,3 +78,29 @@ def test_demo_data_refuses_a_bad_count(runner, db_session, count):
     result = runner.invoke(args=["demo-data", "--count", count])
     assert result.exit_code == 2 and "--count" in result.output
     assert listing_count(db_session) == 0
+
+
+def test_each_node_of_the_demo_federation_has_a_catalogue_of_its_own():
+    """R11 sells in Beijing, R44 in Guangdong, IJ01 to finance: no offer is listed at two nodes."""
+    catalogues = {code: demo_documents(node_code=code, count=60) for code in ("R11", "R44", "IJ01", "R52", "R65")}
+    assert {raw["region"] for _seller, raw in catalogues["R11"]} == {"11"}
+    assert {raw["region"] for _seller, raw in catalogues["R44"]} == {"44"}
+    assert {raw["region"] for _seller, raw in catalogues["R65"]} == {"65"}  # a province without demo sellers
+    assert {raw["resource_type"] for _seller, raw in catalogues["R52"]} == set(RESOURCE_TYPES)
+    finance = catalogues["IJ01"]
+    assert all("financial institutions" in raw["description"] for _seller, raw in finance)
+    assert {demo_sellers("IJ01")[seller]["organization"] for seller, _raw in finance} <= {
+        s["organization"] for s in demo_sellers("IJ01")
+    }
+    assert any("Financial" in s["organization"] for s in demo_sellers("IJ01"))
+    offers = {code: {(raw["title"], raw["datacenter"], raw["unit_price"]) for _s, raw in docs}
+              for code, docs in catalogues.items()}  # fmt: skip
+    assert not offers["R11"] & offers["R44"] and not offers["R11"] & offers["IJ01"]
+    assert not offers["R44"] & offers["IJ01"]
+
+
+@pytest.mark.parametrize("code", ["N0", "R11", "R44", "IJ01", "IA01", "R65"])
+def test_every_demo_document_loads_through_the_create_schema(code):
+    for _seller, raw in demo_documents(node_code=code, count=40):
+        status = "draft" if raw["status"] == "draft" else "published"
+        assert ListingCreateSchema().validate(raw | {"status": status}) == {}, raw

@@ -71,7 +71,7 @@ def catalogue(db_session, seller):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [("q=h100", {H100}), ("resource_type=gpu", {H100, A100}), ("gpu_model=A100", {A100}), ("min_gpus=4", {H100}),
-     ("region=52", {H100, CPU}), ("max_price=1000", {A100, CPU}), ("q=kunpeng&region=52", {CPU}),
+     ("region=52", {H100, CPU}), ("max_price=1000&price_unit=gpu_hour", {A100}), ("q=kunpeng&region=52", {CPU}),
      ("q=h100&region=44", set()), ("", {H100, A100, CPU})],
 )  # fmt: skip
 def test_search_page_finds_only_matching_published_listings(client, catalogue, query, expected):
@@ -104,9 +104,10 @@ def _cursor(value) -> str:
 
 @pytest.mark.parametrize(
     ("query", "field", "message"),
-    [("region=99", "region", "Not a GB/T 2260 province-level code."), ("sort=cheapest", "sort", "Must be one of"),
-     ("per_page=1000", "per_page", "less than or equal to 100"), ("page=0", "page", "greater than or equal to 1"),
-     ("min_gpus=abc", "min_gpus", "Not a valid integer."), ("cursor=x", "cursor", "Not a cursor from this search."),
+    [("region=99", "region", "Not a GB/T 2260 province-level code."),
+     ("sort=cheapest", "sort", "Choose one of the options."),
+     ("per_page=1000", "per_page", "Must be between 1 and 100."), ("page=0", "page", "greater than or equal to 1"),
+     ("min_gpus=abc", "min_gpus", "Write a whole number"), ("cursor=x", "cursor", "Not a cursor from this search."),
      (f"sort=price&cursor={_cursor(['newest', None, 1])}", "cursor", "another sort order"),
      (f"cursor={_cursor(['newest', None, True])}", "cursor", "Not a cursor"),
      (f"cursor={_cursor(['newest', None, 10**30])}", "cursor", "Not a cursor"),
@@ -187,11 +188,12 @@ def test_seller_publishes_through_the_form(client, db_session, seller, action, s
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
-    [({"available_until": "2026-05-01T09:00"}, "available_until", "Must be after available_from."),
-     ({"gpu_model": ""}, "gpu_model", "Required for resource_type gpu."), ({"price": "abc"}, "price", "Not a number"),
-     ({"price": "0"}, "price", "Must be greater than 0."), ({"quantity": ""}, "quantity", "Missing data for"),
+    [({"available_until": "2026-05-01T09:00"}, "available_until",
+      "The end of availability must be later than its start."),
+     ({"gpu_model": ""}, "gpu_model", "Required for GPU server listings."), ({"price": "abc"}, "price", "Not a number"),
+     ({"price": "0"}, "price", "Must be greater than 0."), ({"quantity": ""}, "quantity", "Required to publish"),
      ({"region": "99"}, "region", "Not a GB/T 2260 province-level code."),
-     ({"price_unit": "request"}, "price_unit", "Not a price unit for resource_type gpu"),
+     ({"price_unit": "request"}, "price_unit", "GPU server is not priced per"),
      *[({"price": price}, "price", "Not a number") for price in ("NaN", "Infinity", "1e999999", "-Infinity")],
     ],
 )  # fmt: skip
@@ -218,7 +220,7 @@ def test_seller_edits_own_listing(client, db_session, seller):
 @pytest.mark.parametrize(
     ("status", "changes", "field", "message"),
     [("published", {"price": "abc"}, "price", "Not a number"), ("published", {"gpu_count": ""}, "gpu_count",
-      "Required for resource_type gpu."), ("retired", {"title": "Back from the dead"}, "status", "cannot change")],
+      "Required for GPU server listings."), ("retired", {"title": "Back from the dead"}, "status", "cannot change")],
 )  # fmt: skip
 def test_a_refused_edit_reshows_the_form_and_changes_nothing(client, db_session, seller, status, changes, field,
                                                              message):  # fmt: skip
@@ -296,7 +298,8 @@ def test_status_actions_on_the_dashboard(client, db_session, seller, start, acti
     version = listing.version
     sign_in(client, seller)
     token = form_token(client, "/dashboard")
-    response = client.post(f"/listings/{listing.code}/status", data={"action": action, "csrf_token": token})
+    data = {"action": action, "csrf_token": token} | ({"confirm": "yes"} if action == "retire" else {})
+    response = client.post(f"/listings/{listing.code}/status", data=data)
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
     assert f"{listing.code} is now {end}." in page_text(client.get("/dashboard"))
     db_session.refresh(listing)
@@ -315,8 +318,8 @@ def test_a_refused_status_action_flashes_an_error_and_changes_nothing(client, db
     version = listing.version
     sign_in(client, seller)
     token = form_token(client, "/dashboard")
-    response = client.post(f"/listings/{listing.code}/status", data={"action": action, "csrf_token": token},
-                           follow_redirects=True)  # fmt: skip
+    data = {"action": action, "csrf_token": token, "confirm": "yes"}
+    response = client.post(f"/listings/{listing.code}/status", data=data, follow_redirects=True)
     assert response.status_code == 200 and message in page_text(response)
     assert 'class="flash flash-error"' in response.get_data(as_text=True)
     db_session.refresh(listing)

@@ -47,7 +47,10 @@ def codes(response) -> list[str]:
         ({"gpu_model": "H800"}, ["h800"]),
         ({"min_gpus": 8}, ["server", "h800", "h100"]),
         ({"region": "44"}, ["small", "h800"]),
-        ({"max_price": 2000}, ["storage", "small", "h800"]),
+        ({"max_price": 2000, "price_unit": "gpu_hour"}, ["small", "h800"]),  # like with like: per GPU-hour only
+        ({"max_price": 7000, "price_unit": "hour"}, ["server"]),
+        ({"max_price": 7000, "price_unit": "hour", "currency": "usd"}, []),
+        ({"price_unit": "gb_month"}, ["storage"]),
         ({"max_latency_ms": 2}, ["storage", "h800", "h100"]),
         ({"origin": "R44"}, ["storage", "small", "server", "h800", "h100"]),
         ({"origin": "R11"}, []),
