@@ -137,6 +137,26 @@ TEMPLATES = (
     N_("The %(due)s review of application %(id)s is for a %(role)s; your account is a %(user_role)s."),
     # the national node's name as the directory gives it (registry/services.py)
     N_("National computing internet service node"),
+    # the listing form's own words (listings/forms.py) and the document's rules (listings/schemas.py)
+    N_("Required to publish (a draft may leave it empty)."),
+    N_("Write a whole number, e.g. 8."),
+    N_("Must be a whole number (an integer), without a fraction."),
+    N_("Write a whole number, without a fraction."),
+    N_("Write a number, e.g. 1.5."),
+    N_("This field is not part of a listing."),
+    N_("Must be between %(min)s and %(max)s."),
+    N_("Must be more than %(min)s and at most %(max)s."),
+    N_("Too long: at most %(max)s characters."),
+    N_("Too short: at least %(min)s characters."),
+    N_("Write %(min)s to %(max)s characters."),
+    N_("Choose one of the options."),
+    N_("At most two decimals: the smallest amount is one fen (0.01 yuan)."),
+    N_("Write a date and time in China Standard Time, e.g. 2026-12-01 08:00."),
+    N_("Not an amount; write the price in yuan, e.g. 20.50."),
+    N_("Not a date; pick one, e.g. 2026-12-01."),
+    N_("Required for %(type)s listings."),
+    N_("Does not apply to %(type)s listings; leave it empty."),
+    N_("The end of availability must be later than its start."),
     # the language switcher
     N_("Choose one of the offered languages."),
     # HTTP errors as pages name and describe them (the API's `status` stays as HTTP names it)
@@ -218,12 +238,18 @@ def translate_message(text) -> str:
     for pattern, template in _patterns():
         match = pattern.match(text)
         if match:
-            values = {name: term(value.strip("'\"")) for name, value in match.groupdict().items()}
+            values = {name: _value(value.strip("'\"")) for name, value in match.groupdict().items()}
             return gettext(template, **values)
     where = _WHERE.match(text)  # "keys[0]: Must be a JSON object.": where it is, then a known message
     if where:
         return f"{where['where']}: {translate_message(where['message'])}"
     return text
+
+
+def _value(text: str) -> str:
+    """A value inside a message: a domain term or a catalogued name (`GPU server`) translated, else as it is."""
+    translated = term(text)
+    return translated if translated != text else gettext(text)
 
 
 def translated_summary(error) -> str:

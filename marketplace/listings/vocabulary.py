@@ -2,31 +2,36 @@
 
 from flask_babel import lazy_gettext as _l
 
+from ..i18n.messages import N_
+
 RESOURCE_TYPES = ("gpu", "cpu", "storage", "network", "model_service", "agent_service")
 STATUSES = ("draft", "published", "paused", "retired")
 CURRENCIES = ("cny", "hkd", "mop", "usd", "eur")  # all with two minor-unit digits
 
-# Labels are lazy: they are read in the language of the page that shows them.
-RESOURCE_TYPE_LABELS = {
-    "gpu": _l("GPU server"),
-    "cpu": _l("CPU compute"),
-    "storage": _l("Storage"),
-    "network": _l("Network"),
-    "model_service": _l("Model as a service"),
-    "agent_service": _l("Agent as a service"),
+# English names: the API's messages use them, whatever the client's language.
+RESOURCE_TYPE_NAMES = {
+    "gpu": N_("GPU server"),
+    "cpu": N_("CPU compute"),
+    "storage": N_("Storage"),
+    "network": N_("Network"),
+    "model_service": N_("Model as a service"),
+    "agent_service": N_("Agent as a service"),
 }
 
-PRICE_UNIT_LABELS = {
-    "gpu_hour": _l("per GPU-hour"),
-    "hour": _l("per hour"),
-    "vcpu_hour": _l("per vCPU-hour"),
-    "month": _l("per month"),
-    "gb_month": _l("per GB-month"),
-    "gbps_month": _l("per Gbps-month"),
-    "million_tokens": _l("per million tokens"),
-    "request": _l("per request"),
+PRICE_UNIT_NAMES = {
+    "gpu_hour": N_("per GPU-hour"),
+    "hour": N_("per hour"),
+    "vcpu_hour": N_("per vCPU-hour"),
+    "month": N_("per month"),
+    "gb_month": N_("per GB-month"),
+    "gbps_month": N_("per Gbps-month"),
+    "million_tokens": N_("per million tokens"),
+    "request": N_("per request"),
 }
-PRICE_UNITS = tuple(PRICE_UNIT_LABELS)
+# Labels for pages are lazy: they are read in the language of the page that shows them.
+RESOURCE_TYPE_LABELS = {key: _l(name) for key, name in RESOURCE_TYPE_NAMES.items()}
+PRICE_UNIT_LABELS = {key: _l(name) for key, name in PRICE_UNIT_NAMES.items()}
+PRICE_UNITS = tuple(PRICE_UNIT_NAMES)
 
 # Spec fields that apply to each resource type, the ones of them that are
 # required, and the price units that make sense for it.

@@ -34,6 +34,7 @@ def _paths(world) -> dict[str, list[str]]:
         "listings.dashboard": ["/dashboard"],
         "listings.new_listing": ["/listings/new"],
         "listings.edit_listing": [f"/listings/{code}/edit"],
+        "listings.confirm_retire": [f"/listings/{code}/retire"],
         "accounts.signup": ["/signup"],
         "accounts.login": ["/login"],
         "accounts.tokens": ["/tokens"],
@@ -65,7 +66,7 @@ def test_form_errors_and_flash_messages_in_chinese(app, db_session, world):
                                                               "price": "abc", "action": "publish"})  # fmt: skip
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "此项为必填项。" in body and "不是数字；请以元为单位填写价格，例如 20.50。" in body
+    assert "发布时必填（草稿可以留空）。" in body and "不是数字；请以元为单位填写价格，例如 20.50。" in body
     assert_chinese(response)
     signup = app.test_client().post(
         "/signup",

@@ -58,6 +58,7 @@ def _paths(world) -> dict[str, list[str]]:
         "listings.dashboard": ["/dashboard"],
         "listings.new_listing": ["/listings/new"],
         "listings.edit_listing": [f"/listings/{code}/edit"],
+        "listings.confirm_retire": [f"/listings/{code}/retire"],
         "accounts.signup": ["/signup"],
         "accounts.login": ["/login"],
         "accounts.tokens": ["/tokens"],
