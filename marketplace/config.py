@@ -41,6 +41,15 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _int_setting(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config of this node from the environment."""
     instance = Path(instance_path)
@@ -52,6 +61,9 @@ def load_config(instance_path: str) -> dict:
     if not NODE_CODE_PATTERNS[role].match(code):
         raise ConfigError(f"NODE_CODE {code!r} is not a valid code for a {role} node")
     default_db = f"sqlite:///{instance / 'marketplace.sqlite3'}"
+    hold_seconds = os.environ.get("ORDER_HOLD_SECONDS", "3600")
+    if not hold_seconds.isdigit() or int(hold_seconds) < 1:
+        raise ConfigError(f"ORDER_HOLD_SECONDS must be a positive number of seconds, not {hold_seconds!r}")
     return {
         "SECRET_KEY": _secret_key(instance),
         "DATABASE_URL": normalize_database_url(os.environ.get("DATABASE_URL", default_db)),
@@ -63,6 +75,12 @@ def load_config(instance_path: str) -> dict:
         # Development and tests run every node on 127.0.0.1; production fetches only public https URLs.
         "FEDERATION_ALLOW_PRIVATE_ADDRESSES": os.environ.get("FEDERATION_ALLOW_PRIVATE_ADDRESSES", "") == "1",
         "SIGNING_KEYS_FILE": os.environ.get("SIGNING_KEYS_FILE", ""),
+        # The registry (national): an application not decided within this many days lapses and frees
+        # its code; one account may have this many applications waiting at a time.
+        "REGISTRY_REVIEW_DAYS": _int_setting("REGISTRY_REVIEW_DAYS", 30),
+        "REGISTRY_MAX_PENDING": _int_setting("REGISTRY_MAX_PENDING", 3),
+        # How long an order holds its units before it lapses unless paid or confirmed (PROTOCOL.md §8).
+        "ORDER_HOLD_SECONDS": int(hold_seconds),
         # Nodes sharing a host name (127.0.0.1 in development) must not overwrite each other's cookies.
         "SESSION_COOKIE_NAME": f"session_{code.lower()}",
         "REMEMBER_COOKIE_NAME": f"remember_{code.lower()}",
@@ -74,6 +92,12 @@ def load_config(instance_path: str) -> dict:
         # National: seconds an origin may stay unreachable before its listings are marked stale.
         "SYNC_STALE_AFTER": int(os.environ.get("SYNC_STALE_AFTER", "3600")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Nodes may share one Redis: each counts under its own code.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", f"cpn-{code.lower()}"),
+        # How many reverse proxies in front of the node append X-Forwarded-For/-Proto (0: none, the
+        # peer's address is the client's). Too many lets clients forge their address; too few makes
+        # every client look like the proxy and share its limits.
+        "TRUSTED_PROXIES": _int_setting("TRUSTED_PROXIES", 0),
         "WTF_CSRF_TIME_LIMIT": None,
         # flask-smorest
         "API_TITLE": "Computing power marketplace",

@@ -3,7 +3,7 @@
 import logging
 from types import SimpleNamespace
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
@@ -156,6 +156,7 @@ def handle_http_exception(error: HTTPException):
 def handle_domain_error(error: DomainError):
     """Render a domain refusal: §4's shape plus `reason` for the API, the error page for people."""
     name = HTTP_STATUS_CODES.get(error.status, "Error")
+    g.refusal_reason = error.reason  # counted by reason with the request (requestlog)
     if wants_json():
         body = error_body(error.status, name, error.message, error.errors(), error.reason) | error.extra
         return jsonify(body), error.status

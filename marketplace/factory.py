@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 
-from . import db, errors, i18n, inputs, limits, requestlog
+from . import db, errors, i18n, inputs, limits, requestlog, security
 from .accounts import auth
 from .accounts.cli import tokens_cli, users_cli
 from .accounts.language import bp as language_pages
@@ -42,6 +42,10 @@ from .registry.views import bp as registry_pages
 from .sync.api import blp as sync_api
 from .sync.cli import sync_cli
 from .templating import init_app as init_templating
+from .trading.api import listings_blp as trading_listings_api
+from .trading.api import orders_blp as orders_api
+from .trading.cli import orders_cli
+from .trading.views import bp as trading_pages
 
 csrf = CSRFProtect()
 
@@ -62,7 +66,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
 
     db.init_app(app)
-    requestlog.init_app(app)  # first: every answer, a refusal too, gets its request id and log line
+    security.init_app(app)  # the proxy's client address before anything reads it; headers on every answer
+    requestlog.init_app(app)  # every answer, a refusal too, gets its request id and log line
     inputs.init_app(app)  # bounded ids before any route; the input check before CSRF, limits and views
     i18n.init_app(app)
     csrf.init_app(app)
@@ -83,7 +88,8 @@ class NodeApi(Api):
 def _init_api(app: Flask) -> None:
     api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, health_blp, wellknown_blp, federation_api, sync_api, audit_api, latency_api]
+    blueprints = [listings_api, trading_listings_api, orders_api, health_blp, wellknown_blp, federation_api, sync_api,
+                  audit_api, latency_api]  # fmt: skip
     if is_national(app):
         authserver.init_app(app)
         blueprints += [registry_api, oauth_blp, oidc_blp, latency_matrix_api]
@@ -104,6 +110,7 @@ def _init_pages(app: Flask) -> None:
     init_templating(app)
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
+    app.register_blueprint(trading_pages)
     app.register_blueprint(metrics_pages)
     app.register_blueprint(monitoring_pages)
     app.register_blueprint(language_pages)
@@ -114,7 +121,7 @@ def _init_pages(app: Flask) -> None:
 
 
 def _init_cli(app: Flask) -> None:
-    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli, orders_cli):
         app.cli.add_command(command)
     if is_national(app):
         app.cli.add_command(registry_cli)

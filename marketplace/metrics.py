@@ -18,5 +18,7 @@ EVENTS_SENT = Counter("cpn_sync_events_sent", "Events sent to the parent", ["str
 EVENTS_ACKED = Counter("cpn_sync_events_acked", "Events the parent acknowledged", ["stream"])
 EVENTS_RECEIVED = Counter("cpn_sync_events_received", "Events received, by what became of them", ["via", "status"])
 EVENTS_REJECTED = Counter("cpn_sync_events_rejected", "Events rejected, by reason", ["reason"])
-ORDER_REFUSALS = Counter("cpn_order_refusals", "Orders refused, by reason", ["reason"])
+REFUSALS = Counter(
+    "cpn_refusals", "Requests refused by a domain rule, by endpoint and reason (orders' too)", ["endpoint", "reason"]
+)
 WEBHOOK_EVENTS = Counter("cpn_webhook_events", "Payment provider webhook events, by type", ["type"])

@@ -50,6 +50,8 @@ def _finish(response):
     endpoint = _endpoint()
     metrics.HTTP_REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
     metrics.HTTP_SECONDS.labels(endpoint).observe(seconds)
+    if "refusal_reason" in g:
+        metrics.REFUSALS.labels(endpoint, g.refusal_reason).inc()
     access_log.info("request", extra={"fields": {
         "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": g.get("request_id"),
         "node": request.environ.get("cpn.node_code"), "method": request.method, "path": request.path,

@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / "instance" / "federation"
 PYTHON = sys.executable
-PASSWORD = "federation-demo-1"
 DEMO_LISTINGS = int(os.environ.get("DEMO_LISTINGS", "60"))
 STALE_AFTER = os.environ.get("STALE_AFTER", "300")  # short, so that stopping a node shows within minutes
 
@@ -45,7 +45,9 @@ class Node:
         if not secret_file.exists():
             secret_file.write_text(secrets.token_hex(32))
             secret_file.chmod(0o600)
-        return os.environ | {
+        # Counts in a shared Redis belong to this federation's run: a fresh instance/federation starts from zero.
+        prefix = {"RATELIMIT_KEY_PREFIX": f"cpn-demo-{password('run-id')[:8]}-{self.code.lower()}"}
+        return os.environ | RATE_LIMITS | prefix | {
             "DATABASE_URL": f"sqlite:///{HOME / f'{self.code}.sqlite3'}", "SECRET_KEY": secret_file.read_text(),
             "NODE_CODE": self.code, "NODE_ROLE": self.role, "PUBLIC_URL": self.url, "NATIONAL_URL": national_url,
             "PARENT_URL": parent_url, "SIGNING_KEYS_FILE": str(HOME / f"{self.code}.keys.json"),
@@ -54,6 +56,38 @@ class Node:
         }  # fmt: skip
 
 
+def redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    """Whether a Redis server answers PING at host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def rate_limit_storage() -> dict:
+    """Share sign-in and application counts between each node's workers through Redis when one answers."""
+    if "RATELIMIT_STORAGE_URI" in os.environ:
+        return {}
+    if redis_answers():
+        return {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}  # each node counts under its own prefix
+    print("warning: no Redis answers at 127.0.0.1:6379; each worker counts sign-in attempts in its own memory, "
+          "so the limits are per worker (start redis-server to share them)", file=sys.stderr)  # fmt: skip
+    return {}
+
+
+def password(name: str) -> str:
+    """A generated password kept in instance/federation/ (owner-only), the same on every run."""
+    path = HOME / f"{name}.password"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(12))
+    return path.read_text().strip()
+
+
+RATE_LIMITS: dict = {}
 NATIONAL = Node("N0", "national", int(os.environ.get("PORT", "5000")))
 NODES = [
     NATIONAL,
@@ -111,10 +145,20 @@ def wait_healthy(node: Node, seconds: float = 30) -> None:
 def account(node: Node, email: str, role: str, name: str, org: str = "") -> None:
     """Create an account unless it exists (a second run keeps the first's)."""
     done = subprocess.run([PYTHON, "-m", "flask", "--app", "app", "users", "create", email, "--role", role,
-                           "--password", PASSWORD, "--name", name, "--org", org], cwd=ROOT, env=env_of(node),
-                          capture_output=True, text=True)  # fmt: skip
+                           "--password", password(node.code), "--name", name, "--org", org], cwd=ROOT,
+                          env=env_of(node), capture_output=True, text=True)  # fmt: skip
     if done.returncode != 0 and "exists already" not in done.stderr + done.stdout:
         raise SystemExit(f"N0: could not create {email}:\n{done.stdout}{done.stderr}")
+
+
+def demo_data(node: Node) -> None:
+    """Load the node's demo catalogue and keep the password it prints (a second run keeps the first's)."""
+    output = flask(node, "demo-data", "--count", str(DEMO_LISTINGS))
+    for line in output.splitlines():
+        if line.startswith("demo password (shown once): "):
+            path = HOME / f"{node.code}.demo.password"
+            path.write_text(line.rsplit(" ", 1)[1])
+            path.chmod(0o600)
 
 
 def register(node: Node, reviewers: dict[str, str]) -> None:
@@ -133,7 +177,8 @@ def register(node: Node, reviewers: dict[str, str]) -> None:
                     "phone": "+86 10 8888 0000"},
         "public_url": node.url, "jwks": jwks,
     }  # fmt: skip
-    status, submitted = http("POST", f"{NATIONAL.url}/registry/v1/applications", application)
+    status, submitted = http("POST", f"{NATIONAL.url}/registry/v1/applications", application,
+                             token=reviewers["applicant"])  # fmt: skip
     if status != 201:
         raise SystemExit(f"{node.code}: application refused: {submitted}")
     stages = ["initial", "final"] if node.role == "industry" else ["final"]
@@ -148,6 +193,7 @@ def register(node: Node, reviewers: dict[str, str]) -> None:
 
 def main() -> None:
     HOME.mkdir(parents=True, exist_ok=True)
+    RATE_LIMITS.update(rate_limit_storage())
     for node in NODES:
         flask(node, "db", "upgrade")
         flask(node, "keys", "init", "--if-missing")
@@ -157,16 +203,20 @@ def main() -> None:
         wait_healthy(node)
     account(NATIONAL, "reviewer@national.example.cn", "national_reviewer", "National Reviewer")
     account(NATIONAL, "reviewer@local.example.cn", "local_reviewer", "Local Reviewer")
+    flask(NATIONAL, "users", "scope", "reviewer@local.example.cn", "J")  # reviews finance, IJ01's industry
     account(NATIONAL, "operator@national.example.cn", "operator", "National Operator")
     account(NATIONAL, "person@national.example.cn", "buyer", "Li Na", "Hangzhou AI Lab")
+    # Applying needs an account at national; the nodes' operators apply with theirs.
+    account(NATIONAL, "applicant@national.example.cn", "buyer", "Node Applicant", "Demo Node Operators")
     reviewers = {role: flask(NATIONAL, "tokens", "create", email).strip().splitlines()[-1]
                  for role, email in (("national_reviewer", "reviewer@national.example.cn"),
-                                     ("local_reviewer", "reviewer@local.example.cn"))}  # fmt: skip
+                                     ("local_reviewer", "reviewer@local.example.cn"),
+                                     ("applicant", "applicant@national.example.cn"))}  # fmt: skip
     # National's worker puts its own listings into its feed and probes the origins (stale marking).
     start(NATIONAL, PYTHON, "-m", "flask", "--app", "app", "sync", "run", log=f"{NATIONAL.code}.sync.log")
     for node in NODES[1:]:
         register(node, reviewers)
-        flask(node, "demo-data", "--count", str(DEMO_LISTINGS))
+        demo_data(node)
         start(node, PYTHON, "-m", "flask", "--app", "app", "sync", "run", log=f"{node.code}.sync.log")
     wait_synced()
     print_summary(flask(NATIONAL, "tokens", "create", "operator@national.example.cn").strip().splitlines()[-1])
@@ -187,20 +237,23 @@ def print_summary(operator_token: str) -> None:
     print("\nThe federation runs on 127.0.0.1 (Ctrl-C stops it):\n")
     for node in NODES:
         print(f"  {node.code:5} {node.role:9} {node.url}")
-    print(f"\nSign-ins (password {PASSWORD!r} unless said otherwise):")
-    print("  national reviewer   reviewer@national.example.cn   at N0 (review queue, node tree)")
-    print("  local reviewer      reviewer@local.example.cn      at N0 (initial reviews of industry nodes)")
-    print("  national operator   operator@national.example.cn   at N0 (overview, suspensions, sync status)")
-    print(
-        "  a person            person@national.example.cn     at N0; at any node: 'Sign in with the national identity'"
-    )
-    print("  demo sellers, buyer, operator at each node: seller1@demo.cpn.example, buyer@demo.cpn.example,")
-    print("                      operator@demo.cpn.example (password 'demo-compute-2026')")
+    print(f"\nSign-ins at N0 (password {password('N0')!r}, generated into {HOME}/N0.password):")
+    print("  national reviewer   reviewer@national.example.cn   review queue, node tree")
+    print("  local reviewer      reviewer@local.example.cn      initial reviews of finance (J) industry nodes")
+    print("  national operator   operator@national.example.cn   overview, suspensions, sync status")
+    print("  applicant           applicant@national.example.cn  applied for R11, R44 and IJ01")
+    print("  a person            person@national.example.cn     at any node: 'Sign in with the national identity'")
+    print("\nDemo sellers, buyer and operator at each node: seller1@demo.cpn.example, buyer@demo.cpn.example,")
+    print("operator@demo.cpn.example, with the node's demo password:")
+    for node in NODES[1:]:
+        path = HOME / f"{node.code}.demo.password"
+        print(f"  {node.code:5} {path.read_text().strip() if path.exists() else '(see ' + str(path) + ')'}")
     print("\nEach node has a catalogue of its own: R11 sells in Beijing, R44 in Guangdong, IJ01 to finance;")
     print("every search at every node finds each offer once.")
     print("National's sync worker probes every origin each minute; stop one (e.g. R44's gunicorn) and after")
     print(f"{STALE_AFTER} s its listings are marked stale and leave search. Every origin's state, as national sees it:")
     print(f"  curl -H 'Authorization: Bearer {operator_token}' {NATIONAL.url}/federation/v1/sync/status")
+    print(f"  {NATIONAL.url}/federation (public) and /operations at each node (its operator)")
     print(f"\nLogs and databases: {HOME}\n")
 
 

@@ -59,6 +59,9 @@ def migrated_app(database_url: str, schema: str = PG_SCHEMA, **config):
         "SECRET_KEY": "test-secret",
         "SIGN_IN_LIMIT": "10000 per minute",
         "SIGN_UP_LIMIT": "10000 per minute",
+        "SIGN_IN_ACCOUNT_LIMIT": "10000 per minute",
+        "APPLY_LIMIT": "10000 per minute",
+        "APPLY_ACCOUNT_LIMIT": "10000 per minute",
         "SIGNING_KEYS_FILE": os.path.join(_KEYS_DIR, "signing_keys.json"),  # never the checkout's instance/
     }
     app = create_app(settings | config)

@@ -1,5 +1,6 @@
 """Who is asking: session sign-in for pages, Bearer tokens for the API."""
 
+import secrets
 from functools import wraps
 
 from flask import Flask, g
@@ -20,8 +21,15 @@ login_manager.localize_callback = gettext  # its "Please log in..." flash, in th
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_id: str) -> User | None:
+    """The user of a session cookie, while the cookie's nonce is still the account's (see User.session_nonce)."""
+    user_id, _, nonce = session_id.partition(":")
+    if not user_id.isdigit() or len(user_id) > 18 or not nonce:
+        return None
+    user = get_session().get(User, int(user_id))
+    if user is None or not secrets.compare_digest(user.session_nonce.encode(), nonce.encode()):
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ..audit import record_audit
-from ..errors import Conflict
+from ..errors import Conflict, DomainError
+from ..identity.industries import SECTIONS
+from ..identity.regions import PROVINCES
 from ..models import ApiToken, User
 from ..models.types import utcnow
 
@@ -77,6 +79,37 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     record_audit(session=session, action="sign_in", actor=user.email, object=f"user:{user.id}")
+    return user
+
+
+def end_sessions(*, session: Session, user: User) -> None:
+    """End every session of `user` on the server: cookies signed before no longer sign in."""
+    user.session_nonce = secrets.token_hex(16)
+    session.flush()
+
+
+def change_password(*, session: Session, user: User, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; every earlier session ends."""
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise DomainError("This is not your current password.", field="current_password", status=403,
+                          reason="wrong_password") from None  # fmt: skip
+    user.password_hash = _hasher.hash(new_password)
+    end_sessions(session=session, user=user)
+    record_audit(session=session, action="password.change", actor=user.email, object=f"user:{user.id}")
+
+
+def set_review_scope(*, session: Session, user: User, scope: str) -> User:
+    """Charge a local reviewer with one province (GB/T 2260 code, "44") or one industry (section letter, "J")."""
+    scope = scope.strip().upper()
+    if user.role != "local_reviewer":
+        raise DomainError(f"{user.email} is a {user.role}; only local reviewers have a review scope.", field="role")
+    if scope not in PROVINCES and scope not in SECTIONS:
+        raise DomainError(f"{scope!r} is neither a province code (e.g. 44) nor an industry section (A to T).",
+                          field="scope")  # fmt: skip
+    user.review_scope = scope
+    session.flush()
     return user
 
 

@@ -2,15 +2,26 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import EXCLUDE, ValidationError
 
 from ..db import get_session
+from ..errors import DomainError
 from ..i18n import _
-from ..limits import limiter, sign_in_limit, sign_up_limit
-from .schemas import LoginSchema, SignupSchema, TokenNameSchema
-from .services import DuplicateEmail, authenticate, create_api_token, create_user, revoke_api_token, tokens_of
+from ..limits import failed_sign_in, limiter, sign_in_account_key, sign_in_account_limit, sign_in_limit, sign_up_limit
+from ..security import no_store
+from .schemas import LoginSchema, PasswordChangeSchema, SignupSchema, TokenNameSchema
+from .services import (
+    DuplicateEmail,
+    authenticate,
+    change_password,
+    create_api_token,
+    create_user,
+    end_sessions,
+    revoke_api_token,
+    tokens_of,
+)
 
 bp = Blueprint("accounts", __name__)
 
@@ -49,6 +60,7 @@ def signup():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(sign_in_limit, methods=["POST"])
+@limiter.limit(sign_in_account_limit, methods=["POST"], key_func=sign_in_account_key, deduct_when=failed_sign_in)
 def login():
     """Sign in with email and password."""
     next_url = safe_next(request.values.get("next"))
@@ -73,10 +85,35 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out: the session ends on the server too, so a copy of the cookie no longer signs in."""
+    if current_user.is_authenticated:
+        session = get_session()
+        end_sessions(session=session, user=current_user)
+        session.commit()
     logout_user()
     flash(_("Signed out."), "info")
     return redirect(url_for("listings.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change your password; every other session of your account ends."""
+    if request.method == "GET":
+        return render_template("accounts/password.html", errors={})
+    inputs = [current_user.email, current_user.name, current_user.organization]
+    session = get_session()
+    try:
+        data = PasswordChangeSchema(user_inputs=inputs, unknown=EXCLUDE).load(request.form.to_dict())
+        change_password(session=session, user=current_user, **data)
+    except ValidationError as error:
+        return render_template("accounts/password.html", errors=error.messages), 422
+    except DomainError as error:
+        return render_template("accounts/password.html", errors=error.field_errors()), error.status
+    session.commit()
+    login_user(current_user._get_current_object())  # this browser stays signed in, under the new nonce
+    flash("Your password is changed; every other session of your account has ended.", "success")
+    return redirect(url_for("accounts.tokens"), 303)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -93,7 +130,8 @@ def tokens():
         except ValidationError as error:
             errors, status = error.messages, 422
     listed = tokens_of(session=session, user=current_user)
-    return render_template("accounts/tokens.html", tokens=listed, created=created, errors=errors), status
+    page = render_template("accounts/tokens.html", tokens=listed, created=created, errors=errors)
+    return no_store(make_response(page, status))  # a new token is on it
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

@@ -2,7 +2,8 @@
 
 Every call to another node or to a URL an applicant gave goes through `fetch`. Outside
 development only https is allowed, and the host's addresses are checked before connecting:
-loopback, private, link-local and other non-global addresses are refused. The connection is
+loopback, private, link-local, multicast and other non-global addresses are refused, and so are the
+IPv6 prefixes that embed an IPv4 address a gateway would reach for us (NAT64, 6to4). The connection is
 made to the address that was checked (the name stays in the Host header and TLS SNI), so a
 second DNS answer cannot slip an internal address in.
 """
@@ -21,6 +22,11 @@ from ..requestlog import current_request_id
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 MAX_RESPONSE_BYTES = 1024 * 1024
 _ENCODING_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+# Globally routed on paper, but a translator or relay on the way turns them into the IPv4 address they
+# embed (64:ff9b::10.0.0.1 is 10.0.0.1 behind NAT64): there is no telling where they really lead.
+_TRANSLATED = tuple(ipaddress.ip_network(prefix) for prefix in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"))
 
 
 class FetchRefused(DomainError):
@@ -44,6 +50,15 @@ def _allow_private() -> bool:
     return bool(current_app.config.get("FEDERATION_ALLOW_PRIVATE_ADDRESSES"))
 
 
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether connecting to `address` can only reach the public internet (no multicast, no translation)."""
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        return False
+    return not (address.version == 6 and any(address in network for network in _TRANSLATED))
+
+
 def _checked_target(url: str) -> tuple[str, dict]:
     """The URL to connect to and the extensions that keep the original host name."""
     parts = urlsplit(url)
@@ -62,7 +77,7 @@ def _checked_target(url: str) -> tuple[str, dict]:
     except OSError as error:
         raise FetchRefused(f"cannot resolve {parts.hostname}: {error}") from None
     addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
-    bad = [str(a) for a in addresses if not a.is_global]
+    bad = [str(a) for a in addresses if not is_public_address(a)]
     if bad or not addresses:
         raise FetchRefused(f"{parts.hostname} resolves to a non-public address ({', '.join(bad)})")
     address = sorted(addresses, key=str)[0]

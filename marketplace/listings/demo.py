@@ -13,8 +13,6 @@ from .demo_industries import INDUSTRY_AGENTS, INDUSTRY_SELLER_ROWS, INDUSTRY_TER
 from .schemas import ListingCreateSchema
 from .services import publish_listing, set_listing_status
 
-DEMO_PASSWORD = "demo-compute-2026"
-
 # key: (province code, city, datacenter, one-way latency to the metro access point in ms: low, high)
 _SITES = {
     "guian": ("52", "Gui'an", "Gui'an New Area Data Center Cluster, Hall B", 6.0, 14.0),
@@ -361,8 +359,9 @@ def demo_documents(*, node_code: str, count: int, seed: int = 2026) -> list[tupl
     return documents
 
 
-def load_demo_catalogue(*, session: Session, node_code: str, count: int = 240, seed: int = 2026) -> int:
-    """Create the node's demo sellers and `count` listings (published mostly, a few drafts/paused).
+def load_demo_catalogue(*, session: Session, node_code: str, password: str, count: int = 240, seed: int = 2026) -> int:
+    """Create the node's demo sellers (signing in with `password`) and `count` listings (published mostly, a few
+    drafts/paused).
 
     Each node gets a catalogue of its own: a regional node's sites are in its province, an industry
     node's sellers and agents serve its industry, national's span the country; the seed is mixed
@@ -372,7 +371,7 @@ def load_demo_catalogue(*, session: Session, node_code: str, count: int = 240, s
     people = demo_sellers(node_code)
     if any(find_user(session=session, email=s["email"]) is not None for s in people):
         return 0
-    sellers = [create_user(session=session, password=DEMO_PASSWORD, role="seller", **s) for s in people]
+    sellers = [create_user(session=session, password=password, role="seller", **s) for s in people]
     schema = ListingCreateSchema()
     documents = demo_documents(node_code=node_code, count=count, seed=seed)
     for seller, raw in documents:

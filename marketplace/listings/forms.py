@@ -16,7 +16,7 @@ from .vocabulary import SPEC_FIELDS
 CST_OFFSET = "+08:00"
 _ONE_FEN = "At most two decimals: the smallest amount is one fen (0.01 yuan)."
 _TEXT_FIELDS = ("title", "description", "resource_type", "region", "city", "datacenter", "currency", "price_unit")
-_NUMBER_FIELDS = ("latency_ms", "quantity")
+_NUMBER_FIELDS = ("latency_ms", "quantity", "min_hours")
 _DATETIME_FIELDS = ("available_from", "available_until")
 FORM_FIELD_FOR = {"unit_price": "price"}  # schema field -> form field, where they differ
 

@@ -1,6 +1,6 @@
 """The listing document and search parameters as marshmallow schemas."""
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
@@ -33,6 +33,9 @@ def _moment(**kw) -> fields.AwareDateTime:
     return fields.AwareDateTime(format="iso", error_messages=messages, **kw)
 
 
+moment_field = _moment  # for the schemas of other packages
+
+
 def _optional_int(low: int, high: int) -> WholeNumber:
     return WholeNumber(allow_none=True, validate=validate.Range(min=low, max=high))
 
@@ -40,6 +43,30 @@ def _optional_int(low: int, high: int) -> WholeNumber:
 def _optional_number(low: float, high: float, min_inclusive: bool = True) -> fields.Float:
     return fields.Float(
         allow_none=True, allow_nan=False, validate=validate.Range(min=low, max=high, min_inclusive=min_inclusive)
+    )
+
+
+MAX_CAPACITY_INTERVALS = 100
+MAX_MIN_HOURS = 24 * 366 * 10
+
+# One interval of a listing's free capacity (§3); "from" is a Python keyword, hence from_dict.
+CapacityIntervalSchema = Schema.from_dict(
+    {
+        "from": _moment(required=True),
+        "until": _moment(required=True),
+        "free": fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=1_000_000_000)),
+    },
+    name="CapacityIntervalSchema",
+)
+
+
+def _capacity_field(**kw) -> fields.List:
+    return fields.List(
+        fields.Nested(CapacityIntervalSchema),
+        allow_none=True,
+        validate=validate.Length(max=MAX_CAPACITY_INTERVALS),
+        metadata={"description": "Free units over time, contiguous, covering the rest of the window"},
+        **kw,
     )
 
 
@@ -83,6 +110,9 @@ class ListingSchema(Schema):
     quantity = WholeNumber(required=True, validate=validate.Range(min=0, max=1_000_000_000))
     available_from = _moment(required=True)
     available_until = _moment(required=True)
+    min_hours = fields.Integer(strict=False, load_default=1, validate=validate.Range(min=1, max=MAX_MIN_HOURS))
+    # Computed by the origin from its orders; loaded only from other nodes' documents (see the subclasses).
+    capacity = _capacity_field()
     seller = fields.Method("_dump_seller", dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True, format="iso")
 
@@ -92,6 +122,13 @@ class ListingSchema(Schema):
 
     def _dump_seller(self, listing) -> dict:
         return {"name": listing.seller_name, "org": listing.seller_org}
+
+    @post_dump
+    def _leave_out_full_capacity(self, data: dict, **_kw) -> dict:
+        # §3: an absent `capacity` means every unit is free throughout.
+        if data.get("capacity", False) is None:
+            del data["capacity"]
+        return data
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _check_document(self, data: dict, original=None, partial=False, **_kw) -> None:
@@ -158,6 +195,7 @@ class ListingCreateSchema(ListingSchema):
     """
 
     status = fields.String(load_default="published", validate=validate.OneOf(("draft", "published")))
+    capacity = _capacity_field(dump_only=True)
 
     def on_bind_field(self, field_name: str, field_obj) -> None:
         """Fields a draft may leave out are checked by `document_rule_errors`, which knows the status."""
@@ -169,6 +207,7 @@ class ListingPatchSchema(ListingSchema):
     """A partial change; `status` moves a listing between draft, published and paused."""
 
     status = fields.String(validate=validate.OneOf(("draft", "published", "paused")))
+    capacity = _capacity_field(dump_only=True)
 
 
 class SearchArgsSchema(Schema):
@@ -206,10 +245,22 @@ class SearchArgsSchema(Schema):
         load_default=False, metadata={"description": "Also show listings whose origin node has been unreachable"}
     )
 
+    start = _moment(metadata={"description": "With end: only listings with `units` free throughout [start, end)"})
+    end = _moment()
+    units = fields.Integer(validate=validate.Range(min=1, max=1_000_000_000))
+
     @validates_schema(skip_on_field_errors=True)
     def _check_depth(self, data: dict, **_kw) -> None:
         if (data["page"] - 1) * data["per_page"] >= MAX_OFFSET:
             raise ValidationError(f"Pages reach the first {MAX_OFFSET} results; continue deeper with cursor.", "page")
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_window(self, data: dict, **_kw) -> None:
+        for given, needed in (("start", "end"), ("end", "start"), ("units", "start")):
+            if given in data and needed not in data:
+                raise ValidationError(f"Give {needed} with {given}.", needed)
+        if "start" in data and data["end"] <= data["start"]:
+            raise ValidationError("Must be after start.", "end")
 
     @validates_schema
     def _like_with_like(self, data: dict, **_kw) -> None:

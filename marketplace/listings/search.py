@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Generic, Literal, TypeVar, overload
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     String,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     table,
     tuple_,
 )
+from sqlalchemy import text as text_clause
 from sqlmodel import Session
 
 from ..b64 import b64url_decode, b64url_encode
@@ -114,13 +116,36 @@ def searchable(*, include_stale: bool = False) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort: str, text: bool) -> list:
+# A listing with `units` free throughout [start, end): its window covers it, it has the units, and no
+# interval of its published capacity (Unix seconds, see CapacityIntervals) that overlaps has fewer free.
+_BUSY = {
+    "postgresql": "SELECT 1 FROM jsonb_array_elements(listing.capacity) AS c(v) WHERE (v->>0)::bigint < :end_s "
+    "AND (v->>1)::bigint > :start_s AND (v->>2)::bigint < :units",
+    "sqlite": "SELECT 1 FROM json_each(listing.capacity) WHERE json_extract(value, '$[0]') < :end_s "
+    "AND json_extract(value, '$[1]') > :start_s AND json_extract(value, '$[2]') < :units",
+}
+
+
+def _window_condition(dialect: str) -> ColumnElement[bool]:
+    free = text_clause(f"NOT EXISTS ({_BUSY['postgresql' if dialect == 'postgresql' else 'sqlite']})").bindparams(
+        bindparam("start_s", type_=BigInteger), bindparam("end_s", type_=BigInteger), bindparam("units", type_=Integer)
+    )
+    return and_(
+        Listing.available_from <= bindparam("start"), Listing.available_until >= bindparam("end"),
+        Listing.quantity >= bindparam("units", type_=Integer), free,
+    )  # fmt: skip
+
+
+def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort: str, text: bool,
+                window: bool = False) -> list:  # fmt: skip
     conditions = searchable(include_stale=include_stale)
     conditions += [_CONDITIONS[name]() for name in given]
     if sort == "price_per_gpu":
         conditions.append(Listing.price_per_gpu_hour.is_not(None))
     if text:
         conditions.append(_text_condition(dialect))
+    if window:
+        conditions.append(_window_condition(dialect))
     return conditions
 
 
@@ -184,12 +209,13 @@ class _Shape:
     include_stale: bool
     text: bool
     after: bool  # a cursor rather than a page number
+    window: bool = False  # start and end (and units) given
 
 
 @lru_cache(maxsize=1024)
 def _statements(shape: _Shape):
     """(page statement, capped count statement) of a search shape, built once: a search only binds values."""
-    conditions = _conditions(shape.dialect, shape.given, shape.include_stale, shape.sort, shape.text)
+    conditions = _conditions(shape.dialect, shape.given, shape.include_stale, shape.sort, shape.text, shape.window)
     count = select(func.count()).select_from(_matching(conditions))
     if shape.documents:
         sort_column = SORT_ORDERS[shape.sort][0]
@@ -219,12 +245,16 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     values = {name: params[name] for name in given} | {"limit": per_page + 1, "cap": COUNT_CAP + 1}
     if terms:
         values["text"] = _text_query(dialect, terms)
+    window = params.get("start") is not None and params.get("end") is not None
+    if window:
+        values |= {"start": params["start"], "end": params["end"], "units": params.get("units") or 1,
+                   "start_s": int(params["start"].timestamp()), "end_s": int(params["end"].timestamp())}  # fmt: skip
     if params.get("cursor"):
         values["after_value"], values["after_id"] = _decode_cursor(sort, params["cursor"])
     else:
         values["offset"] = (page - 1) * per_page
     shape = _Shape(dialect, documents, sort, given, bool(params.get("include_stale")), bool(terms),
-                   bool(params.get("cursor")))  # fmt: skip
+                   bool(params.get("cursor")), window)  # fmt: skip
     query, count = _statements(shape)
     # Documents need no ORM objects: the Core path skips the ORM's per-statement work.
     rows = session.connection().execute(query, values).all() if documents else session.scalars(query, values).all()

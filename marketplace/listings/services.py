@@ -1,5 +1,6 @@
 """What happens to listings: publish, edit, pause, resume, retire, look up."""
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -20,6 +21,11 @@ _TRANSITIONS = {
     "paused": {"paused", "published"},
     "retired": set(),
 }
+_signals = Namespace()
+# Sent with (listing, session=...) after a change is applied to a listing and before its new version is
+# rendered: packages above this one (trading) refuse changes that break what they hold (409 from a
+# DomainError) and refresh derived fields (free capacity) without this package knowing of them.
+listing_changing = _signals.signal("listing-changing")
 _DOCUMENT_FIELDS = tuple(
     name for name, field in ListingSchema().fields.items() if not field.dump_only and name != "status"
 )
@@ -91,12 +97,21 @@ def update_listing(*, session: Session, listing: Listing, changes: dict) -> List
     was_visible = listing.status != "draft"
     _apply_document(listing, merged)
     listing.status = new_status
+    listing_changing.send(listing, session=session)
     _bump_version(listing)
     session.flush()
     _announce(session, listing, was_visible=was_visible)
     changed = sorted(name for name in changes if name != "status")
     record_audit(session=session, action="listing.update", actor=_seller_of(session, listing),
                  object=f"listing:{listing.code}", detail={"status": new_status, "fields": changed})  # fmt: skip
+    return listing
+
+
+def republish_listing(*, session: Session, listing: Listing) -> Listing:
+    """Announce a change the origin made to a listing's derived fields (its free capacity): a new version."""
+    _bump_version(listing)
+    session.flush()
+    _announce(session, listing, was_visible=listing.status != "draft")
     return listing
 
 

@@ -63,6 +63,9 @@ def _search_args() -> tuple[dict, dict]:
     raw = {k: v.strip() for k, v in request.args.items() if v.strip()}
     if "available_at" in raw and len(raw["available_at"]) == 10:  # a bare YYYY-MM-DD is a day in CST
         raw["available_at"] += "T00:00:00+08:00"
+    for name in ("start", "end"):
+        if len(raw.get(name, "")) == 16:  # a datetime-local input's YYYY-MM-DDTHH:MM, China Standard Time
+            raw[name] += ":00+08:00"
     try:
         return SearchArgsSchema(unknown=EXCLUDE).load(raw), {}
     except ValidationError as error:

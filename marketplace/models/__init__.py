@@ -17,17 +17,21 @@ from .listing import Listing  # noqa: E402
 from .monitoring import AuditEntry, PriceIndexDay, ReportedLink, RttSample, SyncSample  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
 from .sync import CatalogueChange, OutboxCounter, OutboxEvent, Stream, SyncCursor  # noqa: E402
+from .trading import IdempotencyKey, Order, OrderEvent  # noqa: E402
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuthorizationCode",
     "CatalogueChange",
+    "IdempotencyKey",
     "Listing",
     "Node",
     "NodeApplication",
     "NodeSerial",
     "NodeStatusChange",
+    "Order",
+    "OrderEvent",
     "OutboxCounter",
     "OutboxEvent",
     "PriceIndexDay",

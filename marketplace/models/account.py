@@ -1,5 +1,6 @@
 """People and their API tokens."""
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Integer, String
@@ -22,6 +23,14 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     # The person's subject at the national identity provider, once they signed in with it here.
     national_subject: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
+    # Part of every session cookie's user id: a new value (at sign-out, at a password change) ends
+    # every session signed in before, though their cookies stay validly signed for 31 days.
+    session_nonce: str = Field(
+        default_factory=lambda: secrets.token_hex(16), sa_column=Column(String(32), nullable=False)
+    )
+    # A local reviewer's charge: a GB/T 2260 province code ("44") or a GB/T 4754 section letter ("J").
+    # Without one a local reviewer reviews nothing.
+    review_scope: str | None = Field(default=None, sa_column=Column(String(2)))
     # The interface language the person chose ('zh_CN', 'en'); None follows the browser.
     locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
@@ -39,7 +48,7 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_nonce}"
 
 
 class ApiToken(SQLModel, table=True):

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from .types import UTCDateTime, utcnow
+from .types import CapacityIntervals, UTCDateTime, utcnow
 
 # Search reads only listings that are for sale and whose origin is not stale.
 SEARCHABLE = "status = 'published' AND stale_since IS NULL"
@@ -73,6 +73,10 @@ class Listing(SQLModel, table=True):
     quantity: int | None = Field(default=None, sa_column=Column(Integer))
     available_from: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     available_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The shortest window an order may take, in hours (PROTOCOL.md §3).
+    min_hours: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    # Free units over time (§3, §8); None: all `quantity` units are free throughout.
+    capacity: list | None = Field(default=None, sa_column=Column(CapacityIntervals()))
     seller_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="RESTRICT"), index=True)
     )

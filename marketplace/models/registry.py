@@ -7,7 +7,8 @@ from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime, utcnow
 
-APPLICATION_STATUSES = ("submitted", "initial_approved", "approved", "rejected")
+# A lapsed application was not decided within the review period; its code is free again.
+APPLICATION_STATUSES = ("submitted", "initial_approved", "approved", "rejected", "lapsed")
 NODE_STATUSES = ("active", "suspended")
 
 
@@ -31,7 +32,7 @@ class NodeApplication(SQLModel, table=True):
     jwks: dict = Field(sa_column=Column(JSON, nullable=False))
     # The applicant follows the application with a token handed out once, at submission.
     access_token_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    applicant_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("user.id")))
+    applicant_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("user.id"), index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 

@@ -11,13 +11,13 @@ import os
 from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from ..accounts.auth import bearer_user
 from ..db import get_session
 from ..errors import Forbidden
-from ..models import Listing, Node, Stream, SyncCursor
+from ..models import Listing, Node, Order, Stream, SyncCursor
 from ..models.types import utcnow
 from .history import lag_now
 from .origins import DEFAULT_STALE_AFTER, is_unreachable
@@ -68,6 +68,7 @@ def database_figures(*, session: Session, node_code: str, role: str, stale_after
                                .where(Listing.origin == node_code, Listing.status == "published")
                                .group_by(Listing.resource_type)).all()),
     ]  # fmt: skip
+    figures += _order_figures(session, now)
     if role == "national":
         nodes = session.execute(select(Node.role, Node.status, func.count()).group_by(Node.role, Node.status)).all()
         health = {
@@ -81,6 +82,27 @@ def database_figures(*, session: Session, node_code: str, role: str, stale_after
                     for code, health_of in health.items()]),
         ]  # fmt: skip
     return figures
+
+
+def _order_figures(session: Session, now) -> list[GaugeMetricFamily]:
+    """Orders by status (a hold past its expiry counts as expired, swept or not), and the units of the
+    windows not yet over that are held and sold, by resource type."""
+    lapsed = and_(Order.status == "held", Order.hold_expires_at <= now)
+    status = case((lapsed, "expired"), else_=Order.status)
+    by_status = session.execute(select(status, func.count()).group_by(status)).all()
+    live = case((and_(Order.status == "held", Order.hold_expires_at > now), "held"),
+                (Order.status == "confirmed", "sold"), else_=None)  # fmt: skip
+    units = session.execute(
+        select(Listing.resource_type, live, func.sum(Order.units)).join(Listing, Listing.id == Order.listing_id)
+        .where(Order.ends_at > now, live.is_not(None)).group_by(Listing.resource_type, live)
+    ).all()  # fmt: skip
+    return [
+        _gauge("cpn_orders", "Orders taken here, by status", ["status"], by_status),
+        _gauge("cpn_units_held", "Units on hold now in windows not yet over, by resource type", ["resource_type"],
+               [(kind, number) for kind, state, number in units if state == "held"]),
+        _gauge("cpn_units_sold", "Units sold (confirmed) in windows not yet over, by resource type", ["resource_type"],
+               [(kind, number) for kind, state, number in units if state == "sold"]),
+    ]  # fmt: skip
 
 
 class _DatabaseCollector:

@@ -1,7 +1,10 @@
 """`/registry/v1`: node applications, reviews, the directory and resolution (PROTOCOL.md §7)."""
 
+from datetime import timedelta
+
 from flask import current_app
 from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 
@@ -9,7 +12,9 @@ from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session
 from ..federation.keys import public_jwks
 from ..federation.tokens import bearer_token
+from ..limits import apply_account_limit, apply_limit, limiter
 from ..models import NodeApplication
+from .policy import RegistryRules, lapse_overdue_applications, lapses_at
 from .schemas import (
     ApplicationOutSchema,
     ApplicationSchema,
@@ -48,37 +53,68 @@ def national_entry() -> NationalEntry:
     return NationalEntry(code=config["NODE_CODE"], public_url=config["PUBLIC_URL"], jwks=public_jwks())
 
 
+def registry_rules() -> RegistryRules:
+    """The registry's settings from this node's configuration."""
+    config = current_app.config
+    return RegistryRules(
+        review_period=timedelta(days=config["REGISTRY_REVIEW_DAYS"]),
+        max_pending=config["REGISTRY_MAX_PENDING"],
+        allow_private_urls=bool(config.get("FEDERATION_ALLOW_PRIVATE_ADDRESSES")),
+    )
+
+
+def applicant_key() -> str:
+    """The signed-in account applying (token or session), for its own rate limit; empty when nobody is."""
+    user = bearer_user() or (current_user if current_user.is_authenticated else None)
+    return f"applicant:{user.id}" if user is not None else ""
+
+
+def lapse_overdue() -> None:
+    """Lapse what waited too long before showing or deciding anything (one UPDATE, usually of no row)."""
+    session = get_session()
+    if lapse_overdue_applications(session=session, review_period=registry_rules().review_period):
+        session.commit()
+
+
 def application_view(application: NodeApplication, **extra) -> dict:
     """An application with its due stage and recorded decisions, for output schemas."""
     reviews = reviews_of(session=get_session(), application=application)
     fields = {name: getattr(application, name) for name in NodeApplication.model_fields}
-    return fields | {"due_stage": due_stage(application), "reviews": reviews} | extra
+    lapses = lapses_at(application, registry_rules())
+    return fields | {"due_stage": due_stage(application), "reviews": reviews, "lapses_at": lapses} | extra
 
 
 @blp.route("/applications")
 class Applications(MethodView):
+    @blp.doc(security=_SECURED)
+    @limiter.limit(apply_limit)
+    @limiter.limit(apply_account_limit, key_func=applicant_key)
+    @api_auth_required()
     @blp.arguments(ApplicationSchema())
     @blp.response(201, SubmittedSchema)
-    @blp.alt_response(409, description="The code or province is taken")
+    @blp.alt_response(409, description="The code or province is taken, or too many applications are waiting")
     def post(self, data):
-        """Apply to build a node. Keep the returned access_token: it reads the application's status."""
+        """Apply to build a node, with an account's API token. Keep the returned access_token: it reads the status."""
         session = get_session()
-        application, token = submit_application(session=session, data=data, applicant=bearer_user())
+        application, token = submit_application(
+            session=session, data=data, applicant=bearer_user(), rules=registry_rules()
+        )
         session.commit()
-        return application_view(application, access_token=token)
+        # The access token is in this answer once: no cache on the way may keep it.
+        return application_view(application, access_token=token), {"Cache-Control": "no-store"}
 
 
 def _readable_application(application_id: int) -> NodeApplication:
-    """The application, for its applicant's token or registry staff; 404 for anyone else."""
+    """The application, for its applicant (account or access token) or registry staff; 404 for anyone else."""
+    lapse_overdue()
     session = get_session()
     user = bearer_user()
-    if user is not None and user.role in REGISTRY_STAFF:
+    if user is not None:
         application = session.get(NodeApplication, application_id)
-    else:
-        token = bearer_token()
-        application = (
-            application_by_token(session=session, application_id=application_id, token=token) if token else None
-        )
+        if application is not None and (user.role in REGISTRY_STAFF or application.applicant_id == user.id):
+            return application
+    token = bearer_token()
+    application = application_by_token(session=session, application_id=application_id, token=token) if token else None
     if application is None:
         abort(404, message=f"No application {application_id} that you may read.")
     return application
@@ -104,7 +140,9 @@ class ApplicationReviews(MethodView):
         """Approve or reject at the stage that is due, with a reason."""
         session = get_session()
         application = application_by_id(session=session, application_id=application_id)
-        review = review_application(session=session, application=application, reviewer=bearer_user(), **data)
+        review = review_application(
+            session=session, application=application, reviewer=bearer_user(), rules=registry_rules(), **data
+        )
         session.commit()
         return review
 

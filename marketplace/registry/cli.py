@@ -1,11 +1,14 @@
-"""`flask registry suspend|reactivate CODE --reason ...`: operators act on nodes from the shell."""
+"""`flask registry suspend|reactivate CODE --reason ...`, `flask registry lapse`: operators act from the shell."""
 
 import getpass
+from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from ..db import get_db
+from .policy import lapse_overdue_applications
 from .services import RegistryConflict, find_node, set_node_status
 
 
@@ -46,3 +49,14 @@ def suspend_command(code: str, reason: str):
 def reactivate_command(code: str, reason: str):
     """Reactivate node CODE."""
     _change(code, "active", reason)
+
+
+@registry_cli.command("lapse")
+@with_appcontext
+def lapse_command():
+    """Mark applications undecided for longer than REGISTRY_REVIEW_DAYS as lapsed, freeing their codes."""
+    period = timedelta(days=current_app.config["REGISTRY_REVIEW_DAYS"])
+    with get_db().session() as session:
+        lapsed = lapse_overdue_applications(session=session, review_period=period)
+        session.commit()
+    click.echo(f"{lapsed} application(s) lapsed after {period.days} days without a decision")

@@ -126,6 +126,11 @@ class ApplicationOutSchema(ApplicationSchema):
     created_at = fields.AwareDateTime(format="iso")
     decided_at = fields.AwareDateTime(format="iso", allow_none=True)
     due_stage = fields.String(allow_none=True, metadata={"description": "The review stage that is due, if any"})
+    lapses_at = fields.AwareDateTime(
+        format="iso",
+        allow_none=True,
+        metadata={"description": "When the application lapses and frees its code unless decided before"},
+    )
     reviews = fields.List(fields.Nested(lambda: ReviewOutSchema()))
 
 

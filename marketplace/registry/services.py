@@ -13,6 +13,14 @@ from ..federation.scopes import redirect_uris_for
 from ..identity.codes import NATIONAL_CODE, parse_code
 from ..models import Listing, Node, NodeApplication, NodeStatusChange, Review, User
 from ..models.types import utcnow
+from .policy import (
+    PENDING,
+    RegistryRules,
+    check_applicant,
+    check_public_url,
+    check_reviewer,
+    lapse_overdue_applications,
+)
 
 REVIEWER_FOR_STAGE = {"initial": "local_reviewer", "final": "national_reviewer"}
 # application status -> the stage due next, by role
@@ -98,18 +106,10 @@ def _code_conflicts(session: Session, data: dict, *, ignore_application: int | N
     others = select(NodeApplication).where(
         NodeApplication.requested_code == code, NodeApplication.id != (ignore_application or -1)
     )
-    for other in session.scalars(others):
-        if other.status in ("submitted", "initial_approved"):
-            raise RegistryConflict(
-                f"{code} is requested by application {other.id}, still under review.", "requested_code"
-            )
-        if other.status == "rejected" and data["role"] == "industry":
-            # Industry sequences are national's to hand out: a number once requested is burnt.
-            raise RegistryConflict(
-                f"{code} was requested by application {other.id}; industry codes are never reused. "
-                f"Request the next free sequence number.",
-                "requested_code",
-            )
+    # Only a waiting application holds its code; a rejected or lapsed one frees it (an issued code is
+    # a node's, checked above).
+    for other in session.scalars(others.where(NodeApplication.status.in_(PENDING))):
+        raise RegistryConflict(f"{code} is requested by application {other.id}, still under review.", "requested_code")
     if data["role"] == "industry":
         parent = session.get(Node, data["parent"])
         if parent is None or parent.role != "regional":
@@ -118,8 +118,13 @@ def _code_conflicts(session: Session, data: dict, *, ignore_application: int | N
             raise RegistryConflict(f"The parent node {parent.code} is {parent.status}.", "parent", 422)
 
 
-def submit_application(*, session: Session, data: dict, applicant: User | None = None) -> tuple[NodeApplication, str]:
-    """Store a checked application; return it with the applicant's one-time access token."""
+def submit_application(
+    *, session: Session, data: dict, applicant: User, rules: RegistryRules
+) -> tuple[NodeApplication, str]:
+    """Store a checked application of a signed-in `applicant`; return it with its one-time access token."""
+    lapse_overdue_applications(session=session, review_period=rules.review_period)
+    check_public_url(data["public_url"], rules=rules)
+    check_applicant(session=session, applicant=applicant, rules=rules)
     _code_conflicts(session, data)
     token = "app_" + secrets.token_urlsafe(24)
     application = NodeApplication(
@@ -135,7 +140,7 @@ def submit_application(*, session: Session, data: dict, applicant: User | None =
         public_url=data["public_url"].rstrip("/"),
         jwks=data["jwks"],
         access_token_hash=_digest(token),
-        applicant_id=applicant.id if applicant is not None else None,
+        applicant_id=applicant.id,
     )
     session.add(application)
     session.flush()
@@ -163,9 +168,17 @@ def reviews_of(*, session: Session, application: NodeApplication) -> list[Review
 
 
 def review_application(
-    *, session: Session, application: NodeApplication, reviewer: User, stage: str, decision: str, reason: str
+    *,
+    session: Session,
+    application: NodeApplication,
+    reviewer: User,
+    stage: str,
+    decision: str,
+    reason: str,
+    rules: RegistryRules,
 ) -> Review:
     """Record a decision at the stage that is due; the last approval makes the node active."""
+    lapse_overdue_applications(session=session, review_period=rules.review_period)
     due = due_stage(application)
     if due is None:
         raise RegistryConflict(f"Application {application.id} is {application.status} already.", "stage")
@@ -173,6 +186,7 @@ def review_application(
         raise RegistryConflict(f"The {due} review is due, not the {stage} one.", "stage")
     if reviewer.role != REVIEWER_FOR_STAGE[stage]:
         raise RegistryConflict(f"The {stage} review is for a {REVIEWER_FOR_STAGE[stage]}.", "stage", 403)
+    check_reviewer(session=session, application=application, reviewer=reviewer)
     final = decision == "reject" or stage == "final"
     new_status = ("approved" if decision == "approve" else "rejected") if final else "initial_approved"
     if new_status == "approved":
@@ -292,7 +306,7 @@ def overview(*, session: Session) -> dict:
     nodes = session.execute(select(Node.role, Node.status, func.count()).group_by(Node.role, Node.status)).all()
     waiting = session.execute(
         select(NodeApplication.role, NodeApplication.status, func.count())
-        .where(NodeApplication.status.in_(("submitted", "initial_approved")))
+        .where(NodeApplication.status.in_(PENDING))
         .group_by(NodeApplication.role, NodeApplication.status)
     ).all()
     by_stage = {"initial": 0, "final": 0}

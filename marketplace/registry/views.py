@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 from math import ceil
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
@@ -15,9 +15,12 @@ from ..errors import DomainError
 from ..i18n import _, current_locale
 from ..i18n.words import term
 from ..identity.regions import province_name
+from ..limits import apply_account_limit, apply_limit, limiter
 from ..models import NodeApplication
-from .api import REGISTRY_STAFF, national_entry
+from ..security import no_store
+from .api import REGISTRY_STAFF, applicant_key, lapse_overdue, national_entry, registry_rules
 from .forms import AccessTokenForm, NodeStatusForm, form_errors, form_to_document
+from .policy import may_review
 from .schemas import ApplicationSchema, ReviewSchema
 from .services import (
     REVIEWER_FOR_STAGE,
@@ -70,8 +73,11 @@ def _apply_page(values, errors, status=200):
 
 
 @bp.route("/registry/apply", methods=["GET", "POST"])
+@limiter.limit(apply_limit, methods=["POST"])
+@limiter.limit(apply_account_limit, methods=["POST"], key_func=applicant_key)
+@page_role_required()
 def apply():
-    """Apply to build a regional or industry node; the access token is shown once, on the status page."""
+    """Apply to build a regional or industry node (signed in); the access token is shown once, on the status page."""
     if request.method == "GET":
         return _apply_page({"role": "regional", "parent": national_entry().code}, {})
     raw, errors = form_to_document(request.form)
@@ -82,7 +88,9 @@ def apply():
     session = get_session()
     if not errors:
         try:
-            application, token = submit_application(session=session, data=data, applicant=_user())
+            application, token = submit_application(
+                session=session, data=data, applicant=current_user, rules=registry_rules()
+            )
         except DomainError as error:
             session.rollback()
             errors = form_errors(error.field_errors()) or {"requested_code": [error.message]}
@@ -120,6 +128,7 @@ def application(application_id: int):
     """An application's status and decisions; a POSTed access token opens it for this browser."""
     if request.method == "POST":
         return _open_with_token(application_id)
+    lapse_overdue()
     found = _readable(application_id)
     if found is None:
         return _token_page(application_id, {}, 404)
@@ -128,14 +137,17 @@ def application(application_id: int):
         web_session.pop(_SHOW_TOKEN)
         token = web_session.get(_TOKENS, {}).get(str(application_id))
     user = _user()
-    return render_template(
+    page = render_template(
         "registry/application.html",
         application=found,
         reviews=reviews_of(session=get_session(), application=found),
         due=due_stage(found),
         token=token,
-        may_review=user is not None and due_stage(found) == STAGE_OF_REVIEWER.get(user.role),
+        may_review=user is not None
+        and due_stage(found) == STAGE_OF_REVIEWER.get(user.role)
+        and may_review(session=get_session(), application=found, reviewer=user),
     )
+    return no_store(make_response(page)) if token else page
 
 
 def _token_page(application_id: int, errors: dict, status: int):
@@ -160,10 +172,14 @@ def _open_with_token(application_id: int):
 def review_queue():
     """The applications whose due review is this reviewer's: initial for local, final for national reviewers."""
     stage = STAGE_OF_REVIEWER[current_user.role]
-    undecided = get_session().scalars(
+    lapse_overdue()
+    session = get_session()
+    undecided = session.scalars(
         select(NodeApplication).where(NodeApplication.decided_at.is_(None)).order_by(NodeApplication.id)
     )
-    due = [application for application in undecided if due_stage(application) == stage]
+    # Only what this reviewer may decide: not their own applications, and a local reviewer's scope only.
+    due = [application for application in undecided if due_stage(application) == stage
+           and may_review(session=session, application=application, reviewer=current_user)]  # fmt: skip
     return render_template("registry/review_queue.html", applications=due, stage=stage)
 
 
@@ -191,7 +207,9 @@ def review(application_id: int):
         return _review_page(application, {}, {"stage": [message]}, 409)
     try:
         data = ReviewSchema(unknown=EXCLUDE).load(_form())
-        review_application(session=session, application=application, reviewer=current_user, **data)
+        review_application(
+            session=session, application=application, reviewer=current_user, rules=registry_rules(), **data
+        )
     except ValidationError as error:
         return _review_page(application, request.form, error.messages, 422)
     except DomainError as error:
@@ -261,6 +279,7 @@ def change_node_status(code: str):
 @page_role_required("operator")
 def overview_page():
     """For operators: nodes by role and status, applications waiting at each stage, decisions per day."""
+    lapse_overdue()
     counts = overview(session=get_session())
     nodes_by_role = {
         role: {status: counts["nodes"].get((role, status), 0) for status in ("active", "suspended")}

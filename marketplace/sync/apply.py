@@ -138,17 +138,6 @@ def may_send(directory: Directory, caller: str, origin: str) -> bool:
     return False
 
 
-def _has_control_characters(value) -> bool:
-    """Any text in a JSON value holding a control character other than newline and tab."""
-    if isinstance(value, str):
-        return any(ord(char) < 32 and char not in "\n\t" or char == "\x7f" for char in value)
-    if isinstance(value, dict):
-        return any(_has_control_characters(k) or _has_control_characters(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_control_characters(item) for item in value)
-    return False
-
-
 def _check_consistency(payload: dict, document: dict, origin: str) -> None:
     """The event and its listing agree, and the code is well formed and minted under the origin's prefix."""
     if payload["origin"] != origin or document["origin"] != origin or document["code"] != payload["listing_code"]:
@@ -182,11 +171,6 @@ def verify_event(compact: str, *, caller: str, directory: Directory) -> Verified
     except (JoseError, ValueError) as error:
         message = f"The signature does not verify with {claimed}'s key: {error}"
         raise EventRejected(message, reason="bad_signature") from None
-    if _has_control_characters(payload):
-        raise EventRejected(
-            "Malformed event: text holds control characters (only newline and tab are allowed).",
-            reason="control_characters",
-        )
     try:
         event = _events.load(payload)
         document = _listings.load(event["listing"])

@@ -39,7 +39,7 @@ class RemoteListingSchema(ListingSchema):
 class EventSchema(Schema):
     """The payload of a signed event."""
 
-    event_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    event_id = Text(required=True, validate=validate.Length(min=1, max=36))
     listing_code = fields.String(required=True, validate=validate.Length(max=20))
     origin = fields.String(required=True, validate=validate.Regexp(rf"^{NODE_CODE_RE}$"))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT))

@@ -22,6 +22,7 @@ from ..federation.outbox import signed_events
 from ..models import Stream
 from ..monitoring.sync_status import record_sync_error
 from ..monitoring.watcher import Watcher
+from ..trading.sweep import sweep_holds
 from .apply import remote_directory
 from .feed import (
     FEED_LIMIT,
@@ -261,6 +262,7 @@ class SyncWorker:
         whether more waits in either direction).
         """
         behind = {"push": False, "pull": False}
+        sweep_holds(self.app)  # lapsed holds: marked expired, their freed capacity published (every few seconds)
 
         def push_round() -> None:
             behind["push"] = self.push_if_pending() > 0

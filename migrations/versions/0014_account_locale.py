@@ -1,14 +1,14 @@
 """Accounts remember the interface language their person chose.
 
 Revision ID: 0014
-Revises: 0017
+Revises: 0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """listings: a draft may leave any field but its title empty
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0013
 Create Date: 2026-12-01 01:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0016"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

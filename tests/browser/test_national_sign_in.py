@@ -38,11 +38,14 @@ def application(node: LiveNode, jwks: dict) -> dict:
     }  # fmt: skip
 
 
-def register(national: LiveNode, node: LiveNode, reviewer_token: str) -> dict:
-    """Apply for `node` through the registry API and approve it as a national reviewer; its registry entry."""
+def register(national: LiveNode, node: LiveNode, tokens: tuple[str, str]) -> dict:
+    """Apply for `node` through the registry API (as an account at national) and approve it as a national reviewer;
+    its registry entry."""
+    reviewer_token, applicant_token = tokens
     with httpx.Client(base_url=national.url, timeout=15) as client:
         jwks = node.get_json("/.well-known/jwks.json")
-        applied = client.post("/registry/v1/applications", json=application(node, jwks))
+        applied = client.post("/registry/v1/applications", json=application(node, jwks),
+                              headers={"Authorization": f"Bearer {applicant_token}"})  # fmt: skip
         assert applied.status_code == 201, f"{applied.text}\n{logs([national, node])}"
         reviewed = client.post(f"/registry/v1/applications/{applied.json()['id']}/reviews",
                                json={"stage": "final", "decision": "approve", "reason": "Licence and capital checked."},
@@ -65,24 +68,25 @@ def national_and_r44(tmp_path):
     national = LiveNode("N0", "national", tmp_path)
     r44 = LiveNode("R44", "regional", tmp_path, national_url=national.url)
 
-    def bring_up(node: LiveNode) -> str:
+    def bring_up(node: LiveNode) -> tuple[str, str] | None:
         node.prepare()
         node.start()
         if node is r44:
             create_user(r44, LOCAL, "buyer")
-            return ""
+            return None
         create_user(national, PERSON, "buyer")
         create_user(national, REVIEWER, "national_reviewer")
-        return national.flask_ok("tokens", "create", REVIEWER.email).strip().splitlines()[-1]
+        return tuple(national.flask_ok("tokens", "create", account.email).strip().splitlines()[-1]
+                     for account in (REVIEWER, PERSON))  # fmt: skip
 
     started = time.monotonic()
     try:
         with ThreadPoolExecutor(2) as pool:
-            reviewer_token = next(pool.map(bring_up, (national, r44)))
+            tokens = next(pool.map(bring_up, (national, r44)))
         deadline = time.monotonic() + 30
         for node in (national, r44):
             node.wait_healthy(deadline)
-        entry = register(national, r44, reviewer_token)
+        entry = register(national, r44, tokens)
         assert entry["status"] == "active" and entry["public_url"] == r44.url, entry
         print(f"nodes up and R44 registered in {time.monotonic() - started:.1f}s")
         yield national, r44

@@ -19,17 +19,21 @@ class NationalServer:
     url: str
     log: Path
     reviewer: Account
+    applicant: Account
 
 
 @pytest.fixture
 def national_server(tmp_path):
-    """A gunicorn national node (N0, 2 workers) on a fresh migrated SQLite database, with a national reviewer."""
+    """A gunicorn national node (N0, 2 workers) on a fresh migrated SQLite database, with a national reviewer
+    and an applicant's account."""
     node = LiveNode("N0", "national", tmp_path)
     reviewer = Account("reviewer@national.example.cn", "Zhao Min", "National computing registry")
+    applicant = Account("huang.wei@gd.example.cn", "Huang Wei", "Guangdong Computing Network Operations Co.")
     node.prepare()
     create_account(node, reviewer, "national_reviewer")
+    create_account(node, applicant, "buyer")
     with running(node):
-        yield NationalServer(node.url, node.log, reviewer)
+        yield NationalServer(node.url, node.log, reviewer, applicant)
 
 
 @pytest.fixture
@@ -73,11 +77,15 @@ def test_regional_application_is_reviewed_and_joins_the_tree(national_server, na
     """Apply (a JSON mistake is shown beside the JWKS), follow it, approve it in the queue, see R44 in the tree."""
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
 
-    # The applicant, not signed in, finds the form from the national home page.
+    # The applicant, not signed in, finds the form from the national home page; applying needs an account.
     applicant = national_context().new_page()
     applicant.goto("/")
     expect(applicant.get_by_role("search", name="Resolve an identification code")).to_be_visible()
     applicant.get_by_role("link", name="Apply", exact=True).click()
+    expect(applicant.get_by_role("heading", name="Sign in")).to_be_visible()
+    applicant.get_by_label("Email", exact=True).fill(national_server.applicant.email)
+    applicant.get_by_label("Password", exact=True).fill(national_server.applicant.password)
+    applicant.get_by_role("button", name="Sign in").click()
     expect(applicant.get_by_role("heading", name="Apply to build a node")).to_be_visible()
     applicant.get_by_label("Role", exact=True).select_option(label="Regional node (one per province)")
     applicant.get_by_label("Province", exact=True).select_option(label="Guangdong")

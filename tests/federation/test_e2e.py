@@ -16,6 +16,7 @@ from ..live import LiveNode, logs, stop_all
 pytestmark = pytest.mark.e2e
 
 REVIEWER = "reviewer@national.example.cn"
+APPLICANT = "applicant@national.example.cn"  # applying needs an account at national
 
 
 def application(node: LiveNode, jwks: dict) -> dict:
@@ -35,12 +36,14 @@ def application(node: LiveNode, jwks: dict) -> dict:
     }  # fmt: skip
 
 
-def register(national: LiveNode, node: LiveNode, reviewer_token: str, everyone) -> None:
+def register(national: LiveNode, node: LiveNode, tokens: tuple[str, str], everyone) -> None:
     """Apply for `node` with its published JWKS, and approve the final review as a national reviewer."""
+    reviewer_token, applicant_token = tokens
     jwks = node.get_json("/.well-known/jwks.json")
     assert len(jwks["keys"]) == 2, jwks
     with httpx.Client(base_url=national.url, timeout=15) as client:
-        applied = client.post("/registry/v1/applications", json=application(node, jwks))
+        applied = client.post("/registry/v1/applications", json=application(node, jwks),
+                              headers={"Authorization": f"Bearer {applicant_token}"})  # fmt: skip
         assert applied.status_code == 201, f"{applied.text}\n{logs(everyone)}"
         assert applied.json()["due_stage"] == "final"
         reviewed = client.post(
@@ -65,23 +68,26 @@ def live_federation(tmp_path_factory, request):
     }
     failed_before = request.session.testsfailed
 
-    def bring_up(node: LiveNode) -> str | None:
+    def bring_up(node: LiveNode) -> tuple[str, str] | None:
         node.prepare()
         node.start()
         if node is not national:
             return None
         national.flask_ok("users", "create", REVIEWER, "--role", "national_reviewer",
                           "--password", "correct horse battery", "--name", "Zhao Min")  # fmt: skip
-        return national.flask_ok("tokens", "create", REVIEWER).strip().splitlines()[-1]
+        national.flask_ok("users", "create", APPLICANT, "--role", "buyer",
+                          "--password", "correct horse battery", "--name", "Chen Jing")  # fmt: skip
+        return tuple(national.flask_ok("tokens", "create", email).strip().splitlines()[-1]
+                     for email in (REVIEWER, APPLICANT))  # fmt: skip
 
     try:
         with ThreadPoolExecutor(len(nodes)) as pool:
-            reviewer_token = list(pool.map(bring_up, nodes.values()))[0]
+            tokens = list(pool.map(bring_up, nodes.values()))[0]
         deadline = time.monotonic() + 30
         for node in nodes.values():
             node.wait_healthy(deadline)
         for code in ("R11", "R44"):
-            register(national, nodes[code], reviewer_token, nodes.values())
+            register(national, nodes[code], tokens, nodes.values())
         yield nodes
     finally:
         stop_all(nodes.values())

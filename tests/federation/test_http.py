@@ -107,6 +107,15 @@ NON_PUBLIC = {
     "unique-local-v6": "fd00::1",
     "v4-mapped-loopback": "::ffff:127.0.0.1",
     "v4-mapped-metadata": "::ffff:169.254.169.254",
+    "nat64-private": "64:ff9b::a00:1",
+    "nat64-public": "64:ff9b::5db8:d822",
+    "nat64-local-use": "64:ff9b:1::a00:1",
+    "6to4-private": "2002:a00:1::1",
+    "6to4-public": "2002:5db8:d822::1",
+    "multicast-v4": "224.0.0.251",
+    "multicast-v4-global": "233.252.0.1",
+    "multicast-v6-global": "ff0e::1",
+    "multicast-v6-link": "ff02::1",
 }
 
 

@@ -20,9 +20,19 @@ MACHINE_PREFIXES = (
 )
 
 
-# The operators' monitoring pages arrived with their English only; their words are not wrapped yet.
+# Pages that arrived with their English only (monitoring, trading, the password page): not wrapped yet.
 # Listed here so that every other page, and any new one, must be checked in Chinese.
-NOT_YET_TRANSLATED = {"monitoring.operations", "monitoring.federation"}
+NOT_YET_TRANSLATED = {
+    "monitoring.operations",
+    "monitoring.federation",
+    "accounts.password",
+    "trading.all_orders",
+    "trading.my_orders",
+    "trading.notifications",
+    "trading.order_page",
+    "trading.quote",
+    "trading.sales",
+}
 
 
 def page_endpoints(app) -> set[str]:

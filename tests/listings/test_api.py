@@ -45,9 +45,9 @@ def test_published_document_has_every_protocol_field(client, db_session, seller)
         "code", "origin", "version", "status", "title", "description", "resource_type", "gpu_model", "gpu_count",
         "gpu_memory_gb", "vcpus", "memory_gb", "storage_gb", "bandwidth_gbps", "model_name", "tokens_per_second",
         "region", "city", "datacenter", "latency_ms", "unit_price", "currency", "price_unit", "quantity",
-        "available_from", "available_until", "seller", "updated_at",
+        "available_from", "available_until", "seller", "updated_at", "min_hours",
     }  # fmt: skip
-    assert set(document) == protocol_fields
+    assert set(document) == protocol_fields  # `capacity` is absent while every unit is free (§3)
     assert document["available_from"].endswith("+00:00") and document["updated_at"].endswith("+00:00")
 
 

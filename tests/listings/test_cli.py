@@ -5,8 +5,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.accounts.passwords import weak_password_message
 from marketplace.identity.codes import parse_code
-from marketplace.listings.demo import DEMO_PASSWORD, demo_documents, demo_sellers
+from marketplace.listings.demo import demo_documents, demo_sellers
 from marketplace.listings.schemas import ListingCreateSchema, ListingSchema
 from marketplace.listings.vocabulary import RESOURCE_TYPES
 from marketplace.models import Listing, User
@@ -53,14 +54,23 @@ def test_demo_listings_follow_every_rule(runner, db_session):
         assert listing.seller_org and listing.updated_at.tzinfo is not None
 
 
+def demo_password(output: str) -> str:
+    """The password `flask demo-data` printed."""
+    lines = [line for line in output.splitlines() if line.startswith("demo password (shown once): ")]
+    assert len(lines) == 1, output
+    return lines[0].rsplit(" ", 1)[1]
+
+
 def test_demo_sellers_can_sign_in(runner, client, db_session):
-    assert runner.invoke(args=["demo-data", "--count", "12"]).exit_code == 0
+    result = runner.invoke(args=["demo-data", "--count", "12"])
+    assert result.exit_code == 0
+    password = demo_password(result.output)
     expected = demo_sellers("R44")
     sellers = db_session.scalars(select(User).where(User.email.in_([s["email"] for s in expected]))).all()
     assert len(sellers) == len(expected) and {s.role for s in sellers} == {"seller"}
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"email": expected[0]["email"], "password": DEMO_PASSWORD,
+    response = client.post("/login", data={"email": expected[0]["email"], "password": password,
                                            "csrf_token": token})  # fmt: skip
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
 
@@ -104,3 +114,21 @@ def test_every_demo_document_loads_through_the_create_schema(code):
     for _seller, raw in demo_documents(node_code=code, count=40):
         status = "draft" if raw["status"] == "draft" else "published"
         assert ListingCreateSchema().validate(raw | {"status": status}) == {}, raw
+
+
+def test_the_demo_password_is_generated_and_strong(runner, db_session):
+    """No published password: each load makes its own."""
+    password = demo_password(runner.invoke(args=["demo-data", "--count", "6"]).output)
+    assert password != "demo-compute-2026" and len(password) >= 16
+    assert weak_password_message(password) is None
+
+
+def test_demo_data_refuses_a_node_served_over_https(app, runner, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://gd.example.cn")
+    result = runner.invoke(args=["demo-data", "--count", "6"])
+    assert result.exit_code == 1 and "PUBLIC_URL is https" in result.output and "--force" in result.output
+    assert listing_count(db_session) == 0
+    assert db_session.scalars(select(User).where(User.email == "operator@demo.cpn.example")).first() is None
+
+    forced = runner.invoke(args=["demo-data", "--count", "6", "--force"])
+    assert forced.exit_code == 0 and listing_count(db_session) == 6 and demo_password(forced.output)

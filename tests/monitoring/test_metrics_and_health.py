@@ -3,13 +3,14 @@
 import json
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from marketplace.requestlog import JsonLineFormatter
 
-from ..factories import bearer, gpu_payload, make_user
+from ..factories import bearer, gpu_payload, make_listing, make_user
 
 API = "/api/v1/listings"
 
@@ -89,3 +90,40 @@ def test_healthz_says_why_a_node_cannot_do_its_job(app, client, tmp_path, monkey
     response = client.get("/healthz")
     assert response.status_code == 503
     assert [problem["reason"] for problem in response.get_json()["problems"]] == ["keys_missing"]
+
+
+def test_orders_are_counted_by_status_units_held_and_sold_and_refusals_by_reason(client, db_session):
+    operator = bearer(db_session, make_user(db_session, role="operator"))
+    seller = make_user(db_session, role="seller")
+    listing = make_listing(db_session, seller, quantity=3, resource_type="gpu")
+    buyer_user = make_user(db_session, role="buyer")
+    buyer = bearer(db_session, buyer_user)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    window = {"listing_code": listing.code, "start": start.isoformat(), "end": (start + timedelta(hours=5)).isoformat()}
+    before = scrape(client, operator)
+    held = client.post("/api/v1/orders", json=window | {"units": 2}, headers=buyer)
+    assert held.status_code == 201, held.get_json()
+    short = client.post("/api/v1/orders", json=window | {"units": 2}, headers=buyer)
+    assert short.status_code == 409 and short.get_json()["reason"] == "capacity_short"
+    after = scrape(client, operator)
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("cpn_orders", status="held") == 1
+    assert grew("cpn_units_held", resource_type="gpu") == 2
+    assert grew("cpn_refusals_total", endpoint="orders_api.OrderCollection", reason="capacity_short") == 1
+    code = held.get_json()["code"]
+    client.post(
+        f"/api/v1/orders/{code}/confirm", json={"reference": "HSBC-2030-001"}, headers=bearer(db_session, seller)
+    )
+    confirmed = scrape(client, operator)
+    assert (
+        value(confirmed, "cpn_units_sold", resource_type="gpu") - value(after, "cpn_units_sold", resource_type="gpu")
+        == 2
+    )
+    audit = client.get("/api/v1/audit", query_string={"object": f"order:{code}"}, headers=operator).get_json()
+    assert [(entry["action"], entry["actor"]) for entry in reversed(audit["entries"])] == [
+        ("order.held", buyer_user.email),
+        ("order.confirmed", seller.email),
+    ]

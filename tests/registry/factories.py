@@ -2,6 +2,7 @@
 
 from joserfc.jwk import ECKey, OKPKey
 
+from marketplace.registry.policy import RegistryRules
 from marketplace.registry.schemas import ApplicationSchema
 from marketplace.registry.services import review_application, submit_application
 
@@ -53,17 +54,48 @@ def industry_application(section: str = "J", parent: str = "R44", sequence: int 
     )
 
 
-def reviewer(session, role: str):
+RULES = RegistryRules()  # the defaults: 30 days to decide, 3 applications waiting per account, public https URLs
+
+
+class Applicant:
+    """The account applying in a test (set per test by the `applicant` fixture): any account may apply."""
+
+    user = None
+    headers: dict = {}
+
+
+def applicant(session):
+    """A fresh applicant account with an API token, made the current `Applicant`."""
+    Applicant.user = make_user(session, role="buyer", name="Node Applicant")
+    Applicant.headers = bearer(session, Applicant.user)
+    return Applicant.user
+
+
+def stored_application(session, document: dict, user=None):
+    """An application submitted through the service by `user` (a new account unless given)."""
+    data = ApplicationSchema().load(document)
+    return submit_application(session=session, data=data, applicant=user or make_user(session), rules=RULES)
+
+
+def staff(session, role: str, scope: str = "44", **kwargs):
+    """An account of `role`; a local reviewer is charged with `scope` (Guangdong, R44's province, by default)."""
+    user = make_user(session, role=role, name=role.replace("_", " ").title(), **kwargs)
+    if role == "local_reviewer":
+        user.review_scope = scope
+        session.flush()
+    return user
+
+
+def reviewer(session, role: str, scope: str = "44"):
     """A reviewer account (local_reviewer or national_reviewer) and its API headers."""
-    user = make_user(session, role=role, name=role.replace("_", " ").title())
+    user = staff(session, role, scope)
     return user, bearer(session, user)
 
 
 def approved_regional(session, province: str = "44"):
     """A regional node approved through the registry's own services."""
-    data = ApplicationSchema().load(regional_application(province))
-    application, _token = submit_application(session=session, data=data)
+    application, _token = stored_application(session, regional_application(province))
     national = make_user(session, role="national_reviewer")
     review_application(session=session, application=application, reviewer=national, stage="final",
-                       decision="approve", reason="Meets the notice.")  # fmt: skip
+                       decision="approve", reason="Meets the notice.", rules=RULES)  # fmt: skip
     return application

@@ -7,7 +7,15 @@ from sqlalchemy.exc import DBAPIError
 from marketplace.models import Node, NodeApplication, NodeStatusChange, Review
 
 from ..factories import bearer, make_listing, make_user
-from .factories import approved_regional, industry_application, private_jwk, public_jwks, regional_application, reviewer
+from .factories import (
+    Applicant,
+    approved_regional,
+    industry_application,
+    private_jwk,
+    public_jwks,
+    regional_application,
+    reviewer,
+)
 
 API = "/registry/v1"
 
@@ -16,8 +24,14 @@ def count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
-def apply(client, document) -> dict:
-    response = client.post(f"{API}/applications", json=document)
+def submit(client, document, headers=None):
+    """POST an application as the test's applicant (or with `headers`)."""
+    return client.post(f"{API}/applications", json=document, headers=Applicant.headers if headers is None else headers)
+
+
+def apply(client, document, headers=None) -> dict:
+    """Submit, expecting 201; the body."""
+    response = submit(client, document, headers)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -195,7 +209,7 @@ BAD_APPLICATIONS = [
 
 @pytest.mark.parametrize(("change", "path", "reason"), BAD_APPLICATIONS)
 def test_rules_of_the_notice_are_enforced_and_explained(client, db_session, change, path, reason):
-    response = client.post(f"{API}/applications", json=regional_application("44") | change)
+    response = submit(client, regional_application("44") | change)
     body = response.get_json()
     assert response.status_code == 422, body
     errors = body["errors"]["json"]
@@ -211,14 +225,14 @@ def test_an_ed25519_key_is_accepted(client):
 
 def test_one_regional_node_per_province(client, db_session):
     approved_regional(db_session, "44")
-    response = client.post(f"{API}/applications", json=regional_application("44"))
+    response = submit(client, regional_application("44"))
     assert response.status_code == 409 and "has its regional node already" in response.get_json()["message"]
     assert response.get_json()["errors"]["json"]["province"]
 
 
 def test_a_code_under_review_cannot_be_requested_twice(client, db_session):
     apply(client, regional_application("44"))
-    response = client.post(f"{API}/applications", json=regional_application("44"))
+    response = submit(client, regional_application("44"))
     assert response.status_code == 409 and "still under review" in response.get_json()["message"]
     assert count(db_session, NodeApplication) == 1
 
@@ -233,7 +247,7 @@ def test_industry_parent_must_be_an_active_regional_node(client, db_session, par
         approved_regional(db_session, "44")
         db_session.get(Node, "R44").status = parent_setup
         db_session.flush()
-    response = client.post(f"{API}/applications", json=industry_application("J", parent=parent))
+    response = submit(client, industry_application("J", parent=parent))
     assert response.status_code == 422 and reason in str(response.get_json()["errors"]["json"]["parent"])
 
 
@@ -244,28 +258,28 @@ def test_industry_parent_must_be_an_active_regional_node(client, db_session, par
 )  # fmt: skip
 def test_industry_code_rules(client, db_session, change, reason):
     approved_regional(db_session, "44")
-    response = client.post(f"{API}/applications", json=industry_application("J") | change)
+    response = submit(client, industry_application("J") | change)
     assert response.status_code == 422 and reason in str(response.get_json()["errors"]["json"])
 
 
-def test_node_codes_are_never_reused(client, db_session):
-    """An issued code stays its node's, suspended or not; a rejected industry sequence is burnt."""
+def test_only_issued_codes_are_never_reused(client, db_session):
+    """An issued code stays its node's, suspended or not; a rejected request frees the code it asked for."""
     approved_regional(db_session, "44")
     _, national = reviewer(db_session, "national_reviewer")
     _, local = reviewer(db_session, "local_reviewer")
     rejected = apply(client, industry_application("J", sequence=1))
     review(client, rejected["id"], local, "initial", "reject", "Incomplete security plan.")
-    burnt = client.post(f"{API}/applications", json=industry_application("J", sequence=1))
-    assert burnt.status_code == 409 and "never reused" in burnt.get_json()["message"]
+    again = apply(client, industry_application("J", sequence=1))
+    assert again["status"] == "submitted" and again["requested_code"] == "IJ01"
 
     second = apply(client, industry_application("J", sequence=2))
     review(client, second["id"], local, "initial")
     review(client, second["id"], national, "final")
     _, operator = reviewer(db_session, "operator")
     client.post(f"{API}/nodes/IJ02/suspend", json={"reason": "Security audit failed."}, headers=operator)
-    taken = client.post(f"{API}/applications", json=industry_application("J", sequence=2))
+    taken = submit(client, industry_application("J", sequence=2))
     assert taken.status_code == 409 and "issued to a node already" in taken.get_json()["message"]
-    national_code = client.post(f"{API}/applications", json=regional_application(requested_code="N0"))
+    national_code = submit(client, regional_application(requested_code="N0"))
     assert national_code.status_code == 422
 
 

@@ -96,16 +96,18 @@ def test_a_listing_form_with_nul_answers_400_and_stores_nothing(client, db_sessi
 
 def test_an_application_with_nul_answers_422_and_stores_nothing(client, db_session):
     document = regional_application(contact={"name": "Huang" + NUL, "email": "a@b.cn", "phone": "+86 20 8888 0000"})
-    response = client.post("/registry/v1/applications", json=document)
+    headers = bearer(db_session, make_user(db_session, role="buyer"))  # applying needs an account at national
+    response = client.post("/registry/v1/applications", json=document, headers=headers)
     assert response.status_code == 422
     assert "contact" in response.get_json()["errors"]["json"]
     assert db_session.scalar(select(func.count()).select_from(NodeApplication)) == 0
 
 
 def test_a_review_with_nul_answers_422(client, db_session):
-    submitted = client.post("/registry/v1/applications", json=regional_application()).get_json()
-    _user, headers = reviewer(db_session, "local_reviewer")
-    review = {"stage": "initial", "decision": "approve", "reason": "Fine" + NUL}
+    applicant = bearer(db_session, make_user(db_session, role="buyer"))
+    submitted = client.post("/registry/v1/applications", json=regional_application(), headers=applicant).get_json()
+    _user, headers = reviewer(db_session, "national_reviewer")
+    review = {"stage": "final", "decision": "approve", "reason": "Fine" + NUL}
     response = client.post(f"/registry/v1/applications/{submitted['id']}/reviews", json=review, headers=headers)
     assert response.status_code == 422
     assert "reason" in response.get_json()["errors"]["json"]

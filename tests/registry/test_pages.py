@@ -9,20 +9,28 @@ from sqlalchemy import func, select
 
 from marketplace.identity.codes import format_code
 from marketplace.models import NodeApplication, NodeStatusChange, Review
-from marketplace.registry.schemas import ApplicationSchema
 from marketplace.registry.services import (
     application_by_token,
     find_node,
     review_application,
     set_node_status,
-    submit_application,
 )
 from marketplace.registry.views import decision_chart
 
 from ..conftest import form_token, sign_in
 from ..factories import make_listing, make_user
 from ..pages import field_error, page_text
-from .factories import approved_regional, industry_application, private_jwk, public_jwks, regional_application
+from .factories import (
+    RULES,
+    Applicant,
+    approved_regional,
+    industry_application,
+    private_jwk,
+    public_jwks,
+    regional_application,
+    staff,
+)
+from .factories import stored_application as submit_stored
 
 
 def count(session, model) -> int:
@@ -50,7 +58,9 @@ def as_form(document: dict) -> dict[str, str]:
 
 
 def apply(client, form: dict):
-    """Submit the application form (not following the redirect)."""
+    """Submit the application form (not following the redirect), signed in as the test's applicant if need be."""
+    if client.get("/registry/apply").status_code == 302:
+        sign_in(client, Applicant.user)
     return client.post("/registry/apply", data={**form, "csrf_token": form_token(client, "/registry/apply")})
 
 
@@ -66,7 +76,7 @@ def decide(client, application_id: int, decision: str = "approve", reason: str =
     page = client.get(path).get_data(as_text=True)
     shown = re.search(r'name="stage" value="([a-z]+)"', page)
     data = {"decision": decision, "reason": reason, "stage": stage or (shown.group(1) if shown else "final"),
-            "csrf_token": form_token(client, "/registry/apply")}  # fmt: skip
+            "csrf_token": form_token(client, "/login")}  # fmt: skip
     return client.post(path, data=data)
 
 
@@ -83,7 +93,7 @@ def signed_in_client(new_client, user):
 
 
 def stored_application(session, document: dict) -> NodeApplication:
-    application, _token = submit_application(session=session, data=ApplicationSchema().load(document))
+    application, _token = submit_stored(session, document)
     return application
 
 
@@ -91,6 +101,7 @@ def stored_application(session, document: dict) -> NodeApplication:
 
 
 def test_apply_form_has_every_field_of_the_protocol_with_csrf(client):
+    sign_in(client, Applicant.user)
     response = client.get("/registry/apply")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -105,7 +116,7 @@ def test_apply_form_has_every_field_of_the_protocol_with_csrf(client):
 
 
 def test_regional_node_from_application_to_the_tree(client, db_session, new_client):
-    """Apply anonymously, follow the status page, a national reviewer approves, the node is active in the tree."""
+    """Apply signed in, follow the status page, a national reviewer approves, the node is active in the tree."""
     response = apply(client, as_form(regional_application("44")))
     application_id = applied_id(response)
     status_page = client.get(response.headers["Location"])
@@ -142,7 +153,7 @@ def test_industry_node_needs_initial_then_final_approval(client, db_session, new
     assert "the initial review is due, by a local reviewer" in page_text(
         client.get(f"/registry/applications/{application_id}")
     )
-    local = signed_in_client(new_client, make_user(db_session, role="local_reviewer", email="lr@gd.cn"))
+    local = signed_in_client(new_client, staff(db_session, "local_reviewer", email="lr@gd.cn"))
     national = signed_in_client(new_client, make_user(db_session, role="national_reviewer", email="nr@national.cn"))
     assert "Review IJ01" in page_text(local.get("/registry/review"))
     assert "Review IJ01" not in page_text(national.get("/registry/review"))
@@ -257,7 +268,7 @@ def test_review_page_permission_matrix(db_session, new_client, role, stage):
     approved_regional(db_session, "44")
     document = industry_application("J") if stage == "initial" else regional_application("31")
     application = stored_application(db_session, document)
-    browser = signed_in_client(new_client, make_user(db_session, role=role))
+    browser = signed_in_client(new_client, staff(db_session, role))
     allowed = MAY_REVIEW[stage] == role
     page = browser.get(f"/registry/applications/{application.id}/review")
     assert page.status_code == (200 if allowed else 403)
@@ -293,9 +304,9 @@ def test_decided_application_shows_no_form_and_a_post_gets_409(db_session, new_c
 def test_stale_stage_is_refused_with_the_services_message(db_session, new_client):
     approved_regional(db_session, "44")
     application = stored_application(db_session, industry_application("J"))
-    local = make_user(db_session, role="local_reviewer")
+    local = staff(db_session, "local_reviewer")
     review_application(session=db_session, application=application, reviewer=local, stage="initial",
-                       decision="approve", reason="Checked.")  # fmt: skip
+                       decision="approve", reason="Checked.", rules=RULES)  # fmt: skip
     browser = signed_in_client(new_client, make_user(db_session, role="national_reviewer"))
     response = decide(browser, application.id, stage="initial")  # a form loaded before the initial approval
     assert response.status_code == 409
@@ -349,8 +360,8 @@ def test_registry_staff_read_every_application(db_session, new_client, role):
 
 
 def test_access_token_form_opens_the_application_for_this_browser(db_session, new_client):
-    application, token = submit_application(session=db_session, data=ApplicationSchema().load(regional_application()))
-    other, _ = submit_application(session=db_session, data=ApplicationSchema().load(regional_application("31")))
+    application, token = submit_stored(db_session, regional_application())
+    other, _ = submit_stored(db_session, regional_application("31"))
     browser = new_client()
     path = f"/registry/applications/{application.id}"
     empty = browser.post(path, data={"access_token": " ", "csrf_token": form_token(browser, path)})
@@ -385,8 +396,8 @@ def test_tree_shows_national_regional_and_industry_nodes_with_status(client, db_
     # industry_application() cannot take public_url as an override (it passes its own): set it afterwards.
     industry = stored_application(db_session, industry_application("Q", parent="R31") | {"public_url": HEALTH_URL})
     for role, stage in (("local_reviewer", "initial"), ("national_reviewer", "final")):
-        review_application(session=db_session, application=industry, reviewer=make_user(db_session, role=role),
-                           stage=stage, decision="approve", reason="Checked.")  # fmt: skip
+        review_application(session=db_session, application=industry, reviewer=staff(db_session, role, "31"),
+                           stage=stage, decision="approve", reason="Checked.", rules=RULES)  # fmt: skip
     set_node_status(session=db_session, node=find_node(session=db_session, code="R44"), status="suspended",
                     reason="Audit.", actor="ops@national.cn")  # fmt: skip
     response = client.get("/registry/nodes")
@@ -416,7 +427,7 @@ def test_node_page_shows_history_and_only_operators_get_the_forms(db_session, ne
 def post_status(browser, code: str, status: str, reason: str):
     path = f"/registry/nodes/{code}"
     return browser.post(f"{path}/status", data={"status": status, "reason": reason,
-                                                "csrf_token": form_token(browser, "/registry/apply")})  # fmt: skip
+                                                "csrf_token": form_token(browser, "/login")})  # fmt: skip
 
 
 def test_operator_suspends_and_reactivates_with_a_reason(db_session, new_client):
@@ -478,7 +489,7 @@ def test_overview_shows_counts_and_a_chart_for_operators(db_session, new_client)
     rejected = stored_application(db_session, regional_application("35"))
     national = make_user(db_session, role="national_reviewer")
     review_application(session=db_session, application=rejected, reviewer=national, stage="final",
-                       decision="reject", reason="Capital not paid in.")  # fmt: skip
+                       decision="reject", reason="Capital not paid in.", rules=RULES)  # fmt: skip
     operator = signed_in_client(new_client, make_user(db_session, role="operator"))
     response = operator.get("/registry/overview")
     body = response.get_data(as_text=True)

@@ -194,6 +194,9 @@ class LiveFederation:
         if node.role == "national":
             self.reviewers["national_reviewer"] = self.token(node, "reviewer@national.example.cn", "national_reviewer")
             self.reviewers["local_reviewer"] = self.token(node, "reviewer@local.example.cn", "local_reviewer")
+            node.flask_ok("users", "scope", "reviewer@local.example.cn", "J")  # IJ01's industry: finance
+            # Applying needs an account at national; nobody reviews their own application.
+            self.reviewers["applicant"] = self.token(node, "applicant@national.example.cn", "buyer")
             return
         self.sellers[node.code] = self.token(node, f"seller@{code}.example.cn", "seller")
         if node.code == "R44":
@@ -202,7 +205,7 @@ class LiveFederation:
     def register(self, node: SyncNode) -> None:
         """Apply for `node` at national with its published keys and approve it (initial and final for industry)."""
         national = self.nodes["N0"]
-        applied = national.api("POST", "/registry/v1/applications",
+        applied = national.api("POST", "/registry/v1/applications", token=self.reviewers["applicant"],
                                json=application(node, node.get_json("/.well-known/jwks.json")))  # fmt: skip
         assert applied.status_code == 201, f"{applied.text}\n{self.logs()}"
         stages = ["initial", "final"] if node.role == "industry" else ["final"]

@@ -159,8 +159,8 @@ def _minted_elsewhere(body: dict) -> None:
 
 
 @pytest.mark.parametrize(("change", "reason"), [
-    (lambda body: body["listing"].update(title="GPU\x00 server"), "control characters"),
-    (lambda body: body["listing"].update(description="line\x1b[31m red"), "control characters"),
+    (lambda body: body["listing"].update(title="GPU\x00 server"), "control character"),
+    (lambda body: body["listing"].update(description="line\x1b[31m red"), "control character"),
     (lambda body: body["listing"].update(is_verified_by_national=True), "is_verified_by_national"),
     (lambda body: body["listing"]["seller"].update(email="x@y.cn"), "email"),
     (_wrong_check_character, "check character"),

@@ -1,0 +1,167 @@
+"""`/api/v1`: availability, quotes and orders of this node's listings (PROTOCOL.md §8)."""
+
+import re
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from ..accounts.auth import api_auth_required, bearer_user
+from ..db import get_session
+from ..errors import DomainError, NotFound
+from ..listings.services import can_see, find_listing
+from ..models.types import utcnow
+from . import capacity
+from .queries import list_orders
+from .schemas import (
+    AvailabilitySchema,
+    CancelSchema,
+    ConfirmSchema,
+    OrderCreateSchema,
+    OrderListArgsSchema,
+    OrderPageSchema,
+    OrderSchema,
+    QuoteSchema,
+    WindowSchema,
+    body_fingerprint,
+)
+from .services import cancel_order, confirm_order, find_order, listing_for_sale, place_order, quote_order
+
+listings_blp = Blueprint("trading_listings_api", __name__, url_prefix="/api/v1/listings", description="Availability")
+orders_blp = Blueprint("orders_api", __name__, url_prefix="/api/v1/orders", description="Orders")
+_SECURED = [{"bearerAuth": []}]
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def availability_of(listing, now) -> list[dict]:
+    """Free units over the rest of the window: fresh from the orders at the origin, the copy's elsewhere."""
+    if listing.status == "draft":
+        return []  # a draft is not for sale, and may not have a window or a quantity yet
+    if listing.origin == current_app.config["NODE_CODE"]:
+        spans = capacity.live_spans(get_session(), listing.id, now=now)
+        published = capacity.capacity_of(listing, spans, now)
+    else:
+        published = listing.capacity
+    if published is not None:
+        return published
+    start = capacity.horizon_start(listing, now)
+    if start >= listing.available_until:
+        return []
+    return [{"from": start, "until": listing.available_until, "free": listing.quantity}]
+
+
+@listings_blp.route("/<code>/availability")
+class Availability(MethodView):
+    @listings_blp.response(200, AvailabilitySchema)
+    @listings_blp.alt_response(404, description="No such listing, or a draft of someone else")
+    def get(self, code):
+        """Free units of a listing over the rest of its window."""
+        listing = find_listing(session=get_session(), code=code)
+        if listing is None or not can_see(bearer_user(), listing):
+            raise NotFound(f"No listing {code.upper()}.")
+        return {"capacity": availability_of(listing, utcnow())}
+
+
+@listings_blp.route("/<code>/quote")
+class QuoteView(MethodView):
+    @listings_blp.arguments(WindowSchema(unknown=RAISE))
+    @listings_blp.response(200, QuoteSchema)
+    @listings_blp.alt_response(409, description="not_for_sale")
+    def post(self, data, code):
+        """What an order would cost and whether its units are free; changes nothing, needs no account."""
+        session = get_session()
+        node_code = current_app.config["NODE_CODE"]
+        listing = listing_for_sale(session=session, code=code, viewer=bearer_user(), node_code=node_code)
+        quote = quote_order(session=session, listing=listing, now=utcnow(), **data)
+        session.rollback()
+        return {"total": quote.price.total, "currency": quote.price.currency, "lines": quote.price.lines,
+                "free": quote.free, "available": quote.available, "listing_version": quote.listing_version,
+                "as_of": quote.as_of}  # fmt: skip
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        raise DomainError("1 to 255 visible ASCII characters.", field="Idempotency-Key", location="headers")
+    return key
+
+
+@orders_blp.route("")
+class OrderCollection(MethodView):
+    @orders_blp.doc(security=_SECURED)
+    @api_auth_required()
+    @orders_blp.arguments(OrderListArgsSchema(unknown=RAISE), location="query")
+    @orders_blp.response(200, OrderPageSchema)
+    def get(self, args):
+        """The caller's orders (`as=seller`: their sales; `as=operator`: every order of the node), newest first."""
+        page = list_orders(session=get_session(), user=bearer_user(), as_role=args["as_"], status=args.get("status"),
+                           listing_code=args.get("listing_code"), cursor=args.get("cursor"),
+                           per_page=args["per_page"])  # fmt: skip
+        return {"items": page.items, "per_page": page.per_page, "next_cursor": page.next_cursor}
+
+    @orders_blp.doc(security=_SECURED)
+    @api_auth_required("buyer")
+    @orders_blp.arguments(OrderCreateSchema(unknown=RAISE))
+    @orders_blp.response(201, OrderSchema)
+    @orders_blp.alt_response(200, description="A repeat with the same Idempotency-Key and body: the first order")
+    @orders_blp.alt_response(409, description="capacity_short, price_changed or not_for_sale")
+    def post(self, data):
+        """Hold units of a listing for a window: the order, `held` until paid or confirmed."""
+        key = _idempotency_key()
+        if data.get("payment_provider", "invoice") != "invoice":
+            raise DomainError("This node takes invoice payments only.", field="payment_provider")
+        session, config = get_session(), current_app.config
+        listing = listing_for_sale(session=session, code=data["listing_code"], viewer=bearer_user(),
+                                   node_code=config["NODE_CODE"])  # fmt: skip
+        order, created = place_order(
+            session=session, listing=listing, buyer=bearer_user(), units=data["units"], start=data["start"],
+            end=data["end"], now=utcnow(), node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],
+            expected_total=data.get("expected_total"), idempotency=(key, body_fingerprint(data)) if key else None,
+        )  # fmt: skip
+        session.commit()
+        return order, 201 if created else 200
+
+
+@orders_blp.route("/<code>")
+class OrderItem(MethodView):
+    @orders_blp.doc(security=_SECURED)
+    @api_auth_required()
+    @orders_blp.response(200, OrderSchema)
+    @orders_blp.alt_response(404, description="No such order, or not the caller's to see")
+    def get(self, code):
+        """An order: for its buyer, the listing's seller and the node's operators."""
+        return find_order(session=get_session(), code=code, viewer=bearer_user())
+
+
+@orders_blp.route("/<code>/cancel")
+class OrderCancel(MethodView):
+    @orders_blp.doc(security=_SECURED)
+    @api_auth_required()
+    @orders_blp.arguments(CancelSchema(unknown=RAISE))
+    @orders_blp.response(200, OrderSchema)
+    def post(self, data, code):
+        """Cancel a held order (buyer, seller, operator); a confirmed one is refunded by the seller or an operator."""
+        session = get_session()
+        order = find_order(session=session, code=code, viewer=bearer_user())
+        cancel_order(session=session, order=order, actor=bearer_user(), reason=data["reason"], now=utcnow())
+        session.commit()
+        return order
+
+
+@orders_blp.route("/<code>/confirm")
+class OrderConfirm(MethodView):
+    @orders_blp.doc(security=_SECURED)
+    @api_auth_required()
+    @orders_blp.arguments(ConfirmSchema(unknown=RAISE))
+    @orders_blp.response(200, OrderSchema)
+    @orders_blp.alt_response(409, description="hold_expired")
+    def post(self, data, code):
+        """Record the bank transfer of an invoice order and confirm it (the listing's seller or an operator)."""
+        session = get_session()
+        order = find_order(session=session, code=code, viewer=bearer_user())
+        confirm_order(session=session, order=order, actor=bearer_user(), reference=data["reference"], now=utcnow())
+        session.commit()
+        return order

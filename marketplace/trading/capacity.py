@@ -1,0 +1,126 @@
+"""Capacity over time: the units a listing's live orders take, and what is free, as intervals.
+
+An order is live while it is `confirmed`, or `held` with its hold not yet lapsed: a lapsed hold
+counts for nothing from the instant it lapses, whether or not a sweep has marked it expired.
+Every placement locks the listing's row (PostgreSQL; SQLite's write transactions are already
+serialised by BEGIN IMMEDIATE) and reads the live orders inside that same transaction.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlmodel import Session
+
+from ..listings.schemas import MAX_CAPACITY_INTERVALS
+from ..models import Listing, Order
+
+Span = tuple[datetime, datetime, int]  # [start, end) and the units taken
+
+
+def live(now: datetime):
+    """The SQL condition of an order that takes capacity at `now`."""
+    return or_(Order.status == "confirmed", and_(Order.status == "held", Order.hold_expires_at > now))
+
+
+def lock_listing(session: Session, listing_id: int) -> Listing:
+    """The listing, re-read and locked until the transaction ends: orders of one listing queue here."""
+    query = select(Listing).where(Listing.id == listing_id).with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).one()
+
+
+def lock_listing_row(session: Session, listing_id: int) -> None:
+    """Lock the listing's row without re-reading it (changes pending in the session are flushed first)."""
+    session.execute(select(Listing.id).where(Listing.id == listing_id).with_for_update())
+
+
+def live_spans(
+    session: Session, listing_id: int, *, now: datetime, start: datetime | None = None, end: datetime | None = None
+) -> list[Span]:
+    """The live orders of a listing (overlapping [start, end) when given) as spans."""
+    query = select(Order.starts_at, Order.ends_at, Order.units).where(Order.listing_id == listing_id, live(now))
+    if end is not None:
+        query = query.where(Order.starts_at < end)
+    if start is not None:
+        query = query.where(Order.ends_at > start)
+    return [(row.starts_at, row.ends_at, row.units) for row in session.execute(query)]
+
+
+def usage_steps(spans: list[Span], start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
+    """The units taken over [start, end) as contiguous (from, until, used) pieces, equal neighbours merged."""
+    if start >= end:
+        return []
+    edges = {start, end}
+    for s, e, _units in spans:
+        if s < end and e > start:
+            edges.update(t for t in (s, e) if start < t < end)
+    points = sorted(edges)
+    deltas: dict[datetime, int] = {}
+    for s, e, units in spans:
+        if s < end and e > start:
+            deltas[max(s, start)] = deltas.get(max(s, start), 0) + units
+            deltas[min(e, end)] = deltas.get(min(e, end), 0) - units
+    pieces: list[tuple[datetime, datetime, int]] = []
+    used = 0
+    for left, right in zip(points, points[1:], strict=False):
+        used += deltas.get(left, 0)
+        if pieces and pieces[-1][2] == used:
+            pieces[-1] = (pieces[-1][0], right, used)
+        else:
+            pieces.append((left, right, used))
+    return pieces
+
+
+def peak_usage(spans: list[Span], start: datetime, end: datetime) -> int:
+    """The most units taken at any instant of [start, end)."""
+    return max((used for _f, _u, used in usage_steps(spans, start, end)), default=0)
+
+
+def first_peak(spans: list[Span], start: datetime, end: datetime, above: int) -> tuple[datetime, datetime, int] | None:
+    """The first piece of [start, end) where more than `above` units are taken, or None."""
+    return next((piece for piece in usage_steps(spans, start, end) if piece[2] > above), None)
+
+
+def coarsen(intervals: list[dict], limit: int = MAX_CAPACITY_INTERVALS) -> list[dict]:
+    """At most `limit` contiguous intervals; merged ones report the lowest free units, never more than is free."""
+    if len(intervals) <= limit:
+        return intervals
+    size = -(-len(intervals) // limit)  # ceiling division: consecutive groups of equal count
+    merged = []
+    for i in range(0, len(intervals), size):
+        group = intervals[i : i + size]
+        merged.append({"from": group[0]["from"], "until": group[-1]["until"], "free": min(g["free"] for g in group)})
+    return merged
+
+
+def horizon_start(listing: Listing, now: datetime) -> datetime:
+    """Where a listing's published capacity starts: the current hour, or the window's start if later."""
+    return max(listing.available_from, now.replace(minute=0, second=0, microsecond=0))
+
+
+def capacity_of(listing: Listing, spans: list[Span], now: datetime) -> list[dict] | None:
+    """§3's `capacity`: free units over the rest of the window; None when every unit is free throughout."""
+    start = horizon_start(listing, now)
+    pieces = usage_steps(spans, start, listing.available_until)
+    if all(used == 0 for _f, _u, used in pieces):
+        return None
+    intervals = [{"from": f, "until": u, "free": max(listing.quantity - used, 0)} for f, u, used in pieces]
+    return coarsen(intervals)
+
+
+def free_at(capacity: list[dict] | None, quantity: int, moment: datetime) -> int:
+    """Free units at `moment` by a published capacity (absent: all of them)."""
+    for interval in capacity or []:
+        if interval["from"] <= moment < interval["until"]:
+            return interval["free"]
+    return quantity
+
+
+def hourly_free(listing: Listing, now: datetime, hours: int) -> list[tuple[datetime, int]]:
+    """(hour, free units) for `hours` whole hours from the current one, by the listing's published capacity."""
+    first = now.replace(minute=0, second=0, microsecond=0)
+    moments = (first + timedelta(hours=i) for i in range(hours))
+    return [
+        (moment, free_at(listing.capacity, listing.quantity, moment)
+         if listing.available_from <= moment < listing.available_until else 0)
+        for moment in moments
+    ]  # fmt: skip

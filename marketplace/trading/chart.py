@@ -1,0 +1,55 @@
+"""A server-drawn chart of free units over the coming weeks: SVG bars and the same numbers as a table."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..models import Listing
+from ..models.types import CST
+from . import capacity
+
+BLOCK_HOURS = 6
+DAYS = 28
+WIDTH, HEIGHT, BAR = 672, 120, 6  # 112 blocks of 6 px
+
+
+@dataclass
+class Bar:
+    x: int
+    y: int
+    height: int
+    free: int
+    label: str
+
+
+@dataclass
+class Chart:
+    bars: list[Bar]
+    days: list[tuple[str, int, int]]  # (date in CST, lowest free, highest free)
+    quantity: int
+    width: int = WIDTH
+    height: int = HEIGHT
+    ticks: list[tuple[int, str]] | None = None
+
+
+def free_chart(listing: Listing, published: list[dict] | None, now: datetime) -> Chart:
+    """Bars of the lowest free units per 6-hour block for 4 weeks (China Standard Time), and a day table."""
+    first = now.astimezone(CST).replace(minute=0, second=0, microsecond=0)
+    first -= timedelta(hours=first.hour % BLOCK_HOURS)
+    quantity = max(listing.quantity, 1)
+    bars, days, ticks = [], {}, []
+    for block in range(DAYS * 24 // BLOCK_HOURS):
+        start = first + timedelta(hours=block * BLOCK_HOURS)
+        frees = []
+        for hour in range(BLOCK_HOURS):
+            moment = start + timedelta(hours=hour)
+            inside = listing.available_from <= moment < listing.available_until
+            frees.append(capacity.free_at(published, listing.quantity, moment) if inside else 0)
+        free = min(frees)
+        height = round(HEIGHT * free / quantity)
+        bars.append(Bar(block * BAR, HEIGHT - height, height, free, f"{start:%m-%d %H:%M} CST: {free} free"))
+        day = f"{start:%Y-%m-%d}"
+        low, high = days.get(day, (free, free))
+        days[day] = (min(low, free), max(high, max(frees)))
+        if start.hour == 0 and start.weekday() == 0:
+            ticks.append((block * BAR, f"{start:%m-%d}"))
+    return Chart(bars, [(day, low, high) for day, (low, high) in days.items()], listing.quantity, ticks=ticks)

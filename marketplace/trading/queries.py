@@ -1,0 +1,86 @@
+"""Reading orders: a person's orders and sales, the node's orders, notifications, utilisation."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from ..models import Listing, Order, OrderEvent, User
+from . import capacity
+
+EXPIRING_SOON = timedelta(minutes=15)
+MAX_ORDER_ID = 2**31 - 1
+
+
+@dataclass
+class OrderPage:
+    items: list[Order]
+    per_page: int
+    next_cursor: str | None
+
+
+def list_orders(
+    *, session: Session, user: User, as_role: str = "buyer", status: str | None = None,
+    listing_code: str | None = None, cursor: str | None = None, per_page: int = 20,
+) -> OrderPage:  # fmt: skip
+    """Orders newest first: the user's as a buyer, their sales as a seller, or all of them for an operator."""
+    query = select(Order)
+    if as_role == "seller":
+        query = query.where(Order.seller_id == user.id)
+    elif as_role == "operator" and user.role == "operator":
+        pass
+    else:
+        query = query.where(Order.buyer_id == user.id)
+    if status:
+        query = query.where(Order.status == status)
+    if listing_code:
+        query = query.where(Order.listing_code == listing_code.strip().upper())
+    if cursor and int(cursor) <= MAX_ORDER_ID:
+        query = query.where(Order.id < int(cursor))
+    rows = list(session.scalars(query.order_by(Order.id.desc()).limit(per_page + 1)))
+    next_cursor = str(rows[per_page - 1].id) if len(rows) > per_page else None
+    return OrderPage(rows[:per_page], per_page, next_cursor)
+
+
+@dataclass
+class Notification:
+    at: datetime
+    kind: str
+    order_code: str
+    text: str
+
+
+_TEXTS = {
+    "held": "held for you", "confirmed": "confirmed", "cancelled": "cancelled", "expired": "expired: the hold lapsed",
+    "refunded": "cancelled and refunded", "access_given": "access details given", "reported": "reported not delivered",
+}  # fmt: skip
+
+
+def notifications_for(*, session: Session, user: User, now: datetime, limit: int = 50) -> list[Notification]:
+    """What happened to the orders a person bought or sold, newest first, with holds about to lapse on top."""
+    mine = or_(Order.buyer_id == user.id, Order.seller_id == user.id)
+    events = session.execute(
+        select(OrderEvent, Order.code).join(Order, Order.id == OrderEvent.order_id).where(mine)
+        .order_by(OrderEvent.id.desc()).limit(limit)
+    ).all()  # fmt: skip
+    soon = session.scalars(
+        select(Order).where(mine, Order.status == "held", Order.hold_expires_at > now,
+                            Order.hold_expires_at <= now + EXPIRING_SOON)
+    ).all()  # fmt: skip
+    notes = [Notification(o.hold_expires_at, "expiring", o.code, "hold expires soon: pay or confirm") for o in soon]
+    for event, code in events:
+        reason = f" ({event.reason})" if event.kind in ("cancelled", "refunded", "reported") and event.reason else ""
+        notes.append(Notification(event.created_at, event.kind, code, _TEXTS.get(event.kind, event.kind) + reason))
+    return notes
+
+
+def utilisation(*, session: Session, listing: Listing, now: datetime, days: int = 30) -> float | None:
+    """The share of unit-hours held or sold over the next `days` days of the listing's window (None: none left)."""
+    start = max(now, listing.available_from)
+    end = min(now + timedelta(days=days), listing.available_until)
+    if end <= start or listing.quantity <= 0:
+        return None
+    spans = capacity.live_spans(session, listing.id, now=now, start=start, end=end)
+    taken = sum((min(e, end) - max(s, start)).total_seconds() * units for s, e, units in spans)
+    return taken / ((end - start).total_seconds() * listing.quantity)

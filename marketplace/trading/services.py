@@ -1,0 +1,350 @@
+"""What happens to orders: quote, place (never oversold), cancel, confirm, expire, access, report.
+
+Every function takes the current time as `now`, so callers (and tests) decide what time it is.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from ..audit import actor_of, record_audit
+from ..errors import DomainError, Forbidden, NotFound
+from ..identity.codes import InvalidCode, mint_code, parse_code
+from ..listings.services import can_see, find_listing, listing_changing, republish_listing
+from ..models import IdempotencyKey, Listing, Order, OrderEvent, User
+from ..models.types import utcnow
+from . import capacity
+from .pricing import Price, price_order, whole_hours
+from .refusals import CapacityCommitted, CapacityShort, HoldExpired, NotForSale, PriceChanged, TransitionRefused
+
+HOLD_SECONDS = 3600
+IDEMPOTENCY_KEEP = timedelta(hours=25)  # keys are kept at least 24 h
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What an order would cost and whether the units are free (§8's quote)."""
+
+    price: Price
+    free: int
+    available: bool
+    listing_version: int
+    as_of: datetime
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def listing_for_sale(*, session: Session, code: str, viewer, node_code: str) -> Listing:
+    """A listing this node sells: 404 for unknown codes and others' drafts, 409 not_for_sale otherwise."""
+    listing = find_listing(session=session, code=code)
+    if listing is None or not can_see(viewer, listing):
+        raise NotFound(f"No listing {code.upper()}.")
+    if listing.origin != node_code:
+        raise NotForSale(f"{listing.code} is sold at its origin node {listing.origin}; order it there.")
+    _check_for_sale(listing)
+    return listing
+
+
+def _check_for_sale(listing: Listing) -> None:
+    if listing.status != "published":
+        raise NotForSale(f"{listing.code} is {listing.status}: it is not for sale.")
+
+
+def check_window(listing: Listing, *, units: int, start: datetime, end: datetime, now: datetime) -> None:
+    """Refuse (422) an order that could never be valid for this listing, naming the field."""
+    if units < 1:
+        raise DomainError("Must be at least 1.", field="units")
+    if units > listing.quantity:
+        raise DomainError(f"The listing has {listing.quantity} units in all.", field="units")
+    for name, moment in (("start", start), ("end", end)):
+        if moment.utcoffset() is None:
+            raise DomainError("Missing the timezone offset.", field=name)
+        if moment.minute or moment.second or moment.microsecond or moment.utcoffset().total_seconds() % 3600:
+            raise DomainError("Must be on a whole UTC hour (…:00:00).", field=name)
+    if end <= start:
+        raise DomainError("Must be after start.", field="end")
+    if start < now:
+        raise DomainError("Must not be in the past.", field="start")
+    if start < listing.available_from:
+        raise DomainError(f"The listing is available from {_fmt(listing.available_from)}.", field="start")
+    if end > listing.available_until:
+        raise DomainError(f"The listing is available until {_fmt(listing.available_until)}.", field="end")
+    if whole_hours(start, end) < listing.min_hours:
+        raise DomainError(f"The listing rents for at least {listing.min_hours} hours.", field="end")
+
+
+def _free(session: Session, listing: Listing, start: datetime, end: datetime, now: datetime) -> int:
+    spans = capacity.live_spans(session, listing.id, now=now, start=start, end=end)
+    return max(listing.quantity - capacity.peak_usage(spans, start, end), 0)
+
+
+def quote_order(
+    *, session: Session, listing: Listing, units: int, start: datetime, end: datetime, now: datetime
+) -> Quote:
+    """Price an order and tell how many units are free throughout its window; changes nothing."""
+    _check_for_sale(listing)
+    check_window(listing, units=units, start=start, end=end, now=now)
+    free = _free(session, listing, start, end, now)
+    price = price_order(listing, units=units, start=start, end=end)
+    return Quote(price=price, free=free, available=free >= units, listing_version=listing.version, as_of=now)
+
+
+def _record(session: Session, order: Order, *, kind: str, to_status: str, actor: User | None, reason: str,
+            now: datetime, from_status: str | None = None) -> None:  # fmt: skip
+    session.add(OrderEvent(
+        order_id=order.id, kind=kind, from_status=from_status, to_status=to_status,
+        actor_id=actor.id if actor else None, actor=actor.email if actor else "system", reason=reason, created_at=now,
+    ))  # fmt: skip
+    record_audit(session=session, action=f"order.{kind}", actor=actor_of(actor), object=f"order:{order.code}",
+                 detail={"from": from_status, "to": to_status, "reason": reason} if reason else
+                        {"from": from_status, "to": to_status})  # fmt: skip
+
+
+def _publish_capacity(session: Session, listing: Listing, now: datetime, spans: list | None = None) -> bool:
+    """Recompute the listing's free capacity; if it changed, a new version goes out through the outbox.
+
+    `spans` are the listing's live orders when the caller has just read them under the listing's lock.
+    """
+    if spans is None:
+        spans = capacity.live_spans(session, listing.id, now=now)
+    new = capacity.capacity_of(listing, spans, now)
+    if new == listing.capacity or listing.status in ("draft", "retired"):
+        return False
+    listing.capacity = new
+    republish_listing(session=session, listing=listing)
+    return True
+
+
+def _existing_for_key(session: Session, buyer: User, key: str, fingerprint: str) -> Order | None:
+    found = session.scalars(
+        select(IdempotencyKey).where(IdempotencyKey.account_id == buyer.id, IdempotencyKey.key == key)
+    ).first()
+    if found is None:
+        return None
+    if found.fingerprint != fingerprint:
+        raise DomainError("This Idempotency-Key was sent before with another body.", field="Idempotency-Key",
+                          location="headers", reason="idempotency_key_reused")  # fmt: skip
+    return session.get(Order, found.order_id)
+
+
+def place_order(
+    *, session: Session, listing: Listing, buyer: User, units: int, start: datetime, end: datetime, now: datetime,
+    node_code: str, hold_seconds: int = HOLD_SECONDS, payment_provider: str = "invoice",
+    expected_total: int | None = None, idempotency: tuple[str, str] | None = None,
+) -> tuple[Order, bool]:  # fmt: skip
+    """Hold `units` of a listing for [start, end): (the order, whether it is new).
+
+    The listing is locked and its live orders summed in this one transaction, so no instant is
+    ever oversold. `idempotency` is (key, body fingerprint): a repeat answers the first order.
+    """
+    if idempotency and (earlier := _existing_for_key(session, buyer, *idempotency)):
+        return earlier, False
+    listing = capacity.lock_listing(session, listing.id)
+    # A retry racing the first request waited for the lock above: now it sees the first one's key.
+    if idempotency and (earlier := _existing_for_key(session, buyer, *idempotency)):
+        return earlier, False
+    _check_for_sale(listing)
+    check_window(listing, units=units, start=start, end=end, now=now)
+    price = price_order(listing, units=units, start=start, end=end)
+    if expected_total is not None and expected_total != price.total:
+        raise PriceChanged(f"The total is now {price.total}, not {expected_total}.", field="expected_total",
+                           extra={"total": price.total})  # fmt: skip
+    # One read of the live orders, under the lock: for the check, then for the published capacity.
+    spans = capacity.live_spans(session, listing.id, now=now)
+    free = max(listing.quantity - capacity.peak_usage(spans, start, end), 0)
+    if free < units:
+        raise CapacityShort(
+            f"Only {free} unit{'' if free == 1 else 's'} {'is' if free == 1 else 'are'} free from {_fmt(start)} "
+            f"to {_fmt(end)}.", field="units", extra={"free": free},
+        )  # fmt: skip
+    order = Order(
+        code=mint_code(session=session, node_code=node_code), listing_id=listing.id, listing_code=listing.code,
+        origin=listing.origin, seller_id=listing.seller_id, buyer_id=buyer.id, buyer_name=buyer.name,
+        buyer_org=buyer.organization, buyer_node=node_code, status="held", units=units, starts_at=start,
+        ends_at=end, total=price.total, currency=price.currency, lines=price.lines,
+        hold_expires_at=now + timedelta(seconds=hold_seconds), payment_provider=payment_provider,
+        payment_status="awaiting", created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(order)
+    session.flush()
+    _record(session, order, kind="held", to_status="held", actor=buyer, reason="placed", now=now)
+    if idempotency:
+        try:
+            with session.begin_nested():
+                session.add(IdempotencyKey(account_id=buyer.id, key=idempotency[0], fingerprint=idempotency[1],
+                                           order_id=order.id, created_at=now))  # fmt: skip
+        except IntegrityError:
+            # The same key, sent at the same moment for another listing: the first one to commit keeps it.
+            raise DomainError("This Idempotency-Key is in use by another order.", field="Idempotency-Key",
+                              location="headers", reason="idempotency_key_reused") from None  # fmt: skip
+    _publish_capacity(session, listing, now, spans + [(start, end, units)])
+    return order, True
+
+
+def is_operator(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.role == "operator")
+
+
+def can_see_order(user, order: Order) -> bool:
+    """Only the buyer, the listing's seller and the node's operators see an order."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.id in (order.buyer_id, order.seller_id) or is_operator(user)
+
+
+def can_sell(user, order: Order) -> bool:
+    """The listing's seller or an operator: who confirms, gives access, and cancels with a reason."""
+    return bool(user is not None and getattr(user, "is_authenticated", False)) and (
+        user.id == order.seller_id or is_operator(user)
+    )
+
+
+def find_order(*, session: Session, code: str, viewer) -> Order:
+    """An order the viewer may see, or NotFound (also for orders of others: their existence is not told)."""
+    try:
+        parsed = str(parse_code(code))
+    except InvalidCode:
+        parsed = None
+    order = session.scalars(select(Order).where(Order.code == parsed)).first() if parsed else None
+    if order is None or not can_see_order(viewer, order):
+        raise NotFound(f"No order {code.upper()}.")
+    return order
+
+
+def _locked(session: Session, order: Order) -> tuple[Order, Listing]:
+    """Lock the order's listing (the one queue for its capacity) and re-read the order under it."""
+    listing = capacity.lock_listing(session, order.listing_id)
+    session.refresh(order)
+    return order, listing
+
+
+def _move(session: Session, order: Order, to_status: str, *, actor, reason: str, now: datetime) -> None:
+    from_status, order.status, order.updated_at = order.status, to_status, now
+    _record(session, order, kind=to_status, from_status=from_status, to_status=to_status, actor=actor,
+            reason=reason, now=now)  # fmt: skip
+
+
+def cancel_order(*, session: Session, order: Order, actor: User, reason: str, now: datetime) -> Order:
+    """Cancel a held order (buyer, seller, operator); a confirmed one is refunded (seller or operator only)."""
+    order, listing = _locked(session, order)
+    if order.status == "held":
+        if not (actor.id == order.buyer_id or can_sell(actor, order)):
+            raise Forbidden("Only the buyer, the listing's seller or an operator cancels this order.")
+        _move(session, order, "cancelled", actor=actor, reason=reason, now=now)
+        order.hold_expires_at, order.payment_status = None, "none"
+    elif order.status == "confirmed":
+        if not can_sell(actor, order):
+            raise TransitionRefused("A confirmed order is cancelled by the listing's seller or an operator, "
+                                    "who refund it.", field="status")  # fmt: skip
+        if not reason.strip():
+            raise DomainError("Say why the confirmed order is cancelled.", field="reason")
+        _move(session, order, "refunded", actor=actor, reason=reason, now=now)
+        order.payment_status = "refund_pending"  # the money goes back by the provider's way (bank transfer)
+    else:
+        raise TransitionRefused(f"The order is {order.status}: it cannot be cancelled.", field="status")
+    session.flush()
+    _publish_capacity(session, listing, now)
+    return order
+
+
+def confirm_order(*, session: Session, order: Order, actor: User, reference: str, now: datetime) -> Order:
+    """Record an invoice payment and confirm a held order (the listing's seller or an operator)."""
+    if not can_sell(actor, order):
+        raise Forbidden("Only the listing's seller or an operator records a payment.")
+    order, _listing = _locked(session, order)
+    if order.status != "held":
+        raise TransitionRefused(f"The order is {order.status}: only a held order is confirmed.", field="status")
+    if order.payment_provider != "invoice":
+        raise TransitionRefused("Only invoice orders are confirmed by hand.", field="payment_provider")
+    if order.hold_expires_at <= now:
+        raise HoldExpired(f"The hold lapsed at {_fmt(order.hold_expires_at)}: the units may be sold again.")
+    _move(session, order, "confirmed", actor=actor, reason=f"payment received: {reference}", now=now)
+    order.payment_status, order.payment_reference, order.hold_expires_at = "paid", reference, None
+    session.flush()
+    return order  # a live hold and a confirmed order take the same units: capacity is unchanged
+
+
+def expire_holds(*, session: Session, now: datetime) -> list[Order]:
+    """Mark every lapsed hold expired and publish the freed capacity of their listings; the orders expired."""
+    lapsed = select(Order.listing_id).where(Order.status == "held", Order.hold_expires_at <= now).distinct()
+    # Every listing is locked (in id order) before the first change is announced: announcing takes the
+    # outbox counter's lock, and holding it while waiting for a listing that a buyer holds, who waits
+    # for the counter in turn, would deadlock.
+    listings = [capacity.lock_listing(session, listing_id) for listing_id in sorted(session.scalars(lapsed))]
+    expired: list[Order] = []
+    for listing in listings:
+        listing_id = listing.id
+        orders = session.scalars(
+            select(Order).where(Order.listing_id == listing_id, Order.status == "held", Order.hold_expires_at <= now)
+            .execution_options(populate_existing=True)
+        ).all()  # fmt: skip
+        for order in orders:
+            _move(session, order, "expired", actor=None, reason="the hold lapsed", now=now)
+            order.payment_status = "none"
+            expired.append(order)
+        session.flush()
+        _publish_capacity(session, listing, now)
+    cutoff = now - IDEMPOTENCY_KEEP
+    for key in session.scalars(select(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)):
+        session.delete(key)
+    session.flush()
+    return expired
+
+
+def give_access(*, session: Session, order: Order, actor: User, details: str, now: datetime) -> Order:
+    """The seller tells the buyer of a confirmed order how to reach what was bought."""
+    if not can_sell(actor, order):
+        raise Forbidden("Only the listing's seller or an operator gives access.")
+    if order.status != "confirmed":
+        raise TransitionRefused("Access is given for confirmed orders.", field="status")
+    if not details.strip():
+        raise DomainError("Say how to reach the machines or the endpoint.", field="access_details")
+    order.access_details, order.updated_at = details.strip(), now
+    _record(session, order, kind="access_given", from_status=order.status, to_status=order.status, actor=actor,
+            reason="access details given", now=now)  # fmt: skip
+    session.flush()
+    return order
+
+
+def report_not_delivered(*, session: Session, order: Order, actor: User, note: str, now: datetime) -> Order:
+    """The buyer of a confirmed order says nothing was delivered: flagged for the seller and operators."""
+    if actor.id != order.buyer_id:
+        raise Forbidden("Only the buyer reports an order not delivered.")
+    if order.status != "confirmed":
+        raise TransitionRefused("Only a confirmed order can be reported not delivered.", field="status")
+    order.reported_at, order.updated_at = now, now
+    _record(session, order, kind="reported", from_status=order.status, to_status=order.status, actor=actor,
+            reason=note.strip() or "not delivered", now=now)  # fmt: skip
+    session.flush()
+    return order
+
+
+@listing_changing.connect
+def _guard_listing_change(listing: Listing, *, session: Session, now: datetime | None = None, **_kw) -> None:
+    """A seller's change may not take away what orders hold; the listing's capacity follows the change."""
+    if listing.id is None or listing.status == "draft":
+        return  # a draft (perhaps without a window or quantity yet) has no orders and publishes no capacity
+    now = now or utcnow()
+    capacity.lock_listing_row(session, listing.id)
+    spans = capacity.live_spans(session, listing.id, now=now, start=now)
+    for start, end, _units in spans:
+        if start < listing.available_from or end > listing.available_until:
+            raise CapacityCommitted(
+                f"Orders hold units from {_fmt(start)} to {_fmt(end)}: the window must keep covering them.",
+                field="available_from" if start < listing.available_from else "available_until",
+                extra={"from": _fmt(start), "until": _fmt(end)},
+            )
+    horizon_end = max((end for _s, end, _u in spans), default=now)
+    peak = capacity.first_peak(spans, now, horizon_end, above=listing.quantity)
+    if peak:
+        start, end, used = peak
+        raise CapacityCommitted(
+            f"Orders hold {used} units from {_fmt(start)} to {_fmt(end)}: quantity cannot go below {used}.",
+            field="quantity", extra={"from": _fmt(start), "until": _fmt(end), "committed": used},
+        )  # fmt: skip
+    listing.capacity = capacity.capacity_of(listing, spans, now)

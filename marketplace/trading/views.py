@@ -1,0 +1,220 @@
+"""Pages of trading: availability and the order form on a listing, quotes, orders, sales, notifications."""
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts.auth import page_role_required
+from ..db import get_session
+from ..errors import DomainError
+from ..listings.services import listings_of_seller
+from ..models import Listing, Order, OrderEvent
+from ..models.types import utcnow
+from . import capacity
+from .chart import free_chart
+from .forms import cst_input, window_from_form
+from .queries import list_orders, notifications_for, utilisation
+from .schemas import ORDER_STATUS_FILTER
+from .services import (
+    can_sell,
+    cancel_order,
+    confirm_order,
+    find_order,
+    give_access,
+    is_operator,
+    listing_for_sale,
+    place_order,
+    quote_order,
+    report_not_delivered,
+)
+
+bp = Blueprint("trading", __name__)
+
+
+def _published_capacity(listing: Listing, now):
+    """Fresh from the orders at the origin; the synced copy's capacity at other nodes."""
+    if listing.origin == current_app.config["NODE_CODE"]:
+        return capacity.capacity_of(listing, capacity.live_spans(get_session(), listing.id, now=now), now)
+    return listing.capacity
+
+
+@bp.app_template_global()
+def availability_chart(listing: Listing):
+    """The free-units chart of a listing page (a template global: the listing page belongs to listings)."""
+    now = utcnow()
+    return free_chart(listing, _published_capacity(listing, now), now)
+
+
+@bp.app_template_global()
+def order_form_defaults(listing: Listing) -> dict:
+    """Units 1, from the next whole hour (or the window's start) for the listing's minimum rental."""
+    start = max(utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), listing.available_from)
+    start = start.replace(minute=0, second=0, microsecond=0)
+    if start < listing.available_from:
+        start += timedelta(hours=1)
+    end = start + timedelta(hours=max(listing.min_hours, 1))
+    return {"units": "1", "start": cst_input(start), "end": cst_input(end)}
+
+
+@bp.app_template_global()
+def listing_utilisation(listing: Listing) -> float | None:
+    """Share of unit-hours held or sold over the next 30 days (the seller's dashboard)."""
+    if listing.status not in ("published", "paused"):
+        return None
+    return utilisation(session=get_session(), listing=listing, now=utcnow())
+
+
+def _sellable(code: str) -> Listing:
+    return listing_for_sale(session=get_session(), code=code, viewer=current_user,
+                            node_code=current_app.config["NODE_CODE"])  # fmt: skip
+
+
+@bp.get("/listings/<code>/quote")
+def quote(code: str):
+    """The price of an order, line by line, and whether its units are free; reserving is one click away."""
+    listing = _sellable(code)
+    window, errors = window_from_form(request.args)
+    result = None
+    if not errors:
+        try:
+            result = quote_order(session=get_session(), listing=listing, now=utcnow(), **window)
+        except DomainError as error:
+            errors = error.field_errors() or {"units": [error.message]}
+    status = 422 if errors else 200
+    return render_template("trading/quote.html", listing=listing, quote=result, window=window, errors=errors,
+                           values=request.args), status  # fmt: skip
+
+
+@bp.post("/listings/<code>/reserve")
+@page_role_required("buyer")
+def reserve(code: str):
+    """Hold the quoted units: the order page follows, with how to pay."""
+    listing = _sellable(code)
+    window, errors = window_from_form(request.form)
+    if errors:
+        return render_template("trading/quote.html", listing=listing, quote=None, window=window, errors=errors,
+                               values=request.form), 422  # fmt: skip
+    expected = request.form.get("expected_total", "")
+    session, config = get_session(), current_app.config
+    try:
+        order, _ = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
+                               node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],
+                               expected_total=int(expected) if expected.isdigit() else None, **window)  # fmt: skip
+    except DomainError as error:
+        session.rollback()
+        listing = _sellable(code)
+        return render_template("trading/quote.html", listing=listing, quote=None, window=window,
+                               errors=error.field_errors() or {"units": [error.message]}, values=request.form,
+                               refusal=error), error.status  # fmt: skip
+    session.commit()
+    flash(f"Order {order.code} is held for you until {order.hold_expires_at.strftime('%H:%M UTC')}.", "success")
+    return redirect(url_for("trading.order_page", code=order.code))
+
+
+@bp.get("/orders")
+@page_role_required()
+def my_orders():
+    """The signed-in person's orders as a buyer, newest first."""
+    page = list_orders(session=get_session(), user=current_user, status=request.args.get("status") or None,
+                       cursor=_cursor(), per_page=50)  # fmt: skip
+    return render_template("trading/orders.html", page=page, title="My orders", mode="buyer")
+
+
+def _cursor() -> str | None:
+    value = request.args.get("cursor", "")
+    return value if value.isdigit() and 0 < len(value) <= 10 else None
+
+
+@bp.get("/sales")
+@page_role_required("seller")
+def sales():
+    """Orders of the seller's listings, by status and listing."""
+    status = request.args.get("status") if request.args.get("status") in ORDER_STATUS_FILTER else None
+    listing_code = request.args.get("listing") or None
+    page = list_orders(session=get_session(), user=current_user, as_role="seller", status=status,
+                       listing_code=listing_code, cursor=_cursor(), per_page=50)  # fmt: skip
+    listings = listings_of_seller(session=get_session(), seller=current_user)
+    return render_template("trading/orders.html", page=page, title="Sales", mode="seller", listings=listings,
+                           status=status, listing_code=listing_code)  # fmt: skip
+
+
+@bp.get("/operator/orders")
+@page_role_required("operator")
+def all_orders():
+    """Every order of this node, for its operators."""
+    status = request.args.get("status") if request.args.get("status") in ORDER_STATUS_FILTER else None
+    page = list_orders(session=get_session(), user=current_user, as_role="operator", status=status,
+                       cursor=_cursor(), per_page=50)  # fmt: skip
+    return render_template("trading/orders.html", page=page, title="All orders", mode="operator", status=status)
+
+
+@bp.get("/notifications")
+@page_role_required()
+def notifications():
+    """What happened to the orders the person bought or sold."""
+    notes = notifications_for(session=get_session(), user=current_user, now=utcnow())
+    return render_template("trading/notifications.html", notes=notes)
+
+
+def _order_view(order: Order, errors: dict | None = None, status: int = 200):
+    session = get_session()
+    listing = session.get(Listing, order.listing_id)
+    events = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
+    now = utcnow()
+    remaining = None
+    if order.status == "held" and order.hold_expires_at and order.hold_expires_at > now:
+        remaining = int((order.hold_expires_at - now).total_seconds() // 60)
+    return render_template(
+        "trading/order.html", order=order, listing=listing, events=events, remaining=remaining,
+        is_buyer=current_user.id == order.buyer_id, is_seller=can_sell(current_user, order),
+        is_operator=is_operator(current_user), errors=errors or {},
+    ), status  # fmt: skip
+
+
+@bp.get("/orders/<code>")
+@page_role_required()
+def order_page(code: str):
+    """One order: status, hold, total, how to pay, access, what happened."""
+    return _order_view(find_order(session=get_session(), code=code, viewer=current_user))
+
+
+_ACTIONS = {"cancel", "confirm", "access", "report"}
+
+
+@bp.post("/orders/<code>/<action>")
+@page_role_required()
+def order_action(code: str, action: str):
+    """Cancel, confirm (invoice paid), give access, or report not delivered, from the order page."""
+    if action not in _ACTIONS:
+        abort(404)
+    session = get_session()
+    order = find_order(session=session, code=code, viewer=current_user)
+    form, now = request.form, utcnow()
+    text = form.get(
+        {"cancel": "reason", "confirm": "reference", "access": "access_details", "report": "note"}[action], ""
+    ).strip()
+    try:
+        if len(text) > 4000 or any(ord(c) < 32 and c not in "\r\n\t" for c in text):
+            raise DomainError("Too long, or holds control characters.", field="text")
+        if action == "cancel":
+            cancel_order(session=session, order=order, actor=current_user, reason=text, now=now)
+        elif action == "confirm":
+            if not text:
+                raise DomainError("Give the bank transfer's reference.", field="reference")
+            confirm_order(session=session, order=order, actor=current_user, reference=text, now=now)
+        elif action == "access":
+            give_access(session=session, order=order, actor=current_user, details=text, now=now)
+        else:
+            report_not_delivered(session=session, order=order, actor=current_user, note=text, now=now)
+    except DomainError as error:
+        session.rollback()
+        order = find_order(session=session, code=code, viewer=current_user)
+        flash(error.message, "error")
+        return _order_view(order, error.field_errors(), error.status)
+    session.commit()
+    flash({"cancel": "Order cancelled.", "confirm": "Payment recorded: the order is confirmed.",
+           "access": "Access details saved; the buyer sees them now.",
+           "report": "Reported: the seller and the operators see the flag."}[action], "success")  # fmt: skip
+    return redirect(url_for("trading.order_page", code=order.code))

@@ -1,0 +1,78 @@
+"""On PostgreSQL: buyers racing for the last units of one listing, in real concurrent transactions.
+
+These tests commit, so they run on their own schema (dropped afterwards) with their own connections.
+"""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, create_engine
+
+from marketplace.models import Listing, Order, User
+from marketplace.trading.capacity import live_spans, peak_usage
+from marketplace.trading.refusals import CapacityShort
+from marketplace.trading.services import place_order
+
+from ..conftest import PG_SCHEMA, _set_schema, admin_sql, migrated_app
+from ..factories import make_listing, make_user
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="races need PostgreSQL")
+BUYERS = 100
+
+
+@pytest.fixture
+def racing_database():
+    """A migrated schema of its own and an engine with room for many connections; dropped afterwards."""
+    from marketplace.config import normalize_database_url
+
+    url, schema = normalize_database_url(os.environ["TEST_DATABASE_URL"]), f"{PG_SCHEMA}_race"
+    admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    app = migrated_app(url, schema=schema, NODE_CODE="R44", NODE_ROLE="regional")
+    # 30 connections for 100 buyers: the machine's PostgreSQL is shared; buyers wait for a connection, then race.
+    engine = create_engine(url, pool_size=30, max_overflow=0, pool_timeout=120)
+    _set_schema(engine, schema)
+    try:
+        yield app, sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
+    finally:
+        engine.dispose()
+        app.extensions["db"].engine.dispose()
+        admin_sql(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_a_hundred_buyers_for_ten_units_hold_exactly_ten(racing_database):
+    app, sessions = racing_database
+    with app.app_context(), sessions() as session:
+        seller = make_user(session, role="seller", name="Seller")
+        buyers = [make_user(session, role="buyer", name=f"Buyer {i}") for i in range(BUYERS)]
+        listing = make_listing(session, seller, quantity=10)
+        session.commit()
+        listing_id, buyer_ids = listing.id, [b.id for b in buyers]
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    barrier = threading.Barrier(BUYERS)
+
+    def buy(buyer_id: int) -> str:
+        with app.app_context(), sessions() as session:
+            buyer, listing = session.get(User, buyer_id), session.get(Listing, listing_id)
+            session.rollback()  # start the race with no transaction open
+            barrier.wait(timeout=120)
+            try:
+                place_order(session=session, listing=listing, buyer=buyer, units=1, start=start,
+                            end=start + timedelta(hours=4), now=datetime.now(UTC), node_code="R44")  # fmt: skip
+            except CapacityShort:
+                session.rollback()
+                return "short"
+            session.commit()
+            return "held"
+
+    with ThreadPoolExecutor(BUYERS) as pool:
+        outcomes = list(pool.map(buy, buyer_ids))
+    assert outcomes.count("held") == 10 and outcomes.count("short") == BUYERS - 10
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Order).where(Order.status == "held")) == 10
+        spans = live_spans(session, listing_id, now=datetime.now(UTC))
+        assert peak_usage(spans, start, start + timedelta(hours=4)) == 10
