@@ -157,6 +157,8 @@ TEMPLATES = (
     N_("Required for %(type)s listings."),
     N_("Does not apply to %(type)s listings; leave it empty."),
     N_("The end of availability must be later than its start."),
+    # a bar of the listing page's availability chart (trading/chart.py)
+    N_("%(when)s CST: %(free)s free"),
     # the language switcher
     N_("Choose one of the offered languages."),
     # HTTP errors as pages name and describe them (the API's `status` stays as HTTP names it)

@@ -8,7 +8,7 @@ from marketplace.registry.services import find_node, review_application, set_nod
 
 from ...conftest import sign_in
 from ...factories import make_listing, make_user
-from ...registry.factories import industry_application, regional_application
+from ...registry.factories import RULES, industry_application, regional_application
 from ..pages import ZH, assert_chinese, browser_as, form_token, page_endpoints
 
 ROLES = [None, "buyer", "seller", "operator", "local_reviewer", "national_reviewer"]
@@ -20,7 +20,9 @@ CHINESE_ENTITIES = {
 
 
 def _application(session, document):
-    application, _token = submit_application(session=session, data=ApplicationSchema().load(document))
+    applicant = make_user(session, role="buyer", name="申请人")
+    data = ApplicationSchema().load(document)
+    application, _token = submit_application(session=session, data=data, applicant=applicant, rules=RULES)
     return application
 
 
@@ -29,19 +31,20 @@ def world(db_session):
     """An active and a suspended regional node, applications waiting at each stage, decisions, a listing."""
     national = make_user(db_session, role="national_reviewer", name="周洁")
     local = make_user(db_session, role="local_reviewer", name="黄伟")
+    local.review_scope = "44"
     for province in ("44", "31"):
         approved = _application(db_session, regional_application(province, **CHINESE_ENTITIES))
         review_application(session=db_session, application=approved, reviewer=national, stage="final",
-                           decision="approve", reason="符合通知要求。")  # fmt: skip
+                           decision="approve", reason="符合通知要求。", rules=RULES)  # fmt: skip
     set_node_status(session=db_session, node=find_node(session=db_session, code="R31"), status="suspended",
                     reason="安全审计未通过。", actor="ops@national.example.cn")  # fmt: skip
     rejected = _application(db_session, regional_application("32", **CHINESE_ENTITIES))
     review_application(session=db_session, application=rejected, reviewer=national, stage="final",
-                       decision="reject", reason="注册资本未实缴。")  # fmt: skip
+                       decision="reject", reason="注册资本未实缴。", rules=RULES)  # fmt: skip
     initial = _application(db_session, industry_application("J", parent="R44", **CHINESE_ENTITIES))
     final = _application(db_session, industry_application("C", parent="R44", **CHINESE_ENTITIES))
     review_application(session=db_session, application=final, reviewer=local, stage="initial",
-                       decision="approve", reason="材料齐全。")  # fmt: skip
+                       decision="approve", reason="材料齐全。", rules=RULES)  # fmt: skip
     seller = make_user(db_session, role="seller", name="陈静", organization="贵安算力有限公司")
     listing = make_listing(db_session, seller, node_code="R44", title="贵安 8 卡 H100 服务器", city="贵阳",
                            datacenter="贵安三号机房", description="液冷机房。")  # fmt: skip
@@ -92,7 +95,7 @@ def test_every_page_in_chinese_for_each_role(app, db_session, world, role):
 
 
 def test_application_form_errors_in_chinese(app, db_session, world):
-    client = app.test_client()
+    client, _user = browser_as(app, db_session, "buyer")  # applying needs an account
     data = {"role": "regional", "requested_code": "r4", "registered_capital_cny": "很多", "jwks": "{",
             "public_url": "ftp://x", "csrf_token": form_token(client, "/registry/apply")}  # fmt: skip
     response = client.post("/registry/apply", data=data, headers=ZH)
@@ -104,7 +107,9 @@ def test_application_form_errors_in_chinese(app, db_session, world):
 
 
 def test_review_flash_in_chinese(app, db_session, world):
-    client, _user = browser_as(app, db_session, "local_reviewer")
+    client, reviewer = browser_as(app, db_session, "local_reviewer")
+    reviewer.review_scope = "44"  # R44's province: its industry nodes are this reviewer's
+    db_session.flush()
     path = f"/registry/applications/{world['initial'].id}/review"
     data = {"stage": "initial", "decision": "approve", "reason": "材料齐全。", "csrf_token": form_token(client, path)}
     response = client.post(path, data=data, headers=ZH, follow_redirects=True)
