@@ -15,6 +15,9 @@ from .i18n.messages import translate_message
 from .i18n.words import term
 from .identity.industries import section_name, section_names
 from .identity.regions import province_name, province_names
+from .models.types import CST
+
+__all__ = ["CST", "init_app", "url_with"]  # CST: pages and their tests read times in it
 
 
 def url_with(**changes) -> str:
