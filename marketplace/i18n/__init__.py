@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel import dates, numbers
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext
 from flask_login import current_user
 
@@ -62,7 +62,11 @@ def accepted_locale() -> str | None:
 
 
 def select_locale() -> str:
-    """The request's locale: the person's explicit choice (account, then cookie), Accept-Language, the default."""
+    """The request's locale: the person's explicit choice (account, then cookie), Accept-Language, the default.
+
+    Outside a request (the command line, the sync worker) it is the default."""
+    if not has_request_context():
+        return current_app.config.get("DEFAULT_LOCALE", DEFAULT_LOCALE)
     if not request.path.startswith(_MACHINE_PREFIXES):
         if current_user and current_user.is_authenticated and known_locale(getattr(current_user, "locale", None)):
             return known_locale(current_user.locale)

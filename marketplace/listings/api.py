@@ -9,7 +9,7 @@ from marshmallow import RAISE
 from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session
 from .documents import document_response, json_response
-from .schemas import ListingCreateSchema, ListingPatchSchema, ListingSchema, SearchArgsSchema, SearchResultSchema
+from .schemas import ListingCreateSchema, ListingOutSchema, ListingPatchSchema, SearchArgsSchema, SearchResultSchema
 from .search import search_listings
 from .services import managed_listing, publish_listing, retire_listing, update_listing, visible_listing
 
@@ -33,7 +33,7 @@ class ListingCollection(MethodView):
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
     @blp.arguments(ListingCreateSchema())
-    @blp.response(201, ListingSchema)
+    @blp.response(201, ListingOutSchema)
     @blp.alt_response(401, description="No valid API token")
     @blp.alt_response(403, description="The token's account is not a seller")
     def post(self, data):
@@ -48,7 +48,7 @@ class ListingCollection(MethodView):
 
 @blp.route("/<code>")
 class ListingItem(MethodView):
-    @blp.response(200, ListingSchema)
+    @blp.response(200, ListingOutSchema)
     @blp.alt_response(404, description="No such listing, or a draft of someone else")
     def get(self, code):
         """A listing by its identification code; drafts only for their seller."""
@@ -57,7 +57,7 @@ class ListingItem(MethodView):
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
     @blp.arguments(ListingPatchSchema(partial=True))
-    @blp.response(200, ListingSchema)
+    @blp.response(200, ListingOutSchema)
     @blp.alt_response(409, description="The listing's status does not allow the change")
     def patch(self, changes, code):
         """Change some fields of a listing, or pause, resume or publish it."""
@@ -69,7 +69,7 @@ class ListingItem(MethodView):
 
     @blp.doc(security=_SECURED)
     @api_auth_required("seller")
-    @blp.response(200, ListingSchema)
+    @blp.response(200, ListingOutSchema)
     @blp.alt_response(409, description="Already retired")
     def delete(self, code):
         """Retire a listing: it stays as a tombstone, its code is never reused."""

@@ -188,6 +188,19 @@ def document_rule_errors(data: dict, *, original=None) -> dict[str, list[str]]:
     return errors
 
 
+class ListingOutSchema(ListingSchema):
+    """A listing as the API answers it: a draft (seen by its seller alone) may still lack what publishing
+    needs, so those fields may be null there; a published listing has every one of them."""
+
+    resource_type = fields.String(allow_none=True, validate=validate.OneOf(RESOURCE_TYPES))
+    region = fields.String(allow_none=True, validate=validate.OneOf(tuple(PROVINCES)))
+    unit_price = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=MAX_PRICE))
+    price_unit = fields.String(allow_none=True, validate=validate.OneOf(PRICE_UNITS))
+    quantity = WholeNumber(allow_none=True, validate=validate.Range(min=0, max=1_000_000_000))
+    available_from = _moment(allow_none=True)
+    available_until = _moment(allow_none=True)
+
+
 class ListingCreateSchema(ListingSchema):
     """What a seller sends to publish: a new listing is a draft or published.
 
