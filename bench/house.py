@@ -96,7 +96,15 @@ def prepare(args: argparse.Namespace) -> None:
     for stale in WORK.glob("*"):
         if stale.is_file():
             stale.unlink()
-    if have != args.rows or revision != wanted["revision"]:
+    if have == args.rows and revision != wanted["revision"]:
+        # Newer migrations only add tables and columns (with defaults): upgrading in place gives the schema a
+        # fresh load would, in seconds instead of minutes.
+        print(f"data: migrating {TEMPLATE} from {revision} to {wanted['revision']}", flush=True)
+        subprocess.run(
+            [str(PYTHON.parent / "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT, check=True, timeout=600,
+            env={**os.environ, "DATABASE_URL": dsn, "NODE_CODE": "R44", "SECRET_KEY": "bench"},
+        )  # fmt: skip
+    elif have != args.rows or revision != wanted["revision"]:
         print(f"data: loading {args.rows:,} listings into {TEMPLATE}", flush=True)
         search_data.load_postgresql(dsn, args.rows)
     national_env = sync_bench.node_env("N0", "national", "http://127.0.0.1:9", "http://127.0.0.1:9", dsn)
