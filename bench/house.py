@@ -297,6 +297,10 @@ def write_results(args: argparse.Namespace, commits: dict, rounds: list[dict], s
     import re
 
     command = " ".join(["python bench/house.py", *args.argv])
+    search_line = "" if args.only == "sync" else (
+        f"- search: `wrk -t2 -c{args.connections} -d{args.seconds}s` after {args.warmup} s of warm-up, per scenario "
+        "and version\n"
+    )  # fmt: skip
     section = f"""<!-- house -->
 ### Figures of the last run
 
@@ -305,8 +309,7 @@ def write_results(args: argparse.Namespace, commits: dict, rounds: list[dict], s
 - OLD: `{args.old}` at {commits["old"]}; NEW: `{args.new}` at {commits["new"]}
 - data: {args.rows:,} listings (bench/search_data.py), one copy per version for search and a fresh copy per
   version and round for sync; {args.events:,} pushed events per round (after {WARMUP_EVENTS:,} warm-up events)
-- search: `wrk -t2 -c{args.connections} -d{args.seconds}s` after {args.warmup} s of warm-up, per scenario and version
-
+{search_line}
 {table(rounds)}
 <!-- /house -->"""
     path = ROOT / "bench" / "RESULTS.md"
