@@ -91,6 +91,10 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
         # National: seconds an origin may stay unreachable before its listings are marked stale.
         "SYNC_STALE_AFTER": int(os.environ.get("SYNC_STALE_AFTER", "3600")),
+        # One JSON line per request, and the per-request HTTP metrics; off only to measure what they cost.
+        "LOG_REQUESTS": os.environ.get("LOG_REQUESTS", "1") != "0",
+        "REQUEST_METRICS": os.environ.get("REQUEST_METRICS", "1") != "0",
+        "METRICS_ALLOW": os.environ.get("METRICS_ALLOW", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Nodes may share one Redis: each counts under its own code.
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", f"cpn-{code.lower()}"),

@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 
 from . import metrics
 
@@ -48,10 +48,13 @@ def _finish(response):
     seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
     response.headers[HEADER] = g.get("request_id", "")
     endpoint = _endpoint()
-    metrics.HTTP_REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-    metrics.HTTP_SECONDS.labels(endpoint).observe(seconds)
-    if "refusal_reason" in g:
-        metrics.REFUSALS.labels(endpoint, g.refusal_reason).inc()
+    if current_app.config["REQUEST_METRICS"]:
+        metrics.HTTP_REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(endpoint).observe(seconds)
+        if "refusal_reason" in g:
+            metrics.REFUSALS.labels(endpoint, g.refusal_reason).inc()
+    if access_log.disabled:
+        return response
     access_log.info("request", extra={"fields": {
         "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": g.get("request_id"),
         "node": request.environ.get("cpn.node_code"), "method": request.method, "path": request.path,
