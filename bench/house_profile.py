@@ -60,7 +60,7 @@ def _name(frame: str) -> str:
 def load(path: Path) -> tuple[collections.Counter, collections.Counter, int]:
     """Inclusive and self samples per function of a py-spy raw (collapsed) profile, and the total."""
     inclusive, own, total = collections.Counter(), collections.Counter(), 0
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():  # py-spy may cut a name mid-character
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue

@@ -75,9 +75,11 @@ def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
     origins, origin_weights = zip(*_ORIGINS, strict=True)
     statuses, status_weights = zip(*_STATUSES, strict=True)
     year = timedelta(days=365)
-    # The demo catalogue's generator gives each type its specs, prices, places and wording.
+    # The demo catalogue's generator gives each type its specs, prices, places and wording (national's
+    # scope: sellers and sites across the country).
+    scope = demo._scope("N0")
     for i, resource_type in enumerate(demo._type_plan(rng, count)):
-        _seller, raw = demo._raw_listing(rng, resource_type, now)
+        _seller, raw = demo._raw_listing(rng, resource_type, now, scope)
         origin = rng.choices(origins, origin_weights)[0]
         serials[origin] += 1
         _brand, seller_name, seller_org = rng.choice(sellers)
