@@ -8,6 +8,8 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .i18n.messages import translate_message
+
 log = logging.getLogger(__name__)
 
 
@@ -125,8 +127,12 @@ def wants_json() -> bool:
 def error_body(
     code: int, name: str, message: str | None = None, errors: dict | None = None, reason: str | None = None
 ) -> dict:
-    """The protocol's error object (plus `reason` where the refusal has one)."""
-    body = {"code": code, "status": name, "message": message or name}
+    """The protocol's error object (plus `reason` where the refusal has one).
+
+    Only `message` follows the client's Accept-Language; `code`, `status`, `errors` and `reason` are
+    for machines and never change with the language.
+    """
+    body = {"code": code, "status": name, "message": translate_message(message or name)}
     if errors:
         body["errors"] = errors
     if reason:

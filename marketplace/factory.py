@@ -12,9 +12,10 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from swagger_ui_bundle import swagger_ui_path
 
-from . import db, errors, inputs, limits, requestlog, security
+from . import db, errors, i18n, inputs, limits, requestlog, security
 from .accounts import auth
 from .accounts.cli import tokens_cli, users_cli
+from .accounts.language import bp as language_pages
 from .accounts.national_login import bp as national_login
 from .accounts.views import bp as accounts_pages
 from .cli import db_cli
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)  # the proxy's client address before anything reads it; headers on every answer
     requestlog.init_app(app)  # every answer, a refusal too, gets its request id and log line
     inputs.init_app(app)  # bounded ids before any route; the input check before CSRF, limits and views
+    i18n.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
     _init_api(app)
@@ -111,6 +113,7 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(trading_pages)
     app.register_blueprint(metrics_pages)
     app.register_blueprint(monitoring_pages)
+    app.register_blueprint(language_pages)
     if is_national(app):
         app.register_blueprint(registry_pages)
     else:

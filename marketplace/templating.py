@@ -1,26 +1,23 @@
-"""Jinja filters and globals shared by every page."""
+"""Jinja filters and globals shared by every page.
 
-from datetime import datetime
+Filters for people's eyes, all in the request's language (marketplace/i18n/):
+`money` (fen → `¥43,100.00`), `number`, `local_time` (China Standard Time), `local_date`,
+`province` (GB/T 2260), `industry` (GB/T 4754), `term` (statuses, roles, stages, decisions) and
+`tr` (an English message from a schema or service, translated).
+"""
+
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
 
-from .identity.regions import PROVINCES, province_name
+from .i18n import current_locale, local_date, local_time, money, number
+from .i18n.messages import translate_message
+from .i18n.words import term
+from .identity.industries import section_name, section_names
+from .identity.regions import province_name, province_names
 from .models.types import CST
 
-CURRENCY_SIGNS = {"cny": "¥", "hkd": "HK$", "mop": "MOP$", "usd": "US$", "eur": "€"}
-
-
-def money(minor_units: int | None, currency: str = "cny") -> str:
-    """`2050, 'cny'` → `¥20.50`."""
-    if minor_units is None:
-        return "—"
-    return f"{CURRENCY_SIGNS.get(currency, currency.upper() + ' ')}{minor_units / 100:,.2f}"
-
-
-def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC moment shown in China Standard Time."""
-    return moment.astimezone(CST).strftime(fmt) + " CST" if moment else "—"
+__all__ = ["CST", "init_app", "url_with"]  # CST: pages and their tests read times in it
 
 
 def url_with(**changes) -> str:
@@ -36,12 +33,23 @@ def url_with(**changes) -> str:
 
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
-    app.jinja_env.filters.update(money=money, local_time=local_time, province=province_name)
-    app.jinja_env.globals.update(
-        url_with=url_with,
-        PROVINCES=PROVINCES,
+    app.jinja_env.filters.update(
+        money=money,
+        number=number,
+        local_time=local_time,
+        local_date=local_date,
+        province=lambda code: province_name(code, current_locale()),
+        industry=lambda letter: section_name(letter, current_locale()),
+        term=term,
+        tr=translate_message,
     )
+    app.jinja_env.globals.update(url_with=url_with)
 
     @app.context_processor
     def _node():
-        return {"node": {"code": current_app.config["NODE_CODE"], "role": current_app.config["NODE_ROLE"]}}
+        locale = current_locale()
+        return {
+            "node": {"code": current_app.config["NODE_CODE"], "role": current_app.config["NODE_ROLE"]},
+            "PROVINCES": province_names(locale),
+            "INDUSTRY_SECTIONS": section_names(locale),
+        }

@@ -5,6 +5,7 @@ from functools import wraps
 
 from flask import Flask, g
 from flask import abort as http_abort
+from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from flask_smorest import abort
 
@@ -16,6 +17,7 @@ from .services import user_for_token
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
 login_manager.login_message_category = "info"
+login_manager.localize_callback = gettext  # its "Please log in..." flash, in the reader's language
 
 
 @login_manager.user_loader

@@ -19,6 +19,8 @@ from ..federation.guard import national_keys
 from ..federation.http import FetchRefused, fetch
 from ..federation.scopes import CALLBACK_PATH
 from ..federation.tokens import TokenRejected, verify_id_token
+from ..i18n import _
+from ..i18n.messages import translate_message
 from .services import link_national_person
 from .views import safe_next
 
@@ -50,7 +52,7 @@ def start():
 
 
 def _failed(message: str):
-    flash(f"Signing in with the national identity failed: {message}", "error")
+    flash(_("Signing in with the national identity failed: %(problem)s", problem=translate_message(message)), "error")
     return redirect(url_for("accounts.login"))
 
 
@@ -84,7 +86,7 @@ def callback():
     except TokenRejected as error:
         return _failed(error.description)
     if profile.get("sub") != claims["sub"]:
-        return _failed("national's answers disagree about who you are.")
+        return _failed(_("national's answers disagree about who you are."))
     db = get_session()
     user, problem = link_national_person(session=db, subject=claims["sub"], email=profile.get("email", ""),
                                          name=profile.get("name") or claims["sub"],
@@ -93,5 +95,5 @@ def callback():
         return _failed(problem)
     db.commit()
     login_user(user)
-    flash(f"Signed in as {user.name} with the national identity.", "success")
+    flash(_("Signed in as %(name)s with the national identity.", name=user.name), "success")
     return redirect(pending["next"] or url_for("listings.home"))

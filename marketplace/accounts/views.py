@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, ValidationError
 
 from ..db import get_session
 from ..errors import DomainError
+from ..i18n import _
 from ..limits import failed_sign_in, limiter, sign_in_account_key, sign_in_account_limit, sign_in_limit, sign_up_limit
 from ..security import no_store
 from .schemas import LoginSchema, PasswordChangeSchema, SignupSchema, TokenNameSchema
@@ -53,7 +54,7 @@ def signup():
     except DuplicateEmail as error:
         return render_template("accounts/signup.html", values=request.form, errors=error.field_errors()), 422
     login_user(user)
-    flash(f"Welcome, {user.name}.", "success")
+    flash(_("Welcome, %(name)s.", name=user.name), "success")
     return redirect(_home_for(user))
 
 
@@ -90,7 +91,7 @@ def logout():
         end_sessions(session=session, user=current_user)
         session.commit()
     logout_user()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     return redirect(url_for("listings.home"))
 
 
@@ -142,5 +143,5 @@ def revoke_token(token_id: int):
     if token is None:
         abort(404)
     session.commit()
-    flash(f"Revoked token {token.name} ({token.prefix}…).", "info")
+    flash(_("Revoked token %(name)s (%(prefix)s…).", name=token.name, prefix=token.prefix), "info")
     return redirect(url_for("accounts.tokens"))

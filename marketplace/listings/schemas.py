@@ -8,9 +8,9 @@ from ..inputs import Text, WholeNumber
 from .search import SORT_ORDERS
 from .vocabulary import (
     CURRENCIES,
-    PRICE_UNIT_LABELS,
+    PRICE_UNIT_NAMES,
     PRICE_UNITS,
-    RESOURCE_TYPE_LABELS,
+    RESOURCE_TYPE_NAMES,
     RESOURCE_TYPES,
     SPEC_FIELDS,
     STATUSES,
@@ -168,7 +168,7 @@ def document_rule_errors(data: dict, *, original=None) -> dict[str, list[str]]:
                 errors[name] = [MISSING]
     kind = data.get("resource_type")
     if kind in TYPE_RULES:
-        rules, label = TYPE_RULES[kind], RESOURCE_TYPE_LABELS[kind]
+        rules, label = TYPE_RULES[kind], RESOURCE_TYPE_NAMES[kind]
         for name in SPEC_FIELDS:
             present = data.get(name) is not None
             if name in failed:
@@ -178,10 +178,10 @@ def document_rule_errors(data: dict, *, original=None) -> dict[str, list[str]]:
             elif present and name not in rules["allowed"]:
                 errors[name] = [f"Does not apply to {label} listings; leave it empty."]
         unit = data.get("price_unit")
-        if unit in PRICE_UNIT_LABELS and unit not in rules["price_units"]:
-            *others, last = [PRICE_UNIT_LABELS[name] for name in PRICE_UNITS if name in rules["price_units"]]
+        if unit in PRICE_UNIT_NAMES and unit not in rules["price_units"]:
+            *others, last = [PRICE_UNIT_NAMES[name] for name in PRICE_UNITS if name in rules["price_units"]]
             allowed = f"{', '.join(others)} or {last}" if others else last
-            errors["price_unit"] = [f"{label} is not priced {PRICE_UNIT_LABELS[unit]}; choose {allowed}."]
+            errors["price_unit"] = [f"{label} is not priced {PRICE_UNIT_NAMES[unit]}; choose {allowed}."]
     start, end = data.get("available_from"), data.get("available_until")
     if start is not None and end is not None and end <= start:
         errors["available_until"] = ["The end of availability must be later than its start."]

@@ -9,6 +9,9 @@ from ..accounts.auth import page_role_required
 from ..db import get_session
 from ..errors import DomainError, InvalidInput
 from ..federation.directory import node_url
+from ..i18n import _
+from ..i18n.messages import translated_summary
+from ..i18n.words import term
 from ..models import Listing
 from .forms import (
     SEARCH_FORM_FIELDS,
@@ -140,7 +143,10 @@ def new_listing():
         session=session, seller=current_user, node_code=current_app.config["NODE_CODE"], data=data
     )
     session.commit()
-    flash(f"{'Saved draft' if listing.status == 'draft' else 'Published'} {listing.code}.", "success")
+    if listing.status == "draft":
+        flash(_("Saved draft %(code)s.", code=listing.code), "success")
+    else:
+        flash(_("Published %(code)s.", code=listing.code), "success")
     return redirect(url_for("listings.detail", code=listing.code))
 
 
@@ -172,7 +178,7 @@ def edit_listing(code: str):
         session.rollback()
         return _render_form(listing, request.form, errors, 422)
     session.commit()
-    flash(f"Saved {listing.code} (version {listing.version}).", "success")
+    flash(_("Saved %(code)s (version %(version)s).", code=listing.code, version=listing.version), "success")
     return redirect(url_for("listings.detail", code=listing.code))
 
 
@@ -209,8 +215,8 @@ def change_status(code: str):
             # An incomplete draft: show its form with everything that is missing marked.
             session.refresh(listing)
             return _render_form(listing, document_to_form(listing), form_errors(error.field_errors()), 422)
-        flash(f"{listing.code}: {error.summary()}", "error")
+        flash(f"{listing.code}: {translated_summary(error)}", "error")
         return redirect(url_for("listings.dashboard"))
     session.commit()
-    flash(f"{listing.code} is now {listing.status}.", "success")
+    flash(_("%(code)s is now %(status)s.", code=listing.code, status=term(listing.status)), "success")
     return redirect(url_for("listings.dashboard"))

@@ -1,29 +1,37 @@
 """The fixed words of the listing document: types, units, currencies, statuses."""
 
+from flask_babel import lazy_gettext as _l
+
+from ..i18n.messages import N_
+
 RESOURCE_TYPES = ("gpu", "cpu", "storage", "network", "model_service", "agent_service")
 STATUSES = ("draft", "published", "paused", "retired")
 CURRENCIES = ("cny", "hkd", "mop", "usd", "eur")  # all with two minor-unit digits
 
-RESOURCE_TYPE_LABELS = {
-    "gpu": "GPU server",
-    "cpu": "CPU compute",
-    "storage": "Storage",
-    "network": "Network",
-    "model_service": "Model as a service",
-    "agent_service": "Agent as a service",
+# English names: the API's messages use them, whatever the client's language.
+RESOURCE_TYPE_NAMES = {
+    "gpu": N_("GPU server"),
+    "cpu": N_("CPU compute"),
+    "storage": N_("Storage"),
+    "network": N_("Network"),
+    "model_service": N_("Model as a service"),
+    "agent_service": N_("Agent as a service"),
 }
 
-PRICE_UNIT_LABELS = {
-    "gpu_hour": "per GPU-hour",
-    "hour": "per hour",
-    "vcpu_hour": "per vCPU-hour",
-    "month": "per month",
-    "gb_month": "per GB-month",
-    "gbps_month": "per Gbps-month",
-    "million_tokens": "per million tokens",
-    "request": "per request",
+PRICE_UNIT_NAMES = {
+    "gpu_hour": N_("per GPU-hour"),
+    "hour": N_("per hour"),
+    "vcpu_hour": N_("per vCPU-hour"),
+    "month": N_("per month"),
+    "gb_month": N_("per GB-month"),
+    "gbps_month": N_("per Gbps-month"),
+    "million_tokens": N_("per million tokens"),
+    "request": N_("per request"),
 }
-PRICE_UNITS = tuple(PRICE_UNIT_LABELS)
+# Labels for pages are lazy: they are read in the language of the page that shows them.
+RESOURCE_TYPE_LABELS = {key: _l(name) for key, name in RESOURCE_TYPE_NAMES.items()}
+PRICE_UNIT_LABELS = {key: _l(name) for key, name in PRICE_UNIT_NAMES.items()}
+PRICE_UNITS = tuple(PRICE_UNIT_NAMES)
 
 # Spec fields that apply to each resource type, the ones of them that are
 # required, and the price units that make sense for it.

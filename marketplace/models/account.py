@@ -31,6 +31,8 @@ class User(SQLModel, table=True):
     # A local reviewer's charge: a GB/T 2260 province code ("44") or a GB/T 4754 section letter ("J").
     # Without one a local reviewer reviews nothing.
     review_scope: str | None = Field(default=None, sa_column=Column(String(2)))
+    # The interface language the person chose ('zh_CN', 'en'); None follows the browser.
+    locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
     # Flask-Login's protocol, written out so the model imports nothing of the app.
     @property

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from ..accounts.auth import page_role_required
 from ..db import get_session
 from ..errors import DomainError
-from ..identity.industries import SECTIONS, section_name
+from ..i18n import _, current_locale
+from ..i18n.words import term
 from ..identity.regions import province_name
 from ..limits import apply_account_limit, apply_limit, limiter
 from ..models import NodeApplication
@@ -40,8 +41,6 @@ from .services import (
 )
 
 bp = Blueprint("registry", __name__)
-bp.add_app_template_filter(section_name, "industry")
-bp.add_app_template_global(SECTIONS, "INDUSTRY_SECTIONS")
 bp.add_app_template_global(REVIEWER_FOR_STAGE, "REVIEWER_FOR_STAGE")
 STAGE_OF_REVIEWER = {role: stage for stage, role in REVIEWER_FOR_STAGE.items()}
 _TOKENS = "registry_tokens"  # Flask session: application id -> its access token, so this browser can follow it
@@ -62,8 +61,9 @@ def _parent_options() -> list[tuple[str, str]]:
     """National, then every active regional node: the parents an application may name."""
     national = national_entry()
     regional = list_nodes(session=get_session(), national=national, filters={"role": "regional", "status": "active"})
-    return [(national.code, f"{national.code} · the national node (for regional nodes)")] + [
-        (entry.code, f"{entry.code} · {entry.name} ({province_name(entry.province)})") for entry in regional
+    locale = current_locale()
+    return [(national.code, _("%(code)s · the national node (for regional nodes)", code=national.code))] + [
+        (entry.code, f"{entry.code} · {entry.name} ({province_name(entry.province, locale)})") for entry in regional
     ]
 
 
@@ -99,7 +99,8 @@ def apply():
     session.commit()
     _remember(application.id, token)
     web_session[_SHOW_TOKEN] = application.id
-    flash(f"Application {application.id} for {application.requested_code} is submitted.", "success")
+    submitted = _("Application %(id)s for %(code)s is submitted.", id=application.id, code=application.requested_code)
+    flash(submitted, "success")
     return redirect(url_for(".application", application_id=application.id), 303)
 
 
@@ -215,10 +216,11 @@ def review(application_id: int):
         session.rollback()
         return _review_page(application, request.form, error.field_errors() or {"stage": [error.message]}, error.status)
     session.commit()
-    outcome = {"approved": f"{application.requested_code} is now active in the directory",
-               "rejected": "the application is rejected",
-               "initial_approved": "the final review at national is due"}[application.status]  # fmt: skip
-    flash(f"Recorded your {data['stage']} {data['decision']} of application {application_id}: {outcome}.", "success")
+    outcome = {"approved": _("%(code)s is now active in the directory", code=application.requested_code),
+               "rejected": _("the application is rejected"),
+               "initial_approved": _("the final review at national is due")}[application.status]  # fmt: skip
+    flash(_("Recorded your %(stage)s %(decision)s of application %(id)s: %(outcome)s.", stage=term(data["stage"]),
+            decision=term(data["decision"]), id=application_id, outcome=outcome), "success")  # fmt: skip
     return redirect(url_for(".application", application_id=application_id), 303)
 
 
@@ -269,7 +271,7 @@ def change_node_status(code: str):
         session.rollback()
         return _node_page(node, error.field_errors() or {"status": [error.message]}, error.status)
     session.commit()
-    flash(f"{node.code} is now {node.status}.", "success")
+    flash(_("%(code)s is now %(status)s.", code=node.code, status=term(node.status)), "success")
     return redirect(url_for(".node", code=node.code), 303)
 
 

@@ -39,13 +39,19 @@ def watch_command():
 
 @sync_cli.command("run")
 @click.option("--pull-interval", default=1.0, show_default=True, help="Seconds between pulls of national's feed.")
+@click.option(
+    "--watch-interval",
+    default=60.0,
+    show_default=True,
+    help="Seconds between rounds of the watch (round trips, lag samples; national's probes).",
+)
 @with_appcontext
-def run_command(pull_interval: float):
+def run_command(pull_interval: float, watch_interval: float):
     """Sync until stopped (SIGTERM or Ctrl-C end it cleanly after the current step)."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    worker = SyncWorker(current_app._get_current_object(), pull_interval=pull_interval)
+    worker = SyncWorker(current_app._get_current_object(), pull_interval=pull_interval, probe_interval=watch_interval)
     click.echo(f"sync worker of {current_app.config['NODE_CODE']} running; SIGTERM stops it")
     worker.run(stop)
     click.echo("sync worker stopped")

@@ -129,7 +129,7 @@ def test_listing_page_shows_every_spec_price_window_seller_and_code(client, db_s
     text = page_text(response)
     assert response.status_code == 200
     for shown in ("8× H100 80GB SXM in Gui'an", "¥20.50 per GPU-hour", "4 units available",
-                  "Available from 2026-05-01 10:30 CST until 2026-08-01 10:30 CST", "GPU 8 × H100",
+                  "Available from May 1, 2026, 10:30 CST until Aug 1, 2026, 10:30 CST", "GPU 8 × H100",
                   "GPU memory 80 GB each", "vCPUs 192", "Memory 2048 GB", "Region Guizhou (52)", "City Guiyang",
                   "Datacenter Gui'an DC-3", "Latency 1.5 ms", "Seller Chen Jing, Gui'an Computing Co.",
                   f"Identification code {listing.code}", "Origin node R44", "Version 1"):  # fmt: skip
@@ -183,7 +183,7 @@ def test_seller_publishes_through_the_form(client, db_session, seller, action, s
     assert listing.available_from == datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
     assert listing.available_until == datetime(2026, 9, 1, 10, 30, tzinfo=UTC)
     text = page_text(client.get(response.headers["Location"]))
-    assert "¥19.80 per GPU-hour" in text and "2026-06-01 09:00 CST" in text
+    assert "¥19.80 per GPU-hour" in text and "Jun 1, 2026, 09:00 CST" in text
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,19 @@ class SyncWorker:
         """Start the worker; its output is appended to the node's sync log."""
         self.starts += 1
         interval = str(self.pull_interval)
-        argv = [sys.executable, "-m", "flask", "--app", "app", "sync", "run", "--pull-interval", interval]
+        argv = [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "app",
+            "sync",
+            "run",
+            "--pull-interval",
+            interval,
+            "--watch-interval",
+            "2",
+        ]
         with self.log.open("a") as log:
             log.write(f"===== sync worker start {self.starts} =====\n")
             log.flush()

@@ -114,6 +114,26 @@ def test_a_listing_published_at_one_node_becomes_visible_at_every_other_node(liv
     live.wait_converged(20)
 
 
+def test_national_draws_the_latency_matrix_of_the_running_nodes(live):
+    """Every worker's watch times its parent and national; national probes every node and collects their links."""
+    expected = {("N0", "R11"), ("N0", "R44"), ("N0", "IJ01"), ("R11", "N0"), ("R44", "N0"), ("IJ01", "N0"),
+                ("IJ01", "R11")}  # fmt: skip
+    deadline, pairs = time.monotonic() + 60, set()
+    while time.monotonic() < deadline and not expected <= pairs:
+        matrix = live["N0"].get_json("/registry/v1/latency")["links"]
+        pairs = {(link["from"], link["to"]) for link in matrix}
+        time.sleep(0.5)
+    assert expected <= pairs, f"links measured so far: {sorted(pairs)}"
+    assert all(0 < link["rtt_ms_p50"] <= link["rtt_ms_p95"] for link in matrix)
+    print(
+        "\n"
+        + "\n".join(
+            f"{link['from']} -> {link['to']}: p50 {link['rtt_ms_p50']} ms, p95 {link['rtt_ms_p95']} ms"
+            for link in matrix
+        )
+    )
+
+
 def test_national_down_for_30_seconds_loses_nothing_and_applies_nothing_twice(live):
     """While national is stopped R44 publishes 150 listings and edits 50; afterwards all catalogues converge."""
     live.wait_converged(30)

@@ -1,0 +1,45 @@
+"""The fixed words of the domain as people read them: statuses, roles, review stages and decisions.
+
+The API always speaks the values (`published`, `initial_approved`, `national_reviewer`); pages show
+them through the `term` filter, in the reader's language.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+TERMS = {
+    # listing statuses
+    "draft": _l("draft"),
+    "published": _l("published"),
+    "paused": _l("paused"),
+    "retired": _l("retired"),
+    # node and application statuses
+    "active": _l("active"),
+    "suspended": _l("suspended"),
+    "submitted": _l("submitted"),
+    "initial_approved": _l("initial approved"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    # node roles
+    "national": _l("national"),
+    "regional": _l("regional"),
+    "industry": _l("industry"),
+    # people's roles
+    "seller": _l("seller"),
+    "buyer": _l("buyer"),
+    "operator": _l("operator"),
+    "local_reviewer": _l("local reviewer"),
+    "national_reviewer": _l("national reviewer"),
+    # review stages and decisions
+    "initial": _l("initial"),
+    "final": _l("final"),
+    "approve": _l("approve"),
+    "reject": _l("reject"),
+}
+
+
+def term(value: str | None) -> str:
+    """A domain value as people read it in the current language; unknown values unchanged."""
+    if value is None:
+        return ""
+    label = TERMS.get(value)
+    return str(label) if label is not None else value

@@ -1,0 +1,67 @@
+"""Money, numbers, times, places, industries and messages as each language shows them."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from marketplace.i18n import local_date, local_time, money, number
+from marketplace.i18n.messages import translate_message
+from marketplace.i18n.words import TERMS, term
+from marketplace.identity.industries import SECTIONS, SECTIONS_ZH, section_name
+from marketplace.identity.regions import PROVINCES, PROVINCES_ZH, province_name
+
+ZH = {"Accept-Language": "zh-CN"}
+EN = {"Accept-Language": "en"}
+MOMENT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)  # 11:00 in China Standard Time
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [(EN, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "€-3.00", "500,000", "Dec 12, 2026, 11:00 CST",
+           "Dec 12, 2026"]),
+     (ZH, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "€-3.00", "500,000", "2026年12月12日 11:00 (CST)",
+           "2026年12月12日"])],
+)  # fmt: skip
+def test_money_numbers_and_china_standard_time(app, headers, expected):
+    with app.test_request_context("/", headers=headers):
+        shown = [money(4_310_000), money(5, "hkd"), money(123_456_789, "usd"), money(-300, "eur"), number(500_000),
+                 local_time(MOMENT), local_date(MOMENT)]  # fmt: skip
+        assert shown == expected
+        assert money(None) == local_time(None) == "—"
+
+
+def test_the_day_is_the_day_in_china():
+    late = datetime(2026, 12, 31, 17, 30, tzinfo=UTC)  # already 1 January in China
+    assert local_date(late) == "Jan 1, 2027"
+
+
+def test_every_province_and_industry_has_both_names():
+    assert set(PROVINCES_ZH) == set(PROVINCES) and set(SECTIONS_ZH) == set(SECTIONS)
+    assert province_name("44", "zh_CN") == "广东省" and province_name("44") == "Guangdong"
+    assert province_name("54", "zh_CN") == "西藏自治区" and province_name("99", "zh_CN") == "99"
+    assert section_name("I", "zh_CN") == "信息传输、软件和信息技术服务业" and section_name("J") == "Finance"
+
+
+def test_every_term_is_translated(app):
+    with app.test_request_context("/", headers=ZH):
+        assert all(term(value) != value for value in TERMS)
+        assert term("initial_approved") == "初审通过" and term("R44") == "R44" and term(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [("Missing data for required field.", "此项为必填项。"),
+     ("Must be greater than or equal to 1.", "不能小于 1。"),
+     ("Must be greater than or equal to 1 and less than or equal to 1024.", "必须在 1 到 1024 之间。"),
+     ("Length must be between 3 and 200.", "长度必须在 3 到 200 之间。"),
+     ("A published listing cannot become draft.", "“已发布”的挂单不能变为“草稿”。"),
+     ("Application 7 is approved already; its decisions stand.", "第 7 号申请已是“已通过”状态，原有决定不变。"),
+     ("Wrong check character 'Q': the code is mistyped.", "校验字符 Q 不正确：编码有误。"),
+     ("keys[0]: Needs a kid of 1 to 64 characters.", "keys[0]: 需要 1 到 64 个字符的 kid。"),
+     ("Something nobody wrote down.", "Something nobody wrote down.")],
+)  # fmt: skip
+def test_schema_and_service_messages_in_chinese(app, english, chinese):
+    with app.test_request_context("/", headers=ZH):
+        assert translate_message(english) == chinese
+    with app.test_request_context("/", headers=EN):
+        assert translate_message(english) == english
