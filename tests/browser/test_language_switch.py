@@ -18,7 +18,7 @@ def screenshot(page, directory: Path, name: str) -> Path:
 
 def switch_on_a_listing_page(page, directory: Path | None) -> None:
     """English first (the browser asks for it), then 简体中文 from the switcher, then back to English."""
-    page.goto("/listings?resource_type=gpu")
+    page.goto("/listings?resource_type=gpu&price_unit=gpu_hour")  # a listing priced per GPU-hour, whatever the demo
     page.locator(".card h3 a").first.click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     address, title = page.url, page.locator("h1").inner_text()
