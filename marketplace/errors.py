@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .i18n import MACHINE_PREFIXES
 from .i18n.messages import translate_message
 
 log = logging.getLogger(__name__)
@@ -113,12 +114,11 @@ class OAuthErrorSchema(Schema):
 
 
 # Machine-facing paths always answer JSON, whatever the client accepts.
-_JSON_PREFIXES = ("/api/", "/registry/v1/", "/federation/", "/oauth/", "/.well-known/", "/healthz", "/metrics")
 
 
 def wants_json() -> bool:
     """Whether this request should get a JSON error body."""
-    if request.path.startswith(_JSON_PREFIXES):
+    if request.path.startswith(MACHINE_PREFIXES):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -31,7 +31,7 @@ TIMEZONE = "Asia/Shanghai"
 # unfamiliar or ambiguous on a Chinese platform); the amount itself is formatted by Babel.
 CURRENCY_SIGNS = {"cny": "¥", "hkd": "HK$", "mop": "MOP$", "usd": "US$", "eur": "€"}
 # Paths answered to machines: their language comes from Accept-Language alone, never from cookies.
-_MACHINE_PREFIXES = (
+MACHINE_PREFIXES = (
     "/api/",
     "/registry/v1/",
     "/federation/",
@@ -67,7 +67,7 @@ def select_locale() -> str:
     Outside a request (the command line, the sync worker) it is the default."""
     if not has_request_context():
         return current_app.config.get("DEFAULT_LOCALE", DEFAULT_LOCALE)
-    if not request.path.startswith(_MACHINE_PREFIXES):
+    if not request.path.startswith(MACHINE_PREFIXES):
         if current_user and current_user.is_authenticated and known_locale(getattr(current_user, "locale", None)):
             return known_locale(current_user.locale)
         chosen = known_locale(request.cookies.get(LOCALE_COOKIE))
@@ -142,7 +142,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _content_language(response):
-        if response.mimetype == "text/html" or request.path.startswith(_MACHINE_PREFIXES):
+        if response.mimetype == "text/html" or request.path.startswith(MACHINE_PREFIXES):
             response.headers.setdefault("Content-Language", locale_tag())
             response.vary.add("Accept-Language")
         return response

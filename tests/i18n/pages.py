@@ -1,5 +1,7 @@
 """Rendering page routes in a language, as one role, and which routes are pages."""
 
+from marketplace.i18n import MACHINE_PREFIXES
+
 from ..conftest import form_token, sign_in
 from ..factories import make_user
 from .english import english_words
@@ -8,16 +10,6 @@ ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 # Endpoints that answer machines, or only redirect: not pages people read.
 NOT_PAGES = {"static", "swagger_assets", "national_login.start", "national_login.callback"}
 NAMES = {"buyer": "李娜", "seller": "王磊", "operator": "赵敏", "local_reviewer": "黄伟", "national_reviewer": "周洁"}
-MACHINE_PREFIXES = (
-    "/api/",
-    "/registry/v1/",
-    "/federation/",
-    "/oauth/",
-    "/.well-known/",
-    "/healthz",
-    "/sync/",
-    "/metrics",
-)
 
 
 # Pages that arrived with their English only (monitoring, trading, the password page): not wrapped yet.
