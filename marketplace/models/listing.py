@@ -9,6 +9,8 @@ from .types import CapacityIntervals, UTCDateTime, utcnow
 
 # Search reads only listings that are for sale and whose origin is not stale.
 SEARCHABLE = "status = 'published' AND stale_since IS NULL"
+# Search with include_stale also reads these: published listings of origins unreachable for long.
+STALE = "status = 'published' AND stale_since IS NOT NULL"
 
 
 def _published_index(name: str, *columns: str, extra_where: str = "") -> Index:
@@ -25,6 +27,7 @@ class Listing(SQLModel, table=True):
     """
 
     __table_args__ = (
+        Index("ix_listing_pub_stale", "id", postgresql_where=text(STALE), sqlite_where=text(STALE)),
         _published_index("ix_listing_pub_newest", "id"),
         _published_index("ix_listing_pub_price", "unit_price", "id"),
         _published_index("ix_listing_pub_type_newest", "resource_type", "id"),
