@@ -70,6 +70,28 @@ def text_term(seed: int = SEED) -> str:
     return seller_pool(seed)[TEXT_TERM_SELLER][0].lower()
 
 
+# What buyers type, by how much of the catalogue it finds (bench/search.py checks each against the data).
+TEXT_KINDS = {
+    "common": ("beijing", "a city with many sites", 100_000, None),
+    "selective": (None, "one seller family's brand", 500, 5_000),  # text_term()
+    "rare": (None, "the serial of one listing's code", 1, 9),  # rare_term(), read from the data
+    "none": ("zzzq", "a word in no listing", 0, 0),
+    "typo": ("guiyagn", "a city misspelt", 0, 9),
+    "words": ("h100 guiyang", "a model and a city", None, None),
+}
+
+
+def rare_term(dsn: str) -> str:
+    """The serial part of the code of the listing in the middle of the table: at most one per origin has it."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        code = conn.execute(
+            "SELECT code FROM listing WHERE id = (SELECT (min(id) + max(id)) / 2 FROM listing)"
+        ).fetchone()[0]
+    return code.split("-")[1].lower()
+
+
 def capacity_intervals(
     rng: random.Random, quantity: int, available_from: datetime, available_until: datetime, now: datetime
 ) -> list[dict] | None:
@@ -94,7 +116,7 @@ def capacity_intervals(
 
 
 def stored_capacity(capacity: list[dict] | None) -> str | None:
-    """`capacity` as the column stores it (marketplace.models.types.CapacityIntervals): [[from, until, free]] in seconds."""
+    """`capacity` as its column stores it (models.types.CapacityIntervals): [[from, until, free]] in seconds."""
     if capacity is None:
         return None
     return json.dumps([[int(i["from"].timestamp()), int(i["until"].timestamp()), i["free"]] for i in capacity])
