@@ -25,12 +25,14 @@ COLUMNS = (
     "gpu_model", "gpu_count", "gpu_memory_gb", "vcpus", "memory_gb", "storage_gb", "bandwidth_gbps",
     "model_name", "tokens_per_second", "region", "city", "datacenter", "latency_ms",
     "unit_price", "currency", "price_unit", "price_per_gpu_hour", "quantity",
-    "available_from", "available_until", "seller_name", "seller_org", "created_at", "updated_at", "capacity",
-    "document",
+    "available_from", "available_until", "seller_name", "seller_org", "created_at", "updated_at", "stale_since",
+    "capacity", "document",
 )  # fmt: skip
 
 # This node (R44) holds most of the catalogue; the rest arrived from other nodes of the federation.
 _ORIGINS = (("R44", 60), ("R11", 12), ("R31", 10), ("R52", 8), ("R15", 6), ("IJ01", 4))
+# One origin has been unreachable for long: its listings are stale, shown only with include_stale=true.
+STALE_ORIGIN = "IJ01"
 # Search reads only published listings; the others still sit in the table (and must not be scanned).
 _STATUSES = (("published", 90), ("paused", 4), ("draft", 3), ("retired", 3))
 
@@ -157,6 +159,7 @@ def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
             raw.get("tokens_per_second"), raw["region"], raw["city"], raw["datacenter"], raw["latency_ms"],
             raw["unit_price"], raw["currency"], raw["price_unit"], ppg, raw["quantity"],
             available_from, available_until, seller_name, seller_org, created, updated,
+            now - timedelta(hours=2) if origin == STALE_ORIGIN else None,
         )  # fmt: skip
         # The node serves each listing's stored document (marketplace/listings/documents.py), rendered here by
         # the app's own renderer from the row's values, as a write through the services would.

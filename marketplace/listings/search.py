@@ -181,7 +181,7 @@ def _filters(shape: "_Shape") -> list:
 def _branches(shape: "_Shape") -> list[list[ColumnElement[bool]]]:
     """The searched rows as one set of conditions, or with include_stale two: fresh and stale listings.
 
-    Each set lies inside partial indexes (the searchable ones, or ix_listing_pub_stale), so the pages of
+    Each set lies inside partial indexes (ix_listing_pub_…, or ix_listing_stale_… for stale ones), so the pages of
     include_stale=true merge two indexed reads instead of scanning every published listing.
     """
     if not shape.include_stale:
