@@ -120,7 +120,7 @@ class Report:
         backend = "PostgreSQL" if a.backend == "postgresql" else "SQLite"
         command = f".venv/bin/python bench/search.py --backend {a.backend} --rows {a.rows}"
         options = {name: getattr(a, name) for name in _DEFAULTS}
-        extra = [f"--{k} {shlex.quote(str(v))}" for k, v in options.items() if v != _DEFAULTS[k]]
+        extra = [f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in options.items() if v != _DEFAULTS[k]]
         plans = "\n\n".join(_plan_markdown(title, sql, plan) for title, sql, plan in self.plans)
         parts = [
             f"## Search, {backend}, {a.rows:,} listings",
@@ -164,7 +164,16 @@ def _markdown_table(header: tuple[str, ...], body: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
 
 
-_DEFAULTS = {"seconds": 12, "warmup": 2, "rounds": 2, "connections": 16, "threads": 2}
+_DEFAULTS = {
+    "seconds": 12,
+    "warmup": 2,
+    "rounds": 2,
+    "connections": 16,
+    "threads": 2,
+    "quiet_wait": 60,
+    "pg_url": "postgresql://postgres@127.0.0.1/bench",
+    "only": None,
+}
 
 
 def _plan_markdown(title: str, sql: str, plan: str) -> str:
