@@ -22,8 +22,9 @@ def next_hour(hours: int = 0):
 
 def place(session, listing, buyer, *, start: int = 24, end: int = 48, now=None, **kwargs):
     """One unit of `listing` held for `buyer` over [next_hour(start), next_hour(end))."""
-    order, _created = place_order(session=session, listing=listing, buyer=buyer, units=1, start=next_hour(start),
-                                  end=next_hour(end), now=now or utcnow(), node_code=listing.origin, **kwargs)  # fmt: skip
+    window = {"start": next_hour(start), "end": next_hour(end)}
+    order, _created = place_order(session=session, listing=listing, buyer=buyer, units=1, now=now or utcnow(),
+                                  node_code=listing.origin, **window, **kwargs)  # fmt: skip
     return order
 
 
@@ -34,7 +35,8 @@ def orders_of_every_state(session, listing, seller) -> dict:
     expiring = place(session, listing, buyer, hold_seconds=600)
     confirmed = place(session, listing, buyer)
     confirm_order(session=session, order=confirmed, actor=seller, reference="工行 20261201-0042", now=utcnow())
-    give_access(session=session, order=confirmed, actor=seller, details="跳板机地址与账号已通过短信发送。", now=utcnow())
+    access = "跳板机地址与账号已通过短信发送。"
+    give_access(session=session, order=confirmed, actor=seller, details=access, now=utcnow())
     report_not_delivered(session=session, order=confirmed, actor=buyer, note="", now=utcnow())
     cancelled = place(session, listing, buyer, start=60, end=72)
     cancel_order(session=session, order=cancelled, actor=buyer, reason="计划有变。", now=utcnow())

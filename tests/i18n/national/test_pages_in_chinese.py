@@ -139,7 +139,8 @@ def test_review_flash_in_chinese(app, db_session, world):
 def test_the_federation_page_in_chinese(app, db_session, world):
     client, _user = browser_as(app, db_session, "operator")
     body = client.get("/federation", headers=ZH).get_data(as_text=True)
-    for text in ("全网概况", "本节点", "往返时延（P50 / P95）", "12.5 / 12.5 毫秒", "按 GPU 型号", "每 GPU 卡时价格中位数",
-                 "¥20.50", "已停用", "区域", "正常"):  # fmt: skip
+    expected = ("全网概况", "本节点", "往返时延（P50 / P95）", "12.5 / 12.5 毫秒", "按 GPU 型号",
+                "每 GPU 卡时价格中位数", "¥20.50", "已停用", "区域", "正常")  # fmt: skip
+    for text in expected:
         assert text in body, text
     assert "<polyline" in body and "¥25" in body  # the chart's axis in yuan
