@@ -269,14 +269,16 @@ _WHERE = re.compile(r"^(?P<where>[\w.\[\]]{1,40}): (?P<message>.+)$", re.DOTALL)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
-def template_pattern(template: str) -> re.Pattern:
-    """A message template as a regular expression naming its values (a value used twice must be equal)."""
+def template_pattern(template: str, **shapes: str) -> re.Pattern:
+    """A message template as a regular expression naming its values (a value used twice must be equal).
+
+    A value is any text unless `shapes` gives its own expression (`units=r"\\d+"`)."""
     parts, seen, regex = re.split(r"%\((\w+)\)s", template), set(), ""
     for index, part in enumerate(parts):
         if index % 2 == 0:
             regex += re.escape(part)
         else:
-            regex += f"(?P={part})" if part in seen else f"(?P<{part}>.+?)"
+            regex += f"(?P={part})" if part in seen else f"(?P<{part}>{shapes.get(part, '.+?')})"
             seen.add(part)
     return re.compile(f"^{regex}$", re.DOTALL)
 

@@ -43,6 +43,7 @@ HOW = {
     "prepaid": N_("%(units)s prepaid"),  # million_tokens, request
 }
 LINE = N_("%(title)s: %(how)s (%(unit)s)")
+_HOW_VALUES = ("units", "gpus", "vcpus", "gb", "gbps", "hours", "month")
 
 
 def amount_of(listing: Listing, units: int, hours: int) -> tuple[Fraction, str]:
@@ -97,14 +98,20 @@ def price_order(listing: Listing, *, units: int, start: datetime, end: datetime)
 _UNITS_BY_NAME = {name: key for key, name in PRICE_UNIT_NAMES.items()}
 
 
+_NUMBER = r"[0-9.]+|None"
+# A title may hold ": " and brackets of its own: it is whatever comes before the last ": " of the line.
+_LINE_PATTERN = template_pattern(LINE, title=".*", unit=r"[^()]+")
+_HOW_PATTERNS = [(template_pattern(how, **dict.fromkeys(_HOW_VALUES, _NUMBER)), how) for how in HOW.values()]
+
+
 def line_text(description: str) -> str:
     """A line's stored English description in the reader's language (unchanged if it is not one we write)."""
-    line = template_pattern(LINE).match(description)
+    line = _LINE_PATTERN.match(description)
     unit = _UNITS_BY_NAME.get(line["unit"]) if line else None
     if unit is None:
         return description
-    for template in HOW.values():
-        how = template_pattern(template).match(line["how"])
+    for pattern, template in _HOW_PATTERNS:
+        how = pattern.match(line["how"])
         if how:
             return _(LINE, title=line["title"], how=_(template, **how.groupdict()), unit=PRICE_UNIT_LABELS[unit])
     return description
