@@ -73,10 +73,15 @@ def test_every_term_is_translated(app):
      ("Something nobody wrote down.", "Something nobody wrote down.")],
 )  # fmt: skip
 def test_schema_and_service_messages_in_chinese(app, english, chinese):
+    assert_translated(app, translate_message, english, chinese)
+
+
+def assert_translated(app, translate, english: str, chinese: str) -> None:
+    """`translate` gives `chinese` to a Chinese reader and leaves `english` as it is for an English one."""
     with app.test_request_context("/", headers=ZH):
-        assert translate_message(english) == chinese
+        assert translate(english) == chinese
     with app.test_request_context("/", headers=EN):
-        assert translate_message(english) == english
+        assert translate(english) == english
 
 
 @pytest.mark.parametrize(
@@ -88,7 +93,4 @@ def test_schema_and_service_messages_in_chinese(app, english, chinese):
      ("A line someone else wrote", "A line someone else wrote")],
 )  # fmt: skip
 def test_an_order_line_is_stored_in_english_and_shown_in_the_readers_language(app, stored, chinese):
-    with app.test_request_context("/", headers=ZH):
-        assert line_text(stored) == chinese
-    with app.test_request_context("/", headers=EN):
-        assert line_text(stored) == stored
+    assert_translated(app, line_text, stored, chinese)
