@@ -137,12 +137,15 @@ class Webhooks:
         """Send one event `copies` times at the same moment from separate threads; their results."""
         event = self.state.get("event", event_id)
         barrier, results = threading.Barrier(copies), [None] * copies
-        deliveries = [self._add(event, "sending") for _ in range(copies)]
+        with self.condition:
+            deliveries = [self._add(event, "sending") for _ in range(copies)]
 
         def send(index):
             barrier.wait()
             results[index] = self._attempt(deliveries[index], event)
-            deliveries[index].status = "delivered" if _ok(results[index]) else "failed"
+            with self.condition:
+                deliveries[index].status = "delivered" if _ok(results[index]) else "failed"
+                self.condition.notify_all()
 
         threads = [threading.Thread(target=send, args=(index,)) for index in range(copies)]
         for thread in threads:
