@@ -8,7 +8,8 @@ pages, and posts each event to one webhook endpoint signed like Stripe. See `con
 prices/products as objects, disputes, payouts, `Stripe-Account` requests.
 """
 
+from .events import sign
 from .server import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, StripeServer, create_app
 from .state import StripeError
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_WEBHOOK_SECRET", "StripeError", "StripeServer", "create_app"]
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_WEBHOOK_SECRET", "StripeError", "StripeServer", "create_app", "sign"]

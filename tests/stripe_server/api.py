@@ -151,8 +151,16 @@ class LockedFlask(Flask):
     def full_dispatch_request(self):
         if request.path.startswith("/_test/"):
             return super().full_dispatch_request()
-        with self.extensions["stripe_store"].lock:
-            return super().full_dispatch_request()
+        state = self.extensions["stripe_store"]
+        with state.lock:
+            if request.path.startswith("/v1/"):
+                request.environ["stripe.request_id"] = Store.new_id("req", 14)
+                state.current_request = {"id": request.environ["stripe.request_id"],
+                                         "idempotency_key": request.headers.get("Idempotency-Key")}  # fmt: skip
+            try:
+                return super().full_dispatch_request()
+            finally:
+                state.current_request = None
 
 
 def install(app: Flask) -> None:
@@ -167,7 +175,7 @@ def install(app: Flask) -> None:
     @app.after_request
     def _after(response):
         if request.path.startswith("/v1/"):
-            response.headers.setdefault("Request-Id", Store.new_id("req", 14))
+            response.headers["Request-Id"] = request.environ.get("stripe.request_id", "")
             response.headers["Stripe-Version"] = request.headers.get("Stripe-Version", "")
             response = remember_idempotent(response)
         return response

@@ -105,8 +105,12 @@ class Webhooks:
                 self._add(event, status)
             self.condition.notify_all()
 
-    def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1) -> list[Delivery]:
-        """Send the held deliveries in `order` (`fifo`, `reverse` or `shuffle`), each `copies` times."""
+    def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1, inline: bool = False) -> list:
+        """Send the held deliveries in `order` (`fifo`, `reverse` or `shuffle`), each `copies` times.
+
+        In the background thread (the new deliveries are returned), or with `inline` one after the other in
+        the caller's thread, without retries (their results are returned): for an in-process endpoint.
+        """
         with self.condition:
             held = [d for d in self.deliveries if d.status == "held"]
             if order == "reverse":
@@ -117,13 +121,29 @@ class Webhooks:
                 raise ValueError(f"order must be fifo, reverse or shuffle, not {order!r}")
             released = []
             for delivery in held:
-                delivery.status = "released"  # replaced by queued copies, in the new order
+                delivery.status = "released"  # replaced by copies, in the new order
                 for _ in range(copies):
-                    copy = self._add(self.state.objects[delivery.event_id], "queued")
+                    copy = self._add(self.state.objects[delivery.event_id], "sending" if inline else "queued")
                     copy.due = time.monotonic() + len(released) * 1e-6  # keep the chosen order
                     released.append(copy)
             self.condition.notify_all()
+        if not inline:
             return released
+        return [self._send_inline(delivery) for delivery in released]
+
+    def send(self, event_id: str) -> int | str:
+        """Send one event now, in the caller's thread, once; the endpoint's answer."""
+        event = self.state.get("event", event_id)
+        with self.condition:
+            delivery = self._add(event, "sending")
+        return self._send_inline(delivery)
+
+    def _send_inline(self, delivery: Delivery) -> int | str:
+        result = self._attempt(delivery, self.state.objects[delivery.event_id])
+        with self.condition:
+            delivery.status = "delivered" if _ok(result) else "failed"
+            self.condition.notify_all()
+        return result
 
     def redeliver(self, event_id: str, copies: int = 1) -> list[Delivery]:
         """Queue an event again (it may have been delivered, dropped or failed before)."""
@@ -190,10 +210,15 @@ class Webhooks:
                     delivery.status = "failed"
                 self.condition.notify_all()
 
-    def _attempt(self, delivery: Delivery, event: dict) -> int | str:
+    def signed(self, event: dict, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, dict]:
+        """The body and headers Stripe would POST for `event` (signed now, or at `timestamp`)."""
         payload = json.dumps(event, indent=2).encode()
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                   "Stripe-Signature": sign(payload, self.secret)}  # fmt: skip
+        signature = sign(payload, self.secret if secret is None else secret, timestamp)
+        return payload, {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": signature,
+                         "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"}  # fmt: skip
+
+    def _attempt(self, delivery: Delivery, event: dict) -> int | str:
+        payload, headers = self.signed(event)
         try:
             if callable(self.endpoint):
                 result = self.endpoint(payload, headers)

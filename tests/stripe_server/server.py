@@ -101,8 +101,17 @@ class StripeServer:
     def deliver(self, copies: int = 1) -> None:
         self.webhooks.mode, self.webhooks.copies = "deliver", copies
 
-    def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1):
-        return self.webhooks.release(order, seed, copies)
+    def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1, inline: bool = False):
+        """Send what was held, in `order`; `inline`: in this thread, returning the endpoint's answers."""
+        return self.webhooks.release(order, seed, copies, inline)
+
+    def send(self, event_id: str) -> int | str:
+        """Send one event to the endpoint now, in this thread; its answer."""
+        return self.webhooks.send(event_id)
+
+    def webhook_request(self, event_id: str, *, timestamp: int | None = None, secret: str | None = None):
+        """`(body, headers)` of the POST Stripe would send for an event, to post yourself (e.g. a stale signature)."""
+        return self.webhooks.signed(self.state.get("event", event_id), timestamp, secret)
 
     def redeliver(self, event_id: str, copies: int = 1):
         return self.webhooks.redeliver(event_id, copies)

@@ -39,6 +39,7 @@ class Store:
         self.idempotent: dict[str, tuple] = {}  # Idempotency-Key → (request fingerprint, status, body)
         self.offset = 0  # seconds the clock was advanced by
         self.listeners = []  # called with each new event (the webhook outbox)
+        self.current_request = None  # the API request being answered: events name it, as Stripe's do
 
     def now(self) -> int:
         """The server's clock, in Unix seconds (real time plus what tests advanced it by)."""
@@ -65,7 +66,7 @@ class Store:
         """Objects of one kind, newest first (as Stripe lists them)."""
         return [obj for obj in reversed(self.objects.values()) if obj["object"] == object_name and where(obj)]
 
-    def emit(self, event_type: str, obj: dict, previous: dict | None = None, request: dict | None = None) -> dict:
+    def emit(self, event_type: str, obj: dict, previous: dict | None = None) -> dict:
         """Record an event with a snapshot of `obj` and hand it to the listeners (webhook delivery)."""
         data = {"object": public(obj)}
         if previous is not None:
@@ -73,7 +74,8 @@ class Store:
         event = self.add({
             "id": self.new_id("evt"), "object": "event", "api_version": API_VERSION, "created": self.now(),
             "data": data, "livemode": False, "pending_webhooks": len(self.listeners),
-            "request": request or {"id": None, "idempotency_key": None}, "type": event_type,
+            "request": dict(self.current_request or {"id": None, "idempotency_key": None}),
+            "type": event_type,
         })  # fmt: skip
         for listener in self.listeners:
             listener(event)

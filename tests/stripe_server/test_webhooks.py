@@ -201,3 +201,39 @@ def test_the_control_api_over_http(stripe_server, stripe_client, receiver):
     assert clock["expired"] == [other.id] and clock["offset"] == 3600
     bad = requests.post(f"{control}/webhooks", json={"mode": "sometimes"}, timeout=5)
     assert bad.status_code == 400
+
+
+def test_inline_release_and_send_run_in_the_callers_thread(stripe_server, stripe_client):
+    threads = []
+
+    def endpoint(payload, headers):
+        threads.append(threading.current_thread())
+        return 409 if json.loads(payload)["type"] == "charge.succeeded" else 200
+
+    stripe_server.set_endpoint(endpoint)
+    stripe_server.hold()
+    paid_session(stripe_server, stripe_client)
+    assert stripe_server.release("fifo", inline=True) == [200, 409, 200, 200]
+    assert threads == [threading.current_thread()] * 4
+    [completed] = stripe_server.events("checkout.session.completed")
+    assert stripe_server.send(completed["id"]) == 200
+    assert [row["status"] for row in stripe_server.deliveries(event=completed["id"])] == ["released", "delivered",
+                                                                                          "delivered"]  # fmt: skip
+    assert len(stripe_server.deliveries(status="failed")) == 1
+
+
+def test_a_webhook_request_to_post_yourself_even_stale(stripe_server, stripe_client):
+    session = stripe_client.v1.checkout.sessions.create(params=session_params(),
+                                                        options={"idempotency_key": "create-ORD-1"})  # fmt: skip
+    stripe_client.v1.checkout.sessions.expire(session.id)
+    [created_for] = [e for e in stripe_server.events() if e["type"] == "checkout.session.expired"]
+    assert created_for["request"]["id"].startswith("req_") and created_for["request"]["idempotency_key"]
+    body, headers = stripe_server.webhook_request(created_for["id"])
+    assert stripe_client.construct_event(body, headers["Stripe-Signature"], stripe_server.webhook_secret).id == \
+        created_for["id"]  # fmt: skip
+    body, headers = stripe_server.webhook_request(created_for["id"], timestamp=int(time.time()) - 301)
+    with pytest.raises(stripe.SignatureVerificationError, match="tolerance"):
+        stripe_client.construct_event(body, headers["Stripe-Signature"], stripe_server.webhook_secret)
+    paid = paid_session(stripe_server, stripe_client)
+    assert stripe_server.events("checkout.session.completed")[0]["request"] == {"id": None, "idempotency_key": None}
+    assert paid.status == "complete"
