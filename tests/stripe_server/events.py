@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from . import forms
 from .api import created_filter, listing, params, respond, store
@@ -19,10 +19,15 @@ from .state import Store
 blueprint = Blueprint("events", __name__)
 
 
+def _with_pending(event: dict) -> dict:
+    """The event with `pending_webhooks` as of now: 1 until a delivery to the endpoint succeeded."""
+    return event | {"pending_webhooks": 0 if current_app.extensions["stripe_webhooks"].succeeded(event["id"]) else 1}
+
+
 @blueprint.get("/v1/events/<event_id>")
 def retrieve(event_id):
     params()
-    return respond(store().get("event", event_id))
+    return respond(_with_pending(store().get("event", event_id)))
 
 
 @blueprint.get("/v1/events")
@@ -37,7 +42,11 @@ def list_events():
             return True
         return any(event["type"] == t or (t.endswith(".*") and event["type"].startswith(t[:-1])) for t in types)
 
-    return listing(store().all("event", lambda e: wanted(e) and created_filter(query)(e)), "/v1/events", query)
+    delivered = forms.boolean(query, "delivery_success", None)
+    events = [_with_pending(event) for event in store().all("event", lambda e: wanted(e) and created_filter(query)(e))]
+    if delivered is not None:
+        events = [event for event in events if (event["pending_webhooks"] == 0) == delivered]
+    return listing(events, "/v1/events", query)
 
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -94,6 +103,11 @@ class Webhooks:
         delivery = Delivery(len(self.deliveries) + 1, event["id"], event["type"], status, due=time.monotonic())
         self.deliveries.append(delivery)
         return delivery
+
+    def succeeded(self, event_id: str) -> bool:
+        """Whether the event needs no more delivery: sent with a 2xx, or never meant for an endpoint."""
+        mine = [d for d in list(self.deliveries) if d.event_id == event_id]
+        return not mine or any(d.status == "delivered" for d in mine)
 
     def enqueue(self, event: dict) -> None:
         """Called for each new event: queue, hold or drop it, as `mode` says."""

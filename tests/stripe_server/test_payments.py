@@ -1,5 +1,7 @@
 """PaymentIntents, Charges and Refunds through the real stripe client."""
 
+import threading
+
 import pytest
 import stripe
 
@@ -49,3 +51,22 @@ def test_payment_intents_and_charges_list_newest_first(stripe_server, stripe_cli
     assert [pi.id for pi in stripe_client.v1.payment_intents.list().data] == [second.id, first.id]
     charges = stripe_client.v1.charges.list(params={"payment_intent": first.id}).data
     assert [c.id for c in charges] == [first.latest_charge]
+
+
+def test_concurrent_refunds_never_exceed_the_charge(stripe_server, stripe_client):
+    intent = paid_session(stripe_server, stripe_client).payment_intent
+    outcomes = []
+
+    def refund():
+        try:
+            outcomes.append(stripe_client.v1.refunds.create(params={"payment_intent": intent.id, "amount": 10000}).id)
+        except stripe.InvalidRequestError as refused:
+            outcomes.append(refused.code)
+
+    threads = [threading.Thread(target=refund) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcome for outcome in outcomes if not outcome.startswith("re_")) == ["amount_too_large"] * 6
+    assert stripe_client.v1.charges.retrieve(intent.latest_charge).amount_refunded == 20000

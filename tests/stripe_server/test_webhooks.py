@@ -161,24 +161,18 @@ def test_failed_deliveries_are_retried_then_given_up():
 
 
 def test_one_event_sent_concurrently(stripe_server, stripe_client):
-    inside, overlap, lock = [0], [0], threading.Lock()
+    together = threading.Barrier(5, timeout=10)  # passes only if all five deliveries are inside at once
 
-    def slow(payload, headers):
-        with lock:
-            inside[0] += 1
-            overlap[0] = max(overlap[0], inside[0])
-        time.sleep(0.1)
-        with lock:
-            inside[0] -= 1
+    def endpoint(payload, headers):
+        together.wait()
         return 200
 
-    stripe_server.set_endpoint(slow)
+    stripe_server.set_endpoint(endpoint)
     stripe_server.drop()
     session = stripe_client.v1.checkout.sessions.create(params=session_params())
     stripe_server.expire(session.id)
     [event] = stripe_server.events()
     assert stripe_server.send_concurrently(event["id"], copies=5) == [200] * 5
-    assert overlap[0] == 5
 
 
 def test_the_control_api_over_http(stripe_server, stripe_client, receiver):
@@ -237,3 +231,25 @@ def test_a_webhook_request_to_post_yourself_even_stale(stripe_server, stripe_cli
     paid = paid_session(stripe_server, stripe_client)
     assert stripe_server.events("checkout.session.completed")[0]["request"] == {"id": None, "idempotency_key": None}
     assert paid.status == "complete"
+
+
+def test_events_not_delivered_are_listed_as_such(stripe_server, stripe_client):
+    calls = []
+    stripe_server.set_endpoint(recorder(calls, answers=[500]))
+    stripe_server.webhooks.retry_delays = ()  # one attempt: the first event fails for good
+    stripe_server.drop()
+    session = stripe_client.v1.checkout.sessions.create(params=session_params())
+    stripe_client.v1.checkout.sessions.expire(session.id)  # dropped
+    stripe_server.deliver()
+    other = stripe_client.v1.checkout.sessions.create(params=session_params())
+    stripe_client.v1.checkout.sessions.expire(other.id)  # answered 500
+    third = stripe_client.v1.checkout.sessions.create(params=session_params())
+    stripe_client.v1.checkout.sessions.expire(third.id)  # delivered
+    assert stripe_server.drain()
+    failed = stripe_client.v1.events.list(params={"delivery_success": False}).data
+    assert [e.data.object.id for e in failed] == [other.id, session.id]
+    assert all(e.pending_webhooks == 1 for e in failed)
+    delivered = stripe_client.v1.events.list(params={"delivery_success": True}).data
+    assert [e.data.object.id for e in delivered] == [third.id]
+    stripe_server.send(failed[1].id)
+    assert stripe_client.v1.events.retrieve(failed[1].id).pending_webhooks == 0
