@@ -71,6 +71,21 @@ def listing(objects: list[dict], url: str, query: dict) -> Response:
     return respond({"object": "list", "data": page, "has_more": has_more, "url": url})
 
 
+PAGING = {"limit", "starting_after", "ending_before", "created"}
+
+
+def list_of(object_name: str, url: str, filters: tuple[str, ...] = (), accepted: tuple[str, ...] = ()) -> Response:
+    """A list endpoint: paging, `created`, and equality on the `filters` fields (`accepted` ones are ignored)."""
+    query = params()
+    forms.only(query, PAGING | set(filters) | set(accepted))
+    created = created_filter(query)
+
+    def wanted(obj):
+        return created(obj) and all(obj[key] == query[key] for key in filters if query.get(key))
+
+    return listing(store().all(object_name, wanted), url, query)
+
+
 def created_filter(query: dict, key: str = "created"):
     """A predicate for `created=<ts>` or `created[gt|gte|lt|lte]=<ts>`."""
     value = query.get(key)

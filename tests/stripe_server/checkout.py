@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template_string, request
 
 from . import forms, payments
-from .api import created_filter, listing, params, respond, store
+from .api import list_of, listing, params, respond, store
 from .state import Store, StripeError
 
 blueprint = Blueprint("checkout", __name__)
@@ -156,16 +156,8 @@ def retrieve(session_id):
 
 @blueprint.get("/v1/checkout/sessions")
 def list_sessions():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "payment_intent", "status",
-                       "customer"})  # fmt: skip
     expire_due(store())
-
-    def where(session):
-        return all(session[key] == query[key] for key in ("payment_intent", "status") if query.get(key))
-
-    matching = store().all("checkout.session", lambda s: where(s) and created_filter(query)(s))
-    return listing(matching, "/v1/checkout/sessions", query)
+    return list_of("checkout.session", "/v1/checkout/sessions", ("payment_intent", "status"), ("customer",))
 
 
 @blueprint.post("/v1/checkout/sessions/<session_id>/expire")
@@ -218,8 +210,8 @@ def _success_url(session: dict) -> str:
 def page(session_id):
     """The hosted checkout page: the amount in yuan, a Pay button, and a link back to `cancel_url`."""
     state = store()
-    session = state.objects.get(session_id)
-    if session is None or session["object"] != "checkout.session":
+    session = state.find("checkout.session", session_id)
+    if session is None:
         return "Something went wrong: no such checkout session.", 404
     expire_due(state)
     error = None

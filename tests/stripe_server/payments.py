@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from . import forms
-from .api import created_filter, listing, params, respond, store
+from .api import list_of, params, respond, store
 from .state import Store
 
 blueprint = Blueprint("payments", __name__)
@@ -85,9 +85,7 @@ def retrieve_payment_intent(intent_id):
 
 @blueprint.get("/v1/payment_intents")
 def list_payment_intents():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "customer"})
-    return listing(store().all("payment_intent", created_filter(query)), "/v1/payment_intents", query)
+    return list_of("payment_intent", "/v1/payment_intents", accepted=("customer",))
 
 
 @blueprint.get("/v1/charges/<charge_id>")
@@ -98,13 +96,7 @@ def retrieve_charge(charge_id):
 
 @blueprint.get("/v1/charges")
 def list_charges():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "payment_intent", "transfer_group"})
-
-    def where(charge):
-        return all(charge[key] == query[key] for key in ("payment_intent", "transfer_group") if query.get(key))
-
-    return listing(store().all("charge", lambda c: where(c) and created_filter(query)(c)), "/v1/charges", query)
+    return list_of("charge", "/v1/charges", ("payment_intent", "transfer_group"))
 
 
 @blueprint.post("/v1/refunds")
@@ -120,10 +112,4 @@ def retrieve_refund(refund_id):
 
 @blueprint.get("/v1/refunds")
 def list_refunds():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "charge", "payment_intent"})
-
-    def where(item):
-        return all(item[key] == query[key] for key in ("charge", "payment_intent") if query.get(key))
-
-    return listing(store().all("refund", lambda r: where(r) and created_filter(query)(r)), "/v1/refunds", query)
+    return list_of("refund", "/v1/refunds", ("charge", "payment_intent"))

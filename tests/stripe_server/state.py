@@ -54,10 +54,15 @@ class Store:
         self.objects[obj["id"]] = obj
         return obj
 
-    def get(self, object_name: str, object_id: str, param: str = "id") -> dict:
-        """The stored object of that kind, or Stripe's 404 `resource_missing`."""
+    def find(self, object_name: str, object_id: str) -> dict | None:
+        """The stored object of that kind, or None."""
         obj = self.objects.get(object_id or "")
-        if obj is None or obj["object"] != object_name:
+        return obj if obj is not None and obj["object"] == object_name else None
+
+    def get(self, object_name: str, object_id: str, param: str = "id") -> dict:
+        """The stored object of that kind, or Stripe's 404 `resource_missing` (400 when named by a parameter)."""
+        obj = self.find(object_name, object_id)
+        if obj is None:
             raise StripeError(f"No such {object_name.split('.')[-1]}: '{object_id}'", param=param,
                               code="resource_missing", status=404 if param == "id" else 400)  # fmt: skip
         return obj

@@ -104,7 +104,7 @@ def test_held_events_are_released_in_the_order_asked(stripe_server, stripe_clien
     assert [kind for kind, _h, _p in calls] == COMPLETED[::-1]
 
 
-def test_shuffled_release_is_a_permutation_fixed_by_its_seed(stripe_client):
+def test_shuffled_release_is_a_permutation_fixed_by_its_seed():
     orders = []
     for _ in range(2):
         calls = []
