@@ -185,6 +185,9 @@ def install(app: Flask) -> None:
     def _before():
         if not request.path.startswith("/v1/"):
             return None
+        if request.headers.get("Stripe-Account"):  # say so rather than answer as the platform
+            raise StripeError("This test server does not model requests made on behalf of a connected account "
+                              "(Stripe-Account header).", param="Stripe-Account")  # fmt: skip
         return authenticate() or replay_idempotent()
 
     @app.after_request

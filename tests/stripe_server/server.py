@@ -79,7 +79,10 @@ class StripeServer:
             return public(connect.onboard(self.state, account_id))
 
     def advance(self, seconds: int) -> list[str]:
-        """Move the server's clock forward; sessions past `expires_at` expire. Their ids."""
+        """Move the server's clock forward; sessions past `expires_at` expire. Their ids.
+
+        Everything reads this clock, so a session created afterwards needs `expires_at` from `state.now()`.
+        """
         with self.state.lock:
             self.state.offset += seconds
             return [session["id"] for session in checkout.expire_due(self.state)]
@@ -93,13 +96,20 @@ class StripeServer:
                 self.webhooks.secret = secret
 
     def hold(self) -> None:
-        self.webhooks.mode = "hold"
+        """Keep new events back until `release`."""
+        self._mode("hold")
 
     def drop(self) -> None:
-        self.webhooks.mode = "drop"
+        """Lose new events (they stay listed by the API, undelivered, until redelivered)."""
+        self._mode("drop")
 
     def deliver(self, copies: int = 1) -> None:
-        self.webhooks.mode, self.webhooks.copies = "deliver", copies
+        """Send new events again (the default), each `copies` times."""
+        self._mode("deliver", copies)
+
+    def _mode(self, mode: str, copies: int = 1) -> None:
+        with self.webhooks.condition:
+            self.webhooks.mode, self.webhooks.copies = mode, copies
 
     def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1, inline: bool = False):
         """Send what was held, in `order`; `inline`: in this thread, returning the endpoint's answers."""

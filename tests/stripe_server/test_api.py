@@ -96,3 +96,9 @@ def test_expand_replaces_ids_with_objects_and_refuses_unknown_paths(stripe_serve
     with pytest.raises(stripe.InvalidRequestError) as refused:
         stripe_client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["nothing"]})
     assert refused.value.param == "expand"
+
+
+def test_requests_on_behalf_of_a_connected_account_are_refused(stripe_client):
+    with pytest.raises(stripe.InvalidRequestError, match="Stripe-Account") as refused:
+        stripe_client.v1.accounts.list(options={"stripe_account": "acct_seller"})
+    assert refused.value.http_status == 400
