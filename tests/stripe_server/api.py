@@ -3,11 +3,12 @@
 import base64
 import hashlib
 import json
+import operator
 
 from flask import Flask, Response, current_app, request
 
 from . import forms
-from .state import Store, StripeError, public
+from .state import API_VERSION, Store, StripeError, public
 
 
 def store() -> Store:
@@ -96,8 +97,8 @@ def created_filter(query: dict, key: str = "created"):
         return lambda obj: obj[key] == exact
     forms.only(value, {"gt", "gte", "lt", "lte"}, key)
     bounds = {op: forms.integer(value, op, f"{key}[{op}]") for op in value}
-    tests = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
-    return lambda obj: all(tests[op](obj[key], bound) for op, bound in bounds.items())
+    compare = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+    return lambda obj: all(compare[op](obj[key], bound) for op, bound in bounds.items())
 
 
 def json_response(body: dict, status: int = 200) -> Response:
@@ -194,7 +195,7 @@ def install(app: Flask) -> None:
     def _after(response):
         if request.path.startswith("/v1/"):
             response.headers["Request-Id"] = request.environ.get("stripe.request_id", "")
-            response.headers["Stripe-Version"] = request.headers.get("Stripe-Version", "")
+            response.headers["Stripe-Version"] = request.headers.get("Stripe-Version", API_VERSION)
             response = remember_idempotent(response)
         return response
 

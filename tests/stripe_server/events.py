@@ -63,7 +63,7 @@ class Delivery:
     id: int
     event_id: str
     type: str
-    status: str  # queued, held, dropped, sending, delivered, failed
+    status: str  # queued, held, dropped, released (re-queued as new deliveries), sending, delivered, failed
     attempts: list = field(default_factory=list)  # (unix time, HTTP status or error text)
     due: float = 0.0
 
@@ -76,13 +76,14 @@ class Webhooks:
     """The outbox: queues each event for the endpoint, sends from a background thread, retries failures.
 
     `mode` decides what happens to new events: `deliver` (default), `hold` (kept until `release`), or `drop`
-    (recorded and never sent unless redelivered). `copies` sends each new event that many times.
+    (recorded and never sent unless redelivered); with `types` set, only events of those types are held or
+    dropped, the others are delivered. `copies` sends each new event that many times.
     `endpoint` is a URL, or a callable `(payload: bytes, headers: dict) -> int` for an in-process app.
     """
 
     def __init__(self, state: Store, endpoint=None, secret: str = "", retry_delays=(0.2, 0.5, 1.0, 2.0)):
         self.state, self.endpoint, self.secret, self.retry_delays = state, endpoint, secret, tuple(retry_delays)
-        self.mode, self.copies = "deliver", 1
+        self.mode, self.copies, self.types = "deliver", 1, None
         self.deliveries: list[Delivery] = []
         self.condition = threading.Condition()
         self.stopped = False
@@ -114,7 +115,8 @@ class Webhooks:
         if self.endpoint is None:
             return
         with self.condition:
-            status = {"deliver": "queued", "hold": "held", "drop": "dropped"}[self.mode]
+            mode = self.mode if self.types is None or event["type"] in self.types else "deliver"
+            status = {"deliver": "queued", "hold": "held", "drop": "dropped"}[mode]
             for _ in range(self.copies):
                 self._add(event, status)
             self.condition.notify_all()

@@ -95,21 +95,21 @@ class StripeServer:
             if secret is not None:
                 self.webhooks.secret = secret
 
-    def hold(self) -> None:
-        """Keep new events back until `release`."""
-        self._mode("hold")
+    def hold(self, *types: str) -> None:
+        """Keep new events (of these types; all if none named) back until `release`."""
+        self._mode("hold", types=types)
 
-    def drop(self) -> None:
-        """Lose new events (they stay listed by the API, undelivered, until redelivered)."""
-        self._mode("drop")
+    def drop(self, *types: str) -> None:
+        """Lose new events (of these types; all if none named): listed by the API, undelivered, until redelivered."""
+        self._mode("drop", types=types)
 
     def deliver(self, copies: int = 1) -> None:
         """Send new events again (the default), each `copies` times."""
         self._mode("deliver", copies)
 
-    def _mode(self, mode: str, copies: int = 1) -> None:
+    def _mode(self, mode: str, copies: int = 1, types: tuple[str, ...] = ()) -> None:
         with self.webhooks.condition:
-            self.webhooks.mode, self.webhooks.copies = mode, copies
+            self.webhooks.mode, self.webhooks.copies, self.webhooks.types = mode, copies, set(types) or None
 
     def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1, inline: bool = False):
         """Send what was held, in `order`; `inline`: in this thread, returning the endpoint's answers."""

@@ -177,7 +177,9 @@ def test_one_event_sent_concurrently(stripe_server, stripe_client):
 
 def test_the_control_api_over_http(stripe_server, stripe_client, receiver):
     control = f"{stripe_server.url}/_test"
-    assert requests.post(f"{control}/webhooks", json={"endpoint": receiver.url, "mode": "hold"}, timeout=5).ok
+    configured = requests.post(f"{control}/webhooks", json={"endpoint": receiver.url, "mode": "hold", "types": []},
+                               timeout=5).json()  # fmt: skip
+    assert configured == {"mode": "hold", "types": [], "copies": 1, "endpoint": receiver.url}
     session = stripe_client.v1.checkout.sessions.create(params=session_params())
     paid = requests.post(f"{control}/checkout/sessions/{session.id}/pay", json={"method": "wechat_pay"}, timeout=5)
     assert paid.json()["status"] == "complete"
@@ -253,3 +255,15 @@ def test_events_not_delivered_are_listed_as_such(stripe_server, stripe_client):
     assert [e.data.object.id for e in delivered] == [third.id]
     stripe_server.send(failed[1].id)
     assert stripe_client.v1.events.retrieve(failed[1].id).pending_webhooks == 0
+
+
+def test_only_the_named_types_are_held(stripe_server, stripe_client):
+    calls = []
+    stripe_server.set_endpoint(recorder(calls))
+    stripe_server.hold("checkout.session.completed")
+    paid_session(stripe_server, stripe_client)
+    assert stripe_server.drain()
+    assert [kind for kind, _h, _p in calls] == COMPLETED[:-1]
+    assert [row["type"] for row in stripe_server.deliveries(status="held")] == ["checkout.session.completed"]
+    stripe_server.release()
+    assert stripe_server.drain() and calls[-1][0] == "checkout.session.completed"
