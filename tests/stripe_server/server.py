@@ -32,14 +32,14 @@ class StripeServer:
     """A Stripe-compatible server on 127.0.0.1:`port` (0: any free port), with the controls tests need."""
 
     def __init__(self, *, api_key=DEFAULT_API_KEY, webhook_url=None, webhook_secret=DEFAULT_WEBHOOK_SECRET,
-                 host="127.0.0.1", port=0, retry_delays=(0.2, 0.5, 1.0, 2.0), quiet=True):  # fmt: skip
+                 host="127.0.0.1", port=0, public_url=None, retry_delays=(0.2, 0.5, 1.0, 2.0), quiet=True):  # fmt: skip
         self.state = Store(api_key=api_key)
         self.webhooks = events.Webhooks(self.state, webhook_url, webhook_secret, retry_delays)
         self.app = create_app(self.state, self.webhooks)
         self.http = make_server(host, port, self.app, threaded=True,
                                 request_handler=_QuietHandler if quiet else WSGIRequestHandler)
         self.url = f"http://{host}:{self.http.server_port}"
-        self.state.public_url = self.url
+        self.state.public_url = public_url or self.url  # where browsers reach the hosted pages
         self.thread = threading.Thread(target=self.http.serve_forever, args=(0.05,), name="stripe-server", daemon=True)
 
     @property
