@@ -136,8 +136,12 @@ class StripeServer:
         rows = [delivery.as_dict() for delivery in list(self.webhooks.deliveries)]
         return [row for row in rows if all(row[key] == value for key, value in wanted.items())]
 
-    def events(self, event_type: str | None = None) -> list[dict]:
-        """Every event so far, oldest first."""
+    def events(self, event_type: str | None = None, object_id: str | None = None) -> list[dict]:
+        """The events so far (of a type, about one object), oldest first."""
+
+        def wanted(event):
+            return event_type in (None, event["type"]) and object_id in (None, event["data"]["object"].get("id"))
+
         with self.state.lock:
-            found = self.state.all("event", lambda e: event_type in (None, e["type"]))
+            found = self.state.all("event", wanted)
             return [public(event) for event in reversed(found)]

@@ -127,6 +127,7 @@ def test_dropped_events_are_sent_only_when_redelivered(stripe_server, stripe_cli
     paid_session(stripe_server, stripe_client)
     assert stripe_server.drain() and calls == []
     [completed] = stripe_server.events("checkout.session.completed")
+    assert stripe_server.events(object_id=completed["data"]["object"]["id"]) == [completed]
     stripe_server.redeliver(completed["id"], copies=2)
     assert stripe_server.drain()
     assert [kind for kind, _h, _p in calls] == ["checkout.session.completed"] * 2
