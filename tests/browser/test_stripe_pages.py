@@ -44,8 +44,9 @@ def test_pay_on_the_hosted_checkout_page(browser, stripe_server, stripe_client, 
         page.wait_for_url(f"{merchant}/orders/ORD-1/paid?session={session.id}")
     finally:
         page.close()
-    paid = stripe_client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
-    assert paid.status == "complete" and paid.payment_intent.payment_method_types == ["alipay"]
+    paid = stripe_client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent.latest_charge"]})
+    assert paid.status == "complete"
+    assert paid.payment_intent.latest_charge.payment_method_details.type == "alipay"
 
 
 def test_onboard_on_the_hosted_account_link_page(browser, stripe_client, merchant):

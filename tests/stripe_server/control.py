@@ -23,7 +23,9 @@ def _webhooks():
 @blueprint.post("/checkout/sessions/<session_id>/pay")
 def pay(session_id):
     with store().lock:
-        return jsonify(public(checkout.complete_session(store(), session_id, _body().get("method", "card"))))
+        body = _body()
+        declined = str(body.get("declined", "")).lower() in ("1", "true")
+        return jsonify(public(checkout.complete_session(store(), session_id, body.get("method", "card"), declined)))
 
 
 @blueprint.post("/checkout/sessions/<session_id>/expire")

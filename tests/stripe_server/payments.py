@@ -13,31 +13,55 @@ def _yuan(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency.upper()}"
 
 
-def collect(state: Store, *, amount: int, currency: str, method: str, metadata: dict, description=None,
-            transfer_group=None) -> tuple[dict, dict]:  # fmt: skip
-    """A succeeded PaymentIntent and its Charge, as a completed payment leaves them (with their events)."""
-    now = state.now()
+DECLINE = {"code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined."}
+
+
+def open_intent(state: Store, *, amount: int, currency: str, methods: list[str], metadata: dict, description=None,
+                transfer_group=None) -> dict:  # fmt: skip
+    """A PaymentIntent waiting for its first attempt (Checkout makes one when the buyer first submits)."""
     intent = state.add({
         "id": state.new_id("pi"), "object": "payment_intent", "amount": amount, "amount_capturable": 0,
-        "amount_received": 0, "canceled_at": None, "capture_method": "automatic", "created": now,
-        "currency": currency, "customer": None, "description": description, "latest_charge": None,
-        "livemode": False, "metadata": metadata, "payment_method": state.new_id("pm"),
-        "payment_method_types": [method], "status": "processing", "transfer_group": transfer_group,
-    })  # fmt: skip
-    state.emit("payment_intent.created", intent)
-    charge = state.add({
-        "id": state.new_id("ch"), "object": "charge", "amount": amount, "amount_captured": amount,
-        "amount_refunded": 0, "balance_transaction": state.new_id("txn"), "captured": True, "created": now,
-        "currency": currency, "description": description, "disputed": False, "failure_code": None,
-        "failure_message": None, "livemode": False, "metadata": metadata, "outcome": {"type": "authorized"},
-        "paid": True, "payment_intent": intent["id"], "payment_method": intent["payment_method"],
-        "payment_method_details": {"type": method, method: {}}, "refunded": False, "status": "succeeded",
+        "amount_received": 0, "canceled_at": None, "cancellation_reason": None, "capture_method": "automatic",
+        "created": state.now(), "currency": currency, "customer": None, "description": description,
+        "last_payment_error": None, "latest_charge": None, "livemode": False, "metadata": metadata,
+        "payment_method": None, "payment_method_types": methods, "status": "requires_payment_method",
         "transfer_group": transfer_group,
     })  # fmt: skip
-    intent.update(status="succeeded", amount_received=amount, latest_charge=charge["id"])
-    state.emit("charge.succeeded", charge)
-    state.emit("payment_intent.succeeded", intent)
-    return intent, charge
+    state.emit("payment_intent.created", intent)
+    return intent
+
+
+def attempt(state: Store, intent: dict, method: str, declined: bool = False) -> dict:
+    """Charge the intent once with `method`: succeeded, or declined (the intent then waits for another try)."""
+    amount = intent["amount"]
+    charge = state.add({
+        "id": state.new_id("ch"), "object": "charge", "amount": amount, "amount_captured": 0 if declined else amount,
+        "amount_refunded": 0, "balance_transaction": None if declined else state.new_id("txn"),
+        "captured": not declined, "created": state.now(), "currency": intent["currency"],
+        "description": intent["description"], "disputed": False,
+        "failure_code": DECLINE["code"] if declined else None,
+        "failure_message": DECLINE["message"] if declined else None, "livemode": False,
+        "metadata": dict(intent["metadata"]), "outcome": {"type": "issuer_declined" if declined else "authorized"},
+        "paid": not declined, "payment_intent": intent["id"], "payment_method": state.new_id("pm"),
+        "payment_method_details": {"type": method, method: {}}, "refunded": False,
+        "status": "failed" if declined else "succeeded", "transfer_group": intent["transfer_group"],
+    })  # fmt: skip
+    intent.update(latest_charge=charge["id"], payment_method=charge["payment_method"])
+    if declined:
+        intent.update(status="requires_payment_method", last_payment_error=DECLINE | {"charge": charge["id"]})
+        state.emit("charge.failed", charge)
+        state.emit("payment_intent.payment_failed", intent)
+    else:
+        intent.update(status="succeeded", amount_received=amount, last_payment_error=None)
+        state.emit("charge.succeeded", charge)
+        state.emit("payment_intent.succeeded", intent)
+    return charge
+
+
+def cancel_intent(state: Store, intent: dict, reason: str = "abandoned") -> None:
+    """Cancel an intent that never succeeded (`payment_intent.canceled`), as an expiring session does."""
+    state.change("payment_intent.canceled", intent, status="canceled", canceled_at=state.now(),
+                 cancellation_reason=reason)  # fmt: skip
 
 
 def refund(state: Store, query: dict) -> dict:
@@ -47,7 +71,7 @@ def refund(state: Store, query: dict) -> dict:
         raise forms.invalid("You can only specify one of these parameters: charge, payment_intent.", "charge")
     if intent_id := query.get("payment_intent"):
         intent = state.get("payment_intent", intent_id, "payment_intent")
-        if not intent["latest_charge"]:
+        if intent["status"] != "succeeded":
             raise forms.invalid(f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
                                 "payment_intent", "charge_not_refundable")  # fmt: skip
         charge = state.get("charge", intent["latest_charge"])

@@ -6,7 +6,7 @@ import stripe
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import api, checkout, connect, control, events, payments
-from .state import Store, public
+from .state import Store, StripeError, public
 
 DEFAULT_API_KEY = "sk_test_local"
 DEFAULT_WEBHOOK_SECRET = "whsec_local"
@@ -67,8 +67,18 @@ class StripeServer:
 
     # What a buyer, a seller or Stripe itself would do, without a browser.
     def pay(self, session_id: str, method: str = "card") -> dict:
+        """What the Pay button does: the session completes (its events follow)."""
         with self.state.lock:
             return public(checkout.complete_session(self.state, session_id, method))
+
+    def decline(self, session_id: str, method: str = "card") -> None:
+        """A declined attempt: the session stays open, its PaymentIntent waits (`payment_intent.payment_failed`)."""
+        with self.state.lock:
+            try:
+                checkout.complete_session(self.state, session_id, method, declined=True)
+            except StripeError as declined:
+                if declined.code != "card_declined":
+                    raise
 
     def expire(self, session_id: str) -> dict:
         with self.state.lock:
