@@ -72,6 +72,16 @@ def listing(objects: list[dict], url: str, query: dict) -> Response:
     return respond({"object": "list", "data": page, "has_more": has_more, "url": url})
 
 
+def add_retrieve(blueprint, collection: str, object_name: str) -> None:
+    """`GET /v1/<collection>/<id>`: one stored object of that kind, with `expand[]`."""
+
+    def retrieve(object_id):
+        params()
+        return respond(store().get(object_name, object_id))
+
+    blueprint.add_url_rule(f"/v1/{collection}/<object_id>", f"retrieve_{collection}", retrieve, methods=["GET"])
+
+
 PAGING = {"limit", "starting_after", "ending_before", "created"}
 
 

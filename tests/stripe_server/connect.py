@@ -3,10 +3,12 @@
 from flask import Blueprint, redirect, render_template_string, request
 
 from . import forms
-from .api import list_of, listing, params, respond, store
+from .api import add_retrieve, list_of, listing, params, respond, store
 from .state import Store
 
 blueprint = Blueprint("connect", __name__)
+add_retrieve(blueprint, "accounts", "account")
+add_retrieve(blueprint, "transfers", "transfer")
 
 LINK_LIFETIME = 300  # seconds an Account Link can be used (Stripe: a few minutes, once)
 DUE = ["business_type", "external_account", "individual.first_name", "individual.last_name", "tos_acceptance.date"]
@@ -42,12 +44,6 @@ def onboard(state: Store, account_id: str) -> dict:
 @blueprint.post("/v1/accounts")
 def create_account_view():
     return respond(create_account(store(), params()))
-
-
-@blueprint.get("/v1/accounts/<account_id>")
-def retrieve_account(account_id):
-    params()
-    return respond(store().get("account", account_id))
 
 
 @blueprint.get("/v1/accounts")
@@ -170,12 +166,6 @@ def reverse_transfer(state: Store, transfer_id: str, query: dict) -> dict:
 @blueprint.post("/v1/transfers")
 def create_transfer_view():
     return respond(create_transfer(store(), params()))
-
-
-@blueprint.get("/v1/transfers/<transfer_id>")
-def retrieve_transfer(transfer_id):
-    params()
-    return respond(store().get("transfer", transfer_id))
 
 
 @blueprint.get("/v1/transfers")

@@ -3,10 +3,13 @@
 from flask import Blueprint
 
 from . import forms
-from .api import list_of, params, respond, store
+from .api import add_retrieve, list_of, params, respond, store
 from .state import Store
 
 blueprint = Blueprint("payments", __name__)
+add_retrieve(blueprint, "payment_intents", "payment_intent")
+add_retrieve(blueprint, "charges", "charge")
+add_retrieve(blueprint, "refunds", "refund")
 
 
 def _yuan(amount: int, currency: str) -> str:
@@ -101,21 +104,9 @@ def refund(state: Store, query: dict) -> dict:
     return created
 
 
-@blueprint.get("/v1/payment_intents/<intent_id>")
-def retrieve_payment_intent(intent_id):
-    params()
-    return respond(store().get("payment_intent", intent_id))
-
-
 @blueprint.get("/v1/payment_intents")
 def list_payment_intents():
     return list_of("payment_intent", "/v1/payment_intents", accepted=("customer",))
-
-
-@blueprint.get("/v1/charges/<charge_id>")
-def retrieve_charge(charge_id):
-    params()
-    return respond(store().get("charge", charge_id))
 
 
 @blueprint.get("/v1/charges")
@@ -126,12 +117,6 @@ def list_charges():
 @blueprint.post("/v1/refunds")
 def create_refund():
     return respond(refund(store(), params()))
-
-
-@blueprint.get("/v1/refunds/<refund_id>")
-def retrieve_refund(refund_id):
-    params()
-    return respond(store().get("refund", refund_id))
 
 
 @blueprint.get("/v1/refunds")
