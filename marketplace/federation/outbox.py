@@ -1,8 +1,8 @@
 """The outbox: every change of a listing writes its event in the same transaction.
 
 Events are numbered by a counter row that each writer updates and keeps locked until it
-commits, so sequence numbers follow commit order, never wall-clock time. Writers take it last,
-just before they commit, so that it is held as briefly as possible.
+commits, so sequence numbers follow commit order, never wall-clock time. Every writer of the
+node queues on that row, so it is taken as late as possible (an order takes it just before commit).
 """
 
 import uuid
