@@ -113,7 +113,8 @@ def main() -> None:
         print(f"  {n / args.orders:5.2f}  {statement}")
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.filter, args.cprofile) if args.filter else pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.cprofile)
+        stats = pstats.Stats(profiler, stream=out).sort_stats(args.sort)
+        stats.print_stats(*([args.filter] if args.filter else []), args.cprofile)
         print(out.getvalue())
     engine.dispose()
 

@@ -28,9 +28,10 @@ def rerender_derived(listing: Listing) -> str:
     document = orjson.loads(listing.document)
     document["version"] = listing.version
     document["updated_at"] = listing.updated_at.isoformat()
-    document["capacity"] = None if listing.capacity is None else [
-        {"from": i["from"].isoformat(), "until": i["until"].isoformat(), "free": i["free"]} for i in listing.capacity
-    ]
+    intervals = listing.capacity
+    document["capacity"] = intervals and [
+        {"from": i["from"].isoformat(), "until": i["until"].isoformat(), "free": i["free"]} for i in intervals
+    ]  # None stays None, [] stays []
     ordered = {key: document[key] for key in _KEYS if key in document}
     if ordered["capacity"] is None:
         del ordered["capacity"]  # §3: absent means every unit is free throughout (as the schema's post_dump does)
