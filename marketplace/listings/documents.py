@@ -13,6 +13,7 @@ from .schemas import ListingSchema
 
 _schema = ListingSchema()
 _KEYS = tuple(field.data_key or name for name, field in _schema.dump_fields.items())  # in the order dump gives
+_ALWAYS = frozenset(_KEYS) - {"capacity"}  # every document has these keys; `capacity` only when some unit is taken
 
 
 def render_document(listing: Listing) -> str:
@@ -26,6 +27,8 @@ def rerender_derived(listing: Listing) -> str:
     order, and dumping every field (and up to 100 capacity intervals) through the schema each time is slow.
     """
     document = orjson.loads(listing.document)
+    if document.keys() - {"capacity"} != _ALWAYS:
+        return render_document(listing)  # stored before the schema last changed: render it whole
     document["version"] = listing.version
     document["updated_at"] = listing.updated_at.isoformat()
     intervals = listing.capacity

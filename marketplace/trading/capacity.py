@@ -31,10 +31,10 @@ def _locked_ids(session: Session) -> set[int]:
 
 
 @event.listens_for(SASession, "after_transaction_end")
-def _forget_locks(session: SASession, transaction) -> None:
-    # Row locks last until the outermost transaction ends; a savepoint's end releases none.
-    if transaction.parent is None:
-        session.info.pop(_LOCKED, None)
+def _forget_locks(session: SASession, _transaction) -> None:
+    # Row locks last until the transaction ends, or until a rollback to a savepoint taken before them:
+    # forgotten at the end of any transaction, savepoints included (locking again is harmless).
+    session.info.pop(_LOCKED, None)
 
 
 def _locking(session: Session, query) -> Listing | None:

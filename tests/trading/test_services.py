@@ -168,6 +168,14 @@ def test_the_document_republished_for_capacity_is_the_full_rendering(db_session,
     assert payload["listing"] == orjson.loads(listing.document)
 
 
+def test_a_document_stored_before_the_schema_changed_is_republished_whole(db_session, listing, buyer):
+    old = orjson.loads(listing.document)
+    del old["min_hours"]  # as stored before the field existed
+    listing.document = orjson.dumps(old).decode()
+    order(db_session, listing, buyer, units=2, start=0, end=3)
+    assert listing.document == render_document(listing) and orjson.loads(listing.document)["min_hours"] == 1
+
+
 def test_each_change_of_free_capacity_is_a_new_version_in_the_outbox(db_session, listing, buyer):
     start = listing.version
     held = order(db_session, listing, buyer, units=2, start=0, end=3)
