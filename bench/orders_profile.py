@@ -107,7 +107,8 @@ def main() -> None:
         profiler.disable()
     took, cpu = time.perf_counter() - began, time.process_time() - cpu
     print(f"{args.orders} orders over {args.listings} listing(s): answers {dict(answers)}, "
-          f"{1000 * took / args.orders:.1f} ms per order, of which {1000 * cpu / args.orders:.1f} ms CPU in this process "
+          f"{1000 * took / args.orders:.1f} ms per order, of which {1000 * cpu / args.orders:.1f} ms CPU "
+          f"in this process "
           f"(cProfile {'on' if profiler else 'off'})")  # fmt: skip
     print(f"statements per order: {sum(statements.values()) / args.orders:.2f}")
     for statement, n in statements.most_common():
