@@ -10,32 +10,41 @@ from typing import Generic, Literal, TypeVar, overload
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Float,
     Integer,
     String,
     and_,
     bindparam,
+    cast,
     func,
+    literal,
     literal_column,
     select,
     table,
     tuple_,
 )
 from sqlalchemy import text as text_clause
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session
 
 from ..b64 import b64url_decode, b64url_encode
 from ..errors import DomainError
 from ..models import Listing
+from .latency import path_table_json, path_table_within
 
 COUNT_CAP = 1000  # counts stop here: "1,000+" costs 0.2 ms, an exact count grows with the matches
 MAX_TERMS = 8
 
+# The estimated latency to the buyer (§10) as whole microseconds, those without one last (near_city given).
+LATENCY_KEY = "latency_key"
+NO_ESTIMATE = 2**62
 # sort name -> (column, descending); every order ends with id in the same direction.
 SORT_ORDERS = {
     "newest": (None, True),
     "price": (Listing.unit_price, False),
     "-price": (Listing.unit_price, True),
     "price_per_gpu": (Listing.price_per_gpu_hour, False),
+    "latency": (LATENCY_KEY, False),
 }
 
 
@@ -61,6 +70,7 @@ class SearchPage(Generic[Item]):
     total: int
     total_exact: bool
     next_cursor: str | None
+    estimates: list[float | None] | None = None
 
 
 def search_terms(q: str | None) -> list[str]:
@@ -126,6 +136,30 @@ _BUSY = {
 }
 
 
+def estimate_sql(dialect: str) -> ColumnElement:
+    """§10's estimate in SQL: the path time of the listing's city (in the JSON bound as "paths") + its access
+    latency; NULL for a listing without a city."""
+    paths = bindparam("paths", type_=String)
+    if dialect == "postgresql":
+        path = cast(cast(paths, JSONB).op("->>")(Listing.city_code), Float)
+    else:
+        path = func.json_extract(paths, literal('$."', String).concat(Listing.city_code).concat('"'))
+    return path + func.coalesce(Listing.latency_ms, 0.0)
+
+
+def _latency_key(dialect: str) -> ColumnElement:
+    """Whole microseconds of the estimate (truncated, as latency.sort_key does), NO_ESTIMATE without one."""
+    micro = estimate_sql(dialect) * 1000
+    whole = cast(func.trunc(micro) if dialect == "postgresql" else micro, BigInteger)
+    return func.coalesce(whole, literal(NO_ESTIMATE, BigInteger)).label(LATENCY_KEY)
+
+
+def _near_condition(dialect: str) -> ColumnElement[bool]:
+    """The estimate within max_latency_ms: a city among the near ones (an index can use that), then the sum."""
+    return and_(Listing.city_code.in_(bindparam("near_codes", expanding=True)),
+                estimate_sql(dialect) <= bindparam("max_latency_ms", type_=Float))  # fmt: skip
+
+
 def _window_condition(dialect: str) -> ColumnElement[bool]:
     free = text_clause(f"NOT EXISTS ({_BUSY['postgresql' if dialect == 'postgresql' else 'sqlite']})").bindparams(
         bindparam("start_s", type_=BigInteger), bindparam("end_s", type_=BigInteger), bindparam("units", type_=Integer)
@@ -137,9 +171,13 @@ def _window_condition(dialect: str) -> ColumnElement[bool]:
 
 
 def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort: str, text: bool,
-                window: bool = False) -> list:  # fmt: skip
+                window: bool = False, near: bool = False) -> list:  # fmt: skip
     conditions = searchable(include_stale=include_stale)
-    conditions += [_CONDITIONS[name]() for name in given]
+    # With near_city, max_latency_ms bounds the estimate to the buyer (§10), not the access latency alone.
+    bounded = near and "max_latency_ms" in given
+    conditions += [_CONDITIONS[name]() for name in given if not (bounded and name == "max_latency_ms")]
+    if bounded:
+        conditions.append(_near_condition(dialect))
     if sort == "price_per_gpu":
         conditions.append(Listing.price_per_gpu_hour.is_not(None))
     if text:
@@ -149,12 +187,9 @@ def _conditions(dialect: str, given: tuple[str, ...], include_stale: bool, sort:
     return conditions
 
 
-def _encode_cursor(sort: str, last) -> str:
-    """A cursor after `last` (a Listing, or a row with the sort column and id)."""
-    column, _ = SORT_ORDERS[sort]
-    value = getattr(last, column.key) if column is not None else None
-    raw = json.dumps([sort, value, last.id], separators=(",", ":")).encode()
-    return b64url_encode(raw)
+def _encode_cursor(value, last_id: int, sort: str) -> str:
+    """A cursor after the row whose sort value and id are given."""
+    return b64url_encode(json.dumps([sort, value, last_id], separators=(",", ":")).encode())
 
 
 def _fits(value, bits: int) -> bool:
@@ -176,9 +211,15 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
     return value, last_id
 
 
-def _after(sort: str) -> ColumnElement[bool]:
+def _sort_column(sort: str, dialect: str):
+    """The column (or, for latency, the expression) a sort orders by before id; None for newest."""
+    column = SORT_ORDERS[sort][0]
+    return _latency_key(dialect) if column == LATENCY_KEY else column
+
+
+def _after(sort: str, dialect: str) -> ColumnElement[bool]:
     """Rows after the cursor's (bound as "after_value", "after_id") in the sort's order."""
-    column, descending = SORT_ORDERS[sort]
+    column, descending = _sort_column(sort, dialect), SORT_ORDERS[sort][1]
     last_id = bindparam("after_id", type_=Listing.id.type)
     if column is None:
         return Listing.id < last_id if descending else Listing.id > last_id
@@ -186,8 +227,8 @@ def _after(sort: str) -> ColumnElement[bool]:
     return key < boundary if descending else key > boundary
 
 
-def _order_by(sort: str) -> list:
-    column, descending = SORT_ORDERS[sort]
+def _order_by(sort: str, dialect: str) -> list:
+    column, descending = _sort_column(sort, dialect), SORT_ORDERS[sort][1]
     columns = [Listing.id] if column is None else [column, Listing.id]
     return [c.desc() if descending else c.asc() for c in columns]
 
@@ -210,23 +251,30 @@ class _Shape:
     text: bool
     after: bool  # a cursor rather than a page number
     window: bool = False  # start and end (and units) given
+    near: bool = False  # near_city given: rows carry the estimate to the buyer
 
 
 @lru_cache(maxsize=1024)
 def _statements(shape: _Shape):
-    """(page statement, capped count statement) of a search shape, built once: a search only binds values."""
-    conditions = _conditions(shape.dialect, shape.given, shape.include_stale, shape.sort, shape.text, shape.window)
+    """(page statement, capped count statement) of a search shape, built once: a search only binds values.
+
+    Rows carry the sort value (as "sort_value") and, with near_city, the estimate (as "estimate")."""
+    conditions = _conditions(shape.dialect, shape.given, shape.include_stale, shape.sort, shape.text, shape.window,
+                             shape.near)  # fmt: skip
     count = select(func.count()).select_from(_matching(conditions))
+    sort_column = _sort_column(shape.sort, shape.dialect)
+    extra = [] if sort_column is None else [sort_column.label("sort_value")]
+    if shape.near:
+        extra.append(estimate_sql(shape.dialect).label("estimate"))
     if shape.documents:
-        sort_column = SORT_ORDERS[shape.sort][0]
         # The capped count rides along as a column: one round trip for the whole answer.
         capped = count.scalar_subquery().label("capped_total")
-        columns = [Listing.id, Listing.document, capped] + ([sort_column] if sort_column is not None else [])
-        query = select(*columns).where(*conditions)
+        query = select(Listing.id, Listing.document, capped, *extra).where(*conditions)
     else:
-        query = select(Listing).where(*conditions)
-    query = query.where(_after(shape.sort)) if shape.after else query.offset(bindparam("offset", type_=Integer))
-    return query.order_by(*_order_by(shape.sort)).limit(bindparam("limit", type_=Integer)), count
+        query = select(Listing, *extra).where(*conditions)
+    after = _after(shape.sort, shape.dialect)
+    query = query.where(after) if shape.after else query.offset(bindparam("offset", type_=Integer))
+    return query.order_by(*_order_by(shape.sort, shape.dialect)).limit(bindparam("limit", type_=Integer)), count
 
 
 @overload
@@ -237,7 +285,8 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     """Find published listings by PROTOCOL.md §4's parameters (already validated).
 
     Items are Listing objects, or with `documents` just their stored JSON documents (the API's
-    answer, read without building objects).
+    answer, read without building objects). With `near_city`, `estimates` holds each item's
+    estimated latency to the buyer (None for a listing without a city), in the items' order.
     """
     sort, per_page, page = params["sort"], params["per_page"], params["page"]
     dialect, terms = session.get_bind().dialect.name, search_terms(params.get("q"))
@@ -249,20 +298,32 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     if window:
         values |= {"start": params["start"], "end": params["end"], "units": params.get("units") or 1,
                    "start_s": int(params["start"].timestamp()), "end_s": int(params["end"].timestamp())}  # fmt: skip
+    near = params.get("near_city")
+    if near:
+        bound = params.get("max_latency_ms")
+        values["paths"] = path_table_json(near, bound)
+        if bound is not None:
+            values["near_codes"] = list(path_table_within(near, bound))
     if params.get("cursor"):
         values["after_value"], values["after_id"] = _decode_cursor(sort, params["cursor"])
     else:
         values["offset"] = (page - 1) * per_page
     shape = _Shape(dialect, documents, sort, given, bool(params.get("include_stale")), bool(terms),
-                   bool(params.get("cursor")), window)  # fmt: skip
+                   bool(params.get("cursor")), window, bool(near))  # fmt: skip
     query, count = _statements(shape)
     # Documents need no ORM objects: the Core path skips the ORM's per-statement work.
-    rows = session.connection().execute(query, values).all() if documents else session.scalars(query, values).all()
-    next_cursor = _encode_cursor(sort, rows[per_page - 1]) if len(rows) > per_page else None
-    items = [row.document for row in rows[:per_page]] if documents else list(rows[:per_page])
+    rows = session.connection().execute(query, values).all() if documents else session.execute(query, values).all()
+    if len(rows) > per_page:
+        last = rows[per_page - 1]
+        last_id = last.id if documents else last[0].id
+        next_cursor = _encode_cursor(getattr(last, "sort_value", None), last_id, sort)
+    else:
+        next_cursor = None
+    items = [row.document if documents else row[0] for row in rows[:per_page]]
+    estimates = [row.estimate for row in rows[:per_page]] if near else None
     if documents and rows:
         total = rows[0].capped_total
     else:  # a page past the end still tells how many there are
         total = session.connection().execute(count, values).scalar_one()
     total, exact = (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
-    return SearchPage(items, page, per_page, total, exact, next_cursor)
+    return SearchPage(items, page, per_page, total, exact, next_cursor, estimates)

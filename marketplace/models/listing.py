@@ -32,6 +32,7 @@ class Listing(SQLModel, table=True):
         _published_index("ix_listing_pub_type_model_price", "resource_type", "gpu_model", "unit_price", "id"),
         _published_index("ix_listing_pub_region_price", "region", "unit_price", "id"),
         _published_index("ix_listing_pub_origin_newest", "origin", "id"),
+        _published_index("ix_listing_pub_city", "city_code", "id", extra_where=" AND city_code IS NOT NULL"),
         _published_index(
             "ix_listing_pub_ppg", "price_per_gpu_hour", "id", extra_where=" AND price_per_gpu_hour IS NOT NULL"
         ),
@@ -63,6 +64,8 @@ class Listing(SQLModel, table=True):
     tokens_per_second: float | None = Field(default=None, sa_column=Column(Float))
     region: str | None = Field(default=None, sa_column=Column(String(2)))
     city: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    # GB/T 2260 prefecture-level city of the datacenter: the latency estimate to a buyer (§10) needs it.
+    city_code: str | None = Field(default=None, sa_column=Column(String(6)))
     datacenter: str = Field(default="", sa_column=Column(String(128), nullable=False))
     latency_ms: float | None = Field(default=None, sa_column=Column(Float))
     unit_price: int | None = Field(default=None, sa_column=Column(BigInteger))
