@@ -1,6 +1,7 @@
 """Realistic listing rows for the search benchmark, loaded straight into the database (not through the API)."""
 
 import itertools
+import json
 import os
 import random
 import sqlite3
@@ -22,9 +23,10 @@ SEED = 2026
 COLUMNS = (
     "code", "origin", "version", "status", "title", "description", "resource_type",
     "gpu_model", "gpu_count", "gpu_memory_gb", "vcpus", "memory_gb", "storage_gb", "bandwidth_gbps",
-    "model_name", "tokens_per_second", "region", "city", "datacenter", "latency_ms",
+    "model_name", "tokens_per_second", "region", "city", "city_code", "datacenter", "latency_ms",
     "unit_price", "currency", "price_unit", "price_per_gpu_hour", "quantity",
-    "available_from", "available_until", "seller_name", "seller_org", "created_at", "updated_at", "document",
+    "available_from", "available_until", "capacity", "seller_name", "seller_org", "created_at", "updated_at",
+    "document",
 )  # fmt: skip
 
 # This node (R44) holds most of the catalogue; the rest arrived from other nodes of the federation.
@@ -66,9 +68,31 @@ def text_term(seed: int = SEED) -> str:
     return seller_pool(seed)[TEXT_TERM_SELLER][0].lower()
 
 
+def capacity_intervals(rng: random.Random, quantity: int, start: datetime, end: datetime, now: datetime) -> list | None:
+    """Free units over the rest of a listing's window, as orders leave them: for most listings none (all free)
+    or 1–3 intervals, for a tenth 20 to 60 (busy listings), contiguous, on whole hours (PROTOCOL.md §3)."""
+    horizon = max(start, now)
+    hours = int((end - horizon).total_seconds()) // 3600
+    draw = rng.random()
+    if hours < 2 or quantity == 0 or draw < 0.35:
+        return None
+    count = rng.randint(20, 60) if draw > 0.885 else rng.randint(1, 3)
+    cuts = sorted(rng.sample(range(1, hours), min(count - 1, hours - 1)))
+    edges = [horizon, *(horizon + timedelta(hours=h) for h in cuts), end]
+    return [{"from": a, "until": b, "free": rng.randint(0, quantity)} for a, b in zip(edges, edges[1:], strict=False)]
+
+
+def _stored_capacity(intervals: list | None) -> str | None:
+    """The capacity column's value (marketplace.models.types.CapacityIntervals): [[from_s, until_s, free], ...]."""
+    if intervals is None:
+        return None
+    return json.dumps([[int(i["from"].timestamp()), int(i["until"].timestamp()), i["free"]] for i in intervals])
+
+
 def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
     """`count` listing rows in COLUMNS order, created over the past year in id order, documents rendered."""
     rng = random.Random(seed)
+    capacity_rng = random.Random(seed + 1)  # its own stream: the catalogue's other columns stay as they were
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     sellers = seller_pool(seed)
     serials = {origin: 0 for origin, _ in _ORIGINS}
@@ -85,6 +109,9 @@ def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
         _brand, seller_name, seller_org = rng.choice(sellers)
         created = now - year + year * i / max(count, 1)
         updated = min(now, created + timedelta(hours=rng.randint(0, 30 * 24)))
+        available_from = datetime.fromisoformat(raw["available_from"])
+        available_until = datetime.fromisoformat(raw["available_until"])
+        intervals = capacity_intervals(capacity_rng, raw["quantity"], available_from, available_until, now)
         ppg = price_per_gpu_hour(
             unit_price=raw["unit_price"], price_unit=raw["price_unit"], gpu_count=raw.get("gpu_count")
         )
@@ -93,14 +120,14 @@ def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
             rng.choices(statuses, status_weights)[0], raw["title"], raw["description"], resource_type,
             raw.get("gpu_model"), raw.get("gpu_count"), raw.get("gpu_memory_gb"), raw.get("vcpus"),
             raw.get("memory_gb"), raw.get("storage_gb"), raw.get("bandwidth_gbps"), raw.get("model_name"),
-            raw.get("tokens_per_second"), raw["region"], raw["city"], raw["datacenter"], raw["latency_ms"],
-            raw["unit_price"], raw["currency"], raw["price_unit"], ppg, raw["quantity"],
-            datetime.fromisoformat(raw["available_from"]), datetime.fromisoformat(raw["available_until"]),
-            seller_name, seller_org, created, updated,
+            raw.get("tokens_per_second"), raw["region"], raw["city"], raw.get("city_code"), raw["datacenter"],
+            raw["latency_ms"], raw["unit_price"], raw["currency"], raw["price_unit"], ppg, raw["quantity"],
+            available_from, available_until, _stored_capacity(intervals), seller_name, seller_org, created, updated,
         )  # fmt: skip
         # The node serves each listing's stored document (marketplace/listings/documents.py), rendered here by
         # the app's own renderer from the row's values, as a write through the services would.
-        yield (*row, render_document(SimpleNamespace(**dict(zip(COLUMNS, row, strict=False)))))
+        fields = dict(zip(COLUMNS, row, strict=False)) | {"capacity": intervals, "min_hours": 1}
+        yield (*row, render_document(SimpleNamespace(**fields)))
 
 
 def migrate(database_url: str) -> None:
