@@ -82,8 +82,11 @@ def main() -> None:
             times.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200
         parts = max((len(o["parts"]) for o in found["offers"]), default=0)
-        print(f"{name:<28} {statistics.median(times):7.1f} {percentile(times, 0.99):7.1f}  {len(found['offers']):>6}"
-              f"  {parts:>5}  {found['considered']:>10}  {found.get('excluded', '')}", flush=True)
+        print(
+            f"{name:<28} {statistics.median(times):7.1f} {percentile(times, 0.99):7.1f}  {len(found['offers']):>6}"
+            f"  {parts:>5}  {found['considered']:>10}  {found.get('excluded', '')}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

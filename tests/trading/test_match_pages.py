@@ -33,7 +33,7 @@ def test_with_no_offer_the_page_says_what_each_requirement_left_out(client, db_s
     make_listing(db_session, seller, unit_price=3000, gpu_count=8, quantity=2)
     page = client.get("/match", query_string=_demand(max_yuan="20")).get_data(as_text=True)
     assert "No offer fills this demand" in page
-    assert "<td>Price ceiling</td><td class=\"num\">1</td>" in page
+    assert '<td>Price ceiling</td><td class="num">1</td>' in page
 
 
 def test_bad_demands_are_shown_beside_the_fields(client):
