@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..i18n.messages import N_
 from .regions import PROVINCES_ZH
 
 SOURCE = "cpca (PyPI) resources/adcodes.csv"
+CITY_HINT = N_("Not a GB/T 2260 city code (six digits, e.g. 520100 for Guiyang).")
 # A municipality's districts and counties sit under "市辖区" / "县"; the city is the municipality itself.
 _UNDER_MUNICIPALITY = {"市辖区"}
 

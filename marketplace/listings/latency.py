@@ -10,7 +10,7 @@ from functools import lru_cache
 import orjson
 
 from ..errors import DomainError
-from ..identity.cities import City, cities, find_city
+from ..identity.cities import CITY_HINT, City, cities, find_city
 
 EARTH_RADIUS_KM = 6371.0
 ROUTE_FACTOR = 1.5  # fibre routes are longer than the great circle
@@ -26,8 +26,7 @@ class UnknownCity(DomainError):
     reason = "unknown_city"
 
     def __init__(self, field: str, location: str = "json"):
-        super().__init__("Not a GB/T 2260 city code (six digits, e.g. 520100 for Guiyang).", field=field,
-                         location=location)  # fmt: skip
+        super().__init__(CITY_HINT, field=field, location=location)
 
 
 def city_or_refuse(code: str, *, field: str, location: str = "json") -> City:

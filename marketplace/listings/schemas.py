@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
-from ..identity.cities import find_city
+from ..i18n.messages import N_
+from ..identity.cities import CITY_HINT, find_city
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
 from ..inputs import Text, WholeNumber
@@ -35,9 +36,6 @@ def _moment(**kw) -> fields.AwareDateTime:
 
 
 moment_field = _moment  # for the schemas of other packages
-
-
-CITY_HINT = "Not a GB/T 2260 city code (six digits, e.g. 520100 for Guiyang)."
 
 
 def _known_city(code: str) -> None:
@@ -200,7 +198,7 @@ def document_rule_errors(data: dict, *, original=None) -> dict[str, list[str]]:
             errors["price_unit"] = [f"{label} is not priced {PRICE_UNIT_NAMES[unit]}; choose {allowed}."]
     city, region = data.get("city_code"), data.get("region")
     if city and region and city[:2] != region and "city_code" not in failed:
-        errors["city_code"] = ["The city is not in the listing's region."]
+        errors["city_code"] = [N_("The city is not in the listing's region.")]
     start, end = data.get("available_from"), data.get("available_until")
     if start is not None and end is not None and end <= start:
         errors["available_until"] = ["The end of availability must be later than its start."]
@@ -304,7 +302,7 @@ class SearchArgsSchema(Schema):
     @validates_schema(skip_on_field_errors=True)
     def _check_near(self, data: dict, **_kw) -> None:
         if data.get("sort") == "latency" and not data.get("near_city"):
-            raise ValidationError("Give near_city (the buyer's city) to sort by latency.", "near_city")
+            raise ValidationError(N_("Give near_city (the buyer's city) to sort by latency."), "near_city")
 
     @validates_schema
     def _like_with_like(self, data: dict, **_kw) -> None:

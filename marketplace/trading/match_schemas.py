@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from ..i18n.messages import N_
 from ..identity.regions import PROVINCES
 from ..inputs import Text
 from ..listings.schemas import MAX_PRICE, city_code_field, moment_field
@@ -41,21 +42,24 @@ class MatchSchema(Schema):
     @validates_schema(skip_on_field_errors=True)
     def _check(self, data: dict, **_kw) -> None:
         gpu = data["resource_type"] == "gpu"
-        asked, other = ("gpus", "units") if gpu else ("units", "gpus")
-        if other in data:
-            raise ValidationError(f"Ask for {asked} for this resource type, not {other}.", other)
-        if asked not in data:
-            raise ValidationError(f"Say how many {asked} are wanted.", asked)
+        if gpu and "units" in data:
+            raise ValidationError(N_("Ask for GPUs (gpus) in a GPU demand, not units."), "units")
+        if not gpu and "gpus" in data:
+            raise ValidationError(N_("Ask for units (units) in this demand, not GPUs."), "gpus")
+        if gpu and "gpus" not in data:
+            raise ValidationError(N_("Say how many GPUs are wanted."), "gpus")
+        if not gpu and "units" not in data:
+            raise ValidationError(N_("Say how many units are wanted."), "units")
         if not gpu and (data.get("gpu_models") or data.get("max_price_per_gpu_hour") is not None):
             name = "gpu_models" if data.get("gpu_models") else "max_price_per_gpu_hour"
-            raise ValidationError("Applies to GPU demands only.", name)
+            raise ValidationError(N_("Applies to GPU demands only."), name)
         for name in ("start", "end"):
             if data[name].timestamp() % 3600:
-                raise ValidationError("Windows start and end on whole hours.", name)
+                raise ValidationError(N_("Windows start and end on whole hours."), name)
         if data["end"] <= data["start"]:
-            raise ValidationError("Must be after start.", "end")
+            raise ValidationError(N_("Must be after start."), "end")
         if data.get("max_latency_ms") is not None and not data.get("near_city"):
-            raise ValidationError("Give near_city (the buyer's city) with max_latency_ms.", "near_city")
+            raise ValidationError(N_("Give near_city (the buyer's city) with max_latency_ms."), "near_city")
 
     @post_load
     def _demand(self, data: dict, **_kw) -> dict:

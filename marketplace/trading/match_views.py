@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from ..db import get_session
+from ..i18n.messages import N_
 from ..listings.latency import latency_class
 from ..models.types import utcnow
 from .forms import CST_OFFSET
@@ -24,7 +25,7 @@ def demand_from_form(args) -> tuple[dict, dict[str, list[str]]]:
     amount = args.get("amount", "").strip()
     if amount:
         if not amount.isdigit():
-            errors["amount"] = ["Write a whole number, e.g. 8."]
+            errors["amount"] = [N_("Write a whole number, e.g. 8.")]
         else:
             raw["gpus" if raw["resource_type"] == "gpu" else "units"] = int(amount)
     models = [m.strip() for m in args.get("gpu_models", "").split(",") if m.strip()]
@@ -41,7 +42,7 @@ def demand_from_form(args) -> tuple[dict, dict[str, list[str]]]:
                 raise InvalidOperation
             raw["max_price_per_gpu_hour"] = int(fen)
         except (InvalidOperation, ValueError):
-            errors["max_yuan"] = ["Write a price in yuan with at most two decimals, e.g. 20.50."]
+            errors["max_yuan"] = [N_("Write a price in yuan with at most two decimals, e.g. 20.50.")]
     regions = [r for r in args.getlist("regions") if r]
     if regions:
         raw["regions"] = regions

@@ -45,7 +45,7 @@ def test_bad_demands_are_shown_beside_the_fields(client):
     assert response.status_code == 422 and 'id="near_city-error"' in response.get_data(as_text=True)
     response = client.get("/match", query_string=_demand(amount=""))
     page = response.get_data(as_text=True)
-    assert response.status_code == 422 and 'id="amount-error"' in page and "Say how many gpus" in page
+    assert response.status_code == 422 and 'id="amount-error"' in page and "Say how many GPUs are wanted." in page
 
 
 def test_the_empty_form_asks_for_a_demand(client):
