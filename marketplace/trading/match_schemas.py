@@ -75,6 +75,8 @@ class MatchSchema(Schema):
 
 
 class OfferPartSchema(Schema):
+    """Units of one listing in an offer, and what they cost."""
+
     listing_code = fields.String()
     origin = fields.String()
     units = fields.Integer()
@@ -82,6 +84,8 @@ class OfferPartSchema(Schema):
 
 
 class OfferSchema(Schema):
+    """One offer: its parts, total, what it provides and its estimated latency."""
+
     parts = fields.List(fields.Nested(OfferPartSchema))
     total = fields.Integer()
     currency = fields.String()
@@ -94,6 +98,8 @@ class OfferSchema(Schema):
 
 
 class MatchResultSchema(Schema):
+    """The answer of `POST /api/v1/matches`."""
+
     offers = fields.List(fields.Nested(OfferSchema))
     considered = fields.Integer()
     excluded = fields.Dict(

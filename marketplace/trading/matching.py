@@ -176,13 +176,16 @@ def _requirements(demand: Demand, dialect: str) -> dict[str, list]:
     }  # fmt: skip
 
 
-def _base() -> list:
-    return searchable() + [Listing.resource_type == bindparam("resource_type")]
+def _base(demand: Demand) -> list:
+    base = searchable() + [Listing.resource_type == bindparam("resource_type")]
+    if demand.per_gpu:  # every GPU listing has one; saying so lets the (model, price per GPU-hour) index serve
+        base.append(Listing.price_per_gpu_hour.is_not(None))
+    return base
 
 
 def _conditions(demand: Demand, dialect: str) -> list:
     """What every candidate satisfies."""
-    return _base() + [c for conditions in _requirements(demand, dialect).values() for c in conditions]
+    return _base(demand) + [c for conditions in _requirements(demand, dialect).values() for c in conditions]
 
 
 def _values(demand: Demand, *, need: int) -> dict:
@@ -343,7 +346,7 @@ def count_exclusions(*, session: Session, demand: Demand) -> dict[str, int]:
             continue  # a requirement the demand does not make
         others = [c for other, cs in requirements.items() if other != name for c in cs]
         unmet = not_(func.coalesce(and_(*conditions), False))  # NULL (e.g. no city) is not met either
-        failing = select(literal_column("1")).select_from(Listing).where(*_base(), *others, unmet)
+        failing = select(literal_column("1")).select_from(Listing).where(*_base(demand), *others, unmet)
         capped = failing.limit(bindparam("cap", type_=Integer)).subquery()
         counts[name] = session.execute(select(func.count()).select_from(capped), values).scalar_one()
     return counts
