@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import JSON, Float, Integer, and_, bindparam, func, literal_column, not_, select, type_coerce
+from sqlalchemy import JSON, Float, Integer, Row, and_, bindparam, func, literal_column, not_, select, type_coerce
 from sqlalchemy import text as text_clause
 from sqlmodel import Session
 
@@ -66,7 +66,7 @@ class Demand:
 class Candidate:
     """A listing that has at least one unit free throughout the window."""
 
-    listing: Listing
+    listing: Row  # the listing's _COLUMNS, read like a Listing's attributes
     free: int  # units free throughout the window
     size: int  # GPUs (or 1 unit) that one unit provides
     unit_total: Fraction  # the price of one unit over the window, exact
@@ -86,7 +86,7 @@ class Part:
     units: int
 
     @property
-    def listing(self) -> Listing:
+    def listing(self) -> Row:
         return self.candidate.listing
 
     @property
@@ -201,7 +201,13 @@ def _values(demand: Demand, *, need: int) -> dict:
     return values
 
 
-_COLUMNS = (Listing, type_coerce(Listing.capacity, JSON).label("raw_capacity"))
+# What offers, prices and pages need of a listing: read as plain rows (no ORM objects, no stored document).
+_COLUMNS = (
+    Listing.id, Listing.code, Listing.origin, Listing.title, Listing.gpu_count, Listing.vcpus, Listing.storage_gb,
+    Listing.bandwidth_gbps, Listing.price_unit, Listing.unit_price, Listing.quantity, Listing.region, Listing.city,
+    Listing.city_code, Listing.datacenter, Listing.latency_ms, Listing.updated_at,
+    type_coerce(Listing.capacity, JSON).label("raw_capacity"),
+)  # fmt: skip
 
 
 def _read(session: Session, demand: Demand, *, whole: bool, per_model: int) -> list:
@@ -217,7 +223,7 @@ def _read(session: Session, demand: Demand, *, whole: bool, per_model: int) -> l
         query = select(*_COLUMNS).where(*conditions)
         if model is not None:
             query = query.where(Listing.gpu_model == model)
-        rows += session.execute(query.order_by(*order).limit(per_model), values).all()
+        rows += session.connection().execute(query.order_by(*order).limit(per_model), values).all()
     return rows
 
 
@@ -233,7 +239,8 @@ def _free_units(raw: list | None, quantity: int, start_s: int, end_s: int) -> in
 def _candidates(rows: Iterable, demand: Demand) -> list[Candidate]:
     start_s, end_s, hours = int(demand.start.timestamp()), int(demand.end.timestamp()), demand.hours
     found, seen = [], set()
-    for listing, raw in rows:
+    for listing in rows:
+        raw = listing.raw_capacity
         if listing.id in seen:
             continue
         seen.add(listing.id)
@@ -280,7 +287,7 @@ def _groups(candidates: list[Candidate], key) -> dict:
     return groups
 
 
-def _place(listing: Listing) -> tuple:
+def _place(listing: Row) -> tuple:
     return listing.origin, listing.region, listing.city_code or listing.city, listing.datacenter
 
 
