@@ -7,9 +7,10 @@ cover what is still missing, the cheapest listing that covers it". The parts bef
 fractional optimum's (a lower bound of the best combination), and the last costs at most the fractional
 optimum's rest plus one unit of the listing where the greedy order stopped: so a combination's total is
 at most the best one's plus the price of one unit (over the window) of a listing of the pool.
-Every answer reads at most MAX_CANDIDATES listings per GPU model, by indexed queries in
-price order, and stops trying combinations at TIME_BUDGET_S: it comes within its time bound whatever
-the catalogue's size.
+Each query examines at most SCAN_LIMIT listings per GPU model (the cheapest per GPU-hour: an index
+range), keeps at most MAX_CANDIDATES, and trying combinations stops at TIME_BUDGET_S: the answer comes
+within its time bound whatever the catalogue's size, at the price of not seeing listings beyond the
+SCAN_LIMIT cheapest of a model (under the price ceiling).
 """
 
 import math
@@ -31,6 +32,7 @@ from .pricing import amount_of, whole_hours
 SINGLES_PER_MODEL = 60  # single offers read per GPU model, cheapest per GPU-hour first
 MAX_CANDIDATES = 400  # listings per GPU model that combinations may draw on
 MAX_PARTS = 20  # a combination of more parts is no offer a buyer would reserve
+SCAN_LIMIT = 2000  # listings per GPU model examined at most, cheapest per GPU-hour first
 TIME_BUDGET_S = 0.02  # after this much time spent on combinations, no further node or site is tried...
 ALWAYS_TRIED = 8  # ...beyond the largest few, which are always tried (the answer must not depend on load)
 _ORDERED = (Listing.price_per_gpu_hour.asc(), Listing.id.asc())
@@ -218,11 +220,13 @@ def _read(session: Session, demand: Demand, *, whole: bool, per_model: int) -> l
     values = _values(demand, need=need)
     conditions = _conditions(demand, dialect)
     order = _ORDERED if demand.per_gpu else (Listing.unit_price.asc(), Listing.id.asc())
+    price = _requirements(demand, dialect)["price"]
     rows = []
     for model in demand.gpu_models or (None,):
-        query = select(*_COLUMNS).where(*conditions)
-        if model is not None:
-            query = query.where(Listing.gpu_model == model)
+        same_model = [] if model is None else [Listing.gpu_model == model]
+        # The time bound: only the SCAN_LIMIT cheapest of the model (an index range) are examined further.
+        cheapest = select(Listing.id).where(*_base(demand), *same_model, *price).order_by(*order).limit(SCAN_LIMIT)
+        query = select(*_COLUMNS).where(Listing.id.in_(cheapest.scalar_subquery()), *conditions, *same_model)
         rows += session.connection().execute(query.order_by(*order).limit(per_model), values).all()
     return rows
 
@@ -342,8 +346,8 @@ def match_demand(*, session: Session, demand: Demand) -> MatchResult:
 
 
 def count_exclusions(*, session: Session, demand: Demand) -> dict[str, int]:
-    """For each requirement, how many listings of the resource type meet every other requirement but not it
-    (capped at COUNT_CAP + 1, as search's counts are): what relaxing it alone would bring."""
+    """For each requirement, how many published listings of the resource type do not meet it (capped at
+    COUNT_CAP + 1, as search's counts are): how narrow each requirement is, to show what to relax."""
     dialect = session.get_bind().dialect.name
     values = _values(demand, need=1) | {"cap": COUNT_CAP + 1}
     requirements = _requirements(demand, dialect)
@@ -351,9 +355,8 @@ def count_exclusions(*, session: Session, demand: Demand) -> dict[str, int]:
     for name, conditions in requirements.items():
         if not conditions:
             continue  # a requirement the demand does not make
-        others = [c for other, cs in requirements.items() if other != name for c in cs]
         unmet = not_(func.coalesce(and_(*conditions), False))  # NULL (e.g. no city) is not met either
-        failing = select(literal_column("1")).select_from(Listing).where(*_base(demand), *others, unmet)
+        failing = select(literal_column("1")).select_from(Listing).where(*_base(demand), unmet)
         capped = failing.limit(bindparam("cap", type_=Integer)).subquery()
         counts[name] = session.execute(select(func.count()).select_from(capped), values).scalar_one()
     return counts
