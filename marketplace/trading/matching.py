@@ -185,11 +185,6 @@ def _base(demand: Demand) -> list:
     return base
 
 
-def _conditions(demand: Demand, dialect: str) -> list:
-    """What every candidate satisfies."""
-    return _base(demand) + [c for conditions in _requirements(demand, dialect).values() for c in conditions]
-
-
 def _values(demand: Demand, *, need: int) -> dict:
     values = {"resource_type": demand.resource_type, "currency": demand.currency, "start": demand.start,
               "end": demand.end, "hours": demand.hours, "start_s": int(demand.start.timestamp()),
@@ -218,15 +213,18 @@ def _read(session: Session, demand: Demand, *, whole: bool, per_model: int) -> l
     dialect = session.get_bind().dialect.name
     need = demand.amount if whole else 1
     values = _values(demand, need=need)
-    conditions = _conditions(demand, dialect)
+    requirements = _requirements(demand, dialect)
     order = _ORDERED if demand.per_gpu else (Listing.unit_price.asc(), Listing.id.asc())
-    price = _requirements(demand, dialect)["price"]
+    price = requirements["price"]
+    # The rest is checked on those rows only: without the partial indexes' predicates here, PostgreSQL
+    # reads them by primary key rather than re-scanning the model's whole range.
+    rest = [c for name, cs in requirements.items() if name not in ("gpu_model", "price") for c in cs]
     rows = []
     for model in demand.gpu_models or (None,):
         same_model = [] if model is None else [Listing.gpu_model == model]
         # The time bound: only the SCAN_LIMIT cheapest of the model (an index range) are examined further.
         cheapest = select(Listing.id).where(*_base(demand), *same_model, *price).order_by(*order).limit(SCAN_LIMIT)
-        query = select(*_COLUMNS).where(Listing.id.in_(cheapest.scalar_subquery()), *conditions, *same_model)
+        query = select(*_COLUMNS).where(Listing.id.in_(cheapest.scalar_subquery()), *rest)
         rows += session.connection().execute(query.order_by(*order).limit(per_model), values).all()
     return rows
 
