@@ -23,7 +23,7 @@ SEED = 2026
 COLUMNS = (
     "code", "origin", "version", "status", "title", "description", "resource_type",
     "gpu_model", "gpu_count", "gpu_memory_gb", "vcpus", "memory_gb", "storage_gb", "bandwidth_gbps",
-    "model_name", "tokens_per_second", "region", "city", "datacenter", "latency_ms",
+    "model_name", "tokens_per_second", "region", "city", "city_code", "datacenter", "latency_ms",
     "unit_price", "currency", "price_unit", "price_per_gpu_hour", "quantity",
     "available_from", "available_until", "seller_name", "seller_org", "created_at", "updated_at", "stale_since",
     "capacity", "document",
@@ -156,8 +156,8 @@ def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
             rng.choices(statuses, status_weights)[0], raw["title"], raw["description"], resource_type,
             raw.get("gpu_model"), raw.get("gpu_count"), raw.get("gpu_memory_gb"), raw.get("vcpus"),
             raw.get("memory_gb"), raw.get("storage_gb"), raw.get("bandwidth_gbps"), raw.get("model_name"),
-            raw.get("tokens_per_second"), raw["region"], raw["city"], raw["datacenter"], raw["latency_ms"],
-            raw["unit_price"], raw["currency"], raw["price_unit"], ppg, raw["quantity"],
+            raw.get("tokens_per_second"), raw["region"], raw["city"], raw.get("city_code"), raw["datacenter"],
+            raw["latency_ms"], raw["unit_price"], raw["currency"], raw["price_unit"], ppg, raw["quantity"],
             available_from, available_until, seller_name, seller_org, created, updated,
             now - timedelta(hours=2) if origin == STALE_ORIGIN else None,
         )  # fmt: skip

@@ -45,6 +45,8 @@ from .templating import init_app as init_templating
 from .trading.api import listings_blp as trading_listings_api
 from .trading.api import orders_blp as orders_api
 from .trading.cli import orders_cli
+from .trading.match_api import blp as matches_api
+from .trading.match_views import bp as match_pages
 from .trading.views import bp as trading_pages
 
 csrf = CSRFProtect()
@@ -88,8 +90,8 @@ class NodeApi(Api):
 def _init_api(app: Flask) -> None:
     api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, trading_listings_api, orders_api, health_blp, wellknown_blp, federation_api, sync_api,
-                  audit_api, latency_api]  # fmt: skip
+    blueprints = [listings_api, trading_listings_api, orders_api, matches_api, health_blp, wellknown_blp,
+                  federation_api, sync_api, audit_api, latency_api]  # fmt: skip
     if is_national(app):
         authserver.init_app(app)
         blueprints += [registry_api, oauth_blp, oidc_blp, latency_matrix_api]
@@ -111,6 +113,7 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(trading_pages)
+    app.register_blueprint(match_pages)
     app.register_blueprint(metrics_pages)
     app.register_blueprint(monitoring_pages)
     app.register_blueprint(language_pages)

@@ -2,7 +2,8 @@
 
 Filters for people's eyes, all in the request's language (marketplace/i18n/):
 `money` (fen → `¥43,100.00`), `number`, `local_time` (China Standard Time), `local_date`,
-`province` (GB/T 2260), `industry` (GB/T 4754), `term` (statuses, roles, stages, decisions) and
+`province` (GB/T 2260), `city` (a GB/T 2260 city code and name), `industry` (GB/T 4754), `term`
+(statuses, roles, stages, decisions) and
 `tr` (an English message from a schema or service, translated).
 """
 
@@ -13,6 +14,7 @@ from flask import Flask, current_app, request
 from .i18n import current_locale, local_date, local_time, money, number
 from .i18n.messages import translate_message
 from .i18n.words import term
+from .identity.cities import city_choices, city_label
 from .identity.industries import section_name, section_names
 from .identity.regions import province_name, province_names
 from .models.types import CST
@@ -42,8 +44,9 @@ def init_app(app: Flask) -> None:
         industry=lambda letter: section_name(letter, current_locale()),
         term=term,
         tr=translate_message,
+        city=city_label,
     )
-    app.jinja_env.globals.update(url_with=url_with)
+    app.jinja_env.globals.update(url_with=url_with, city_choices=city_choices)
 
     @app.context_processor
     def _node():

@@ -9,12 +9,18 @@ from marshmallow import RAISE
 from ..accounts.auth import api_auth_required, bearer_user
 from ..db import get_session, replica_read
 from .documents import document_response, json_response
+from .latency import shown
 from .schemas import ListingCreateSchema, ListingOutSchema, ListingPatchSchema, SearchArgsSchema, SearchResultSchema
 from .search import search_listings
 from .services import managed_listing, publish_listing, retire_listing, update_listing, visible_listing
 
 blp = Blueprint("listings_api", __name__, url_prefix="/api/v1/listings", description="Capacity listings")
 _SECURED = [{"bearerAuth": []}]
+
+
+def with_estimate(document: str, estimate: float | None) -> str:
+    """A stored document (a JSON object's text) with `estimated_latency_ms` added as its last member."""
+    return f'{document[:-1]},"estimated_latency_ms":{orjson.dumps(shown(estimate)).decode()}}}'
 
 
 @blp.route("")
@@ -25,8 +31,11 @@ class ListingCollection(MethodView):
     def get(self, args):
         """Search published listings."""
         found = search_listings(session=get_session(), params=args, documents=True)
+        documents = found.items
+        if found.estimates is not None:
+            documents = [with_estimate(doc, est) for doc, est in zip(documents, found.estimates, strict=True)]
         return json_response({
-            "items": [orjson.Fragment(document) for document in found.items], "page": found.page,
+            "items": [orjson.Fragment(document) for document in documents], "page": found.page,
             "per_page": found.per_page, "total": found.total, "total_exact": found.total_exact,
             "next_cursor": found.next_cursor,
         })  # fmt: skip

@@ -39,6 +39,14 @@ _SITES = {
     "zhangjiang": ("31", "Shanghai", "Zhangjiang Financial Data Center, Pudong", 0.5, 3.0),
 }
 
+# The GB/T 2260 city of each demo city (their seats' coordinates come from identity.cities).
+_CITY_CODES = {
+    "Gui'an": "520100", "Guiyang": "520100", "Hohhot": "150100", "Ulanqab": "150900", "Zhongwei": "640500",
+    "Qingyang": "621000", "Xi'an": "610100", "Beijing": "110100", "Shanghai": "310100", "Suzhou": "320500",
+    "Hangzhou": "330100", "Shenzhen": "440300", "Shaoguan": "440200", "Chengdu": "510100", "Chongqing": "500100",
+    "Wuhan": "420100", "Wuhu": "340200", "Guangzhou": "440100",
+}  # fmt: skip
+
 # name, organization, sites, weight per resource type (gpu, cpu, storage, network, model_service, agent_service)
 _SELLER_ROWS = (
     ("Wang Lei", "Gui'an Computing Center Co., Ltd.", ("guian", "guiyang"), (5, 3, 3, 1, 1, 0)),
@@ -335,6 +343,7 @@ def _raw_listing(rng: random.Random, resource_type: str, now: datetime, scope: _
         "resource_type": resource_type,
         "region": region,
         "city": city,
+        "city_code": _CITY_CODES.get(city),
         "datacenter": datacenter,
         "latency_ms": round(rng.uniform(lat_low, lat_high), 1),
         "currency": "cny",

@@ -16,6 +16,7 @@ from .vocabulary import SPEC_FIELDS
 CST_OFFSET = "+08:00"
 _ONE_FEN = "At most two decimals: the smallest amount is one fen (0.01 yuan)."
 _TEXT_FIELDS = ("title", "description", "resource_type", "region", "city", "datacenter", "currency", "price_unit")
+_OPTIONAL_CHOICES = ("city_code",)  # an empty choice clears it
 _NUMBER_FIELDS = ("latency_ms", "quantity", "min_hours")
 _DATETIME_FIELDS = ("available_from", "available_until")
 FORM_FIELD_FOR = {"unit_price": "price"}  # schema field -> form field, where they differ
@@ -28,11 +29,11 @@ def form_to_document(form) -> tuple[dict, dict[str, list[str]]]:
     for name in _TEXT_FIELDS:
         if name in form and (form[name].strip() or name not in DRAFT_OPTIONAL):
             raw[name] = form[name].strip()  # an empty choice is no choice: a draft may leave it open
-    for name in (*SPEC_FIELDS, *_NUMBER_FIELDS):
+    for name in (*SPEC_FIELDS, *_NUMBER_FIELDS, *_OPTIONAL_CHOICES):
         value = form.get(name, "").strip()
         if value:
             raw[name] = value
-        elif name in SPEC_FIELDS:
+        elif name in SPEC_FIELDS or name in _OPTIONAL_CHOICES:
             raw[name] = None  # an emptied spec field is cleared
     for name in _DATETIME_FIELDS:
         value = form.get(name, "").strip()
@@ -64,7 +65,7 @@ def _amount(text: str) -> Decimal | None:
 def document_to_form(listing: Listing) -> dict[str, str]:
     """A stored listing as form values (a draft's empty fields stay empty)."""
     values: dict[str, str] = {}
-    for name in (*_TEXT_FIELDS, *SPEC_FIELDS, *_NUMBER_FIELDS):
+    for name in (*_TEXT_FIELDS, *SPEC_FIELDS, *_NUMBER_FIELDS, *_OPTIONAL_CHOICES):
         value = getattr(listing, name)
         values[name] = "" if value is None else str(value)
     for name in _DATETIME_FIELDS:

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
+from ..i18n.messages import N_
+from ..identity.cities import CITY_HINT, find_city
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
 from ..inputs import Text, WholeNumber
@@ -34,6 +36,16 @@ def _moment(**kw) -> fields.AwareDateTime:
 
 
 moment_field = _moment  # for the schemas of other packages
+
+
+def _known_city(code: str) -> None:
+    if find_city(code) is None:
+        raise ValidationError(CITY_HINT)
+
+
+def city_code_field(**kw) -> fields.String:
+    """A GB/T 2260 prefecture-level city code, one of identity.cities."""
+    return fields.String(validate=_known_city, **kw)
 
 
 def _optional_int(low: int, high: int) -> WholeNumber:
@@ -100,6 +112,7 @@ class ListingSchema(Schema):
         required=True, validate=validate.OneOf(tuple(PROVINCES), error="Not a GB/T 2260 province-level code.")
     )
     city = _text(64, load_default="")
+    city_code = city_code_field(allow_none=True, metadata={"description": "GB/T 2260 city of the datacenter"})
     datacenter = _text(128, load_default="")
     latency_ms = _optional_number(0, 10_000)
     unit_price = WholeNumber(
@@ -125,9 +138,10 @@ class ListingSchema(Schema):
 
     @post_dump
     def _leave_out_full_capacity(self, data: dict, **_kw) -> dict:
-        # §3: an absent `capacity` means every unit is free throughout.
-        if data.get("capacity", False) is None:
-            del data["capacity"]
+        # §3: an absent `capacity` means every unit is free throughout; `city_code` is optional.
+        for name in ("capacity", "city_code"):
+            if data.get(name, False) is None:
+                del data[name]
         return data
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
@@ -182,6 +196,9 @@ def document_rule_errors(data: dict, *, original=None) -> dict[str, list[str]]:
             *others, last = [PRICE_UNIT_NAMES[name] for name in PRICE_UNITS if name in rules["price_units"]]
             allowed = f"{', '.join(others)} or {last}" if others else last
             errors["price_unit"] = [f"{label} is not priced {PRICE_UNIT_NAMES[unit]}; choose {allowed}."]
+    city, region = data.get("city_code"), data.get("region")
+    if city and region and city[:2] != region and "city_code" not in failed:
+        errors["city_code"] = [N_("The city is not in the listing's region.")]
     start, end = data.get("available_from"), data.get("available_until")
     if start is not None and end is not None and end <= start:
         errors["available_until"] = ["The end of availability must be later than its start."]
@@ -247,7 +264,14 @@ class SearchArgsSchema(Schema):
             "are never compared with each other"
         },
     )
-    max_latency_ms = fields.Float(allow_nan=False, validate=validate.Range(min=0))
+    max_latency_ms = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(min=0),
+        metadata={"description": "Highest access latency; with near_city, highest estimated latency to the buyer"},
+    )
+    near_city = city_code_field(
+        metadata={"description": "The buyer's GB/T 2260 city: items carry estimated_latency_ms (§10)"}
+    )
     available_at = _moment()
     origin = fields.String(validate=validate.Regexp(rf"^{NODE_CODE_RE}$", error="Not a node code."))
     sort = fields.String(load_default="newest", validate=validate.OneOf(tuple(SORT_ORDERS)))
@@ -275,6 +299,11 @@ class SearchArgsSchema(Schema):
         if "start" in data and data["end"] <= data["start"]:
             raise ValidationError("Must be after start.", "end")
 
+    @validates_schema(skip_on_field_errors=True)
+    def _check_near(self, data: dict, **_kw) -> None:
+        if data.get("sort") == "latency" and not data.get("near_city"):
+            raise ValidationError(N_("Give near_city (the buyer's city) to sort by latency."), "near_city")
+
     @validates_schema
     def _like_with_like(self, data: dict, **_kw) -> None:
         if data.get("max_price") is not None and not data.get("price_unit"):
@@ -291,10 +320,16 @@ class SearchArgsSchema(Schema):
         return data
 
 
+class SearchItemSchema(ListingSchema):
+    """A listing in search results: with near_city, also the estimated latency to the buyer (§10)."""
+
+    estimated_latency_ms = fields.Float(allow_none=True, dump_only=True)
+
+
 class SearchResultSchema(Schema):
     """One page of search results."""
 
-    items = fields.List(fields.Nested(ListingSchema))
+    items = fields.List(fields.Nested(SearchItemSchema))
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()

@@ -10,12 +10,14 @@ from typing import Generic, Literal, TypeVar, overload
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Float,
     Integer,
     String,
     and_,
     bindparam,
     cast,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -32,16 +34,21 @@ from sqlmodel import Session
 from ..b64 import b64url_decode, b64url_encode
 from ..errors import DomainError
 from ..models import Listing
+from .latency import path_table_json, path_table_within
 
 COUNT_CAP = 1000  # counts stop here: "1,000+" costs 0.2 ms, an exact count grows with the matches
 MAX_TERMS = 8
 
+# The estimated latency to the buyer (§10) as whole microseconds, those without one last (near_city given).
+LATENCY_KEY = "latency_key"
+NO_ESTIMATE = 2**62
 # sort name -> (column, descending); every order ends with id in the same direction.
 SORT_ORDERS = {
     "newest": (None, True),
     "price": (Listing.unit_price, False),
     "-price": (Listing.unit_price, True),
     "price_per_gpu": (Listing.price_per_gpu_hour, False),
+    "latency": (LATENCY_KEY, False),
 }
 
 
@@ -67,6 +74,7 @@ class SearchPage(Generic[Item]):
     total: int
     total_exact: bool
     next_cursor: str | None
+    estimates: list[float | None] | None = None
 
 
 def search_terms(q: str | None) -> list[str]:
@@ -147,6 +155,30 @@ def _free(dialect: str) -> ColumnElement[bool]:
     )
 
 
+def estimate_sql(dialect: str) -> ColumnElement:
+    """§10's estimate in SQL: the path time of the listing's city (in the JSON bound as "paths") + its access
+    latency; NULL for a listing without a city."""
+    paths = bindparam("paths", type_=String)
+    if dialect == "postgresql":
+        path = cast(cast(paths, JSONB).op("->>")(Listing.city_code), Float)
+    else:
+        path = func.json_extract(paths, literal('$."', String).concat(Listing.city_code).concat('"'))
+    return path + func.coalesce(Listing.latency_ms, 0.0)
+
+
+def _latency_key(dialect: str) -> ColumnElement:
+    """Whole microseconds of the estimate (truncated, as latency.sort_key does), NO_ESTIMATE without one."""
+    micro = estimate_sql(dialect) * 1000
+    whole = cast(func.trunc(micro) if dialect == "postgresql" else micro, BigInteger)
+    return func.coalesce(whole, literal(NO_ESTIMATE, BigInteger)).label(LATENCY_KEY)
+
+
+def _near_condition(dialect: str) -> ColumnElement[bool]:
+    """The estimate within max_latency_ms: a city among the near ones (an index can use that), then the sum."""
+    return and_(Listing.city_code.in_(bindparam("near_codes", expanding=True)),
+                estimate_sql(dialect) <= bindparam("max_latency_ms", type_=Float))  # fmt: skip
+
+
 def _window_condition(dialect: str) -> ColumnElement[bool]:
     free = _free(dialect)
     return and_(
@@ -165,7 +197,11 @@ def _window_values(dialect: str, start, end, units: int) -> dict:
 
 def _filters(shape: "_Shape") -> list:
     """The search's own conditions, beside what makes a listing searchable."""
-    conditions = [_CONDITIONS[name]() for name in shape.given]
+    # With near_city, max_latency_ms bounds the estimate to the buyer (§10), not the access latency alone.
+    bounded = shape.near and "max_latency_ms" in shape.given
+    conditions = [_CONDITIONS[name]() for name in shape.given if not (bounded and name == "max_latency_ms")]
+    if bounded:
+        conditions.append(_near_condition(shape.dialect))
     if shape.sort == "price_per_gpu":
         conditions.append(Listing.price_per_gpu_hour.is_not(None))
     if shape.text:
@@ -190,12 +226,9 @@ def _branches(shape: "_Shape") -> list[list[ColumnElement[bool]]]:
     return [searchable() + _filters(shape), stale + _filters(shape)]
 
 
-def _encode_cursor(sort: str, last) -> str:
-    """A cursor after `last` (a Listing, or a row with the sort column and id)."""
-    column, _ = SORT_ORDERS[sort]
-    value = getattr(last, column.key) if column is not None else None
-    raw = json.dumps([sort, value, last.id], separators=(",", ":")).encode()
-    return b64url_encode(raw)
+def _encode_cursor(value, last_id: int, sort: str) -> str:
+    """A cursor after the row whose sort value and id are given."""
+    return b64url_encode(json.dumps([sort, value, last_id], separators=(",", ":")).encode())
 
 
 def _fits(value, bits: int) -> bool:
@@ -217,9 +250,15 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[int | None, int]:
     return value, last_id
 
 
-def _after(sort: str) -> ColumnElement[bool]:
+def _sort_column(sort: str, dialect: str):
+    """The column (or, for latency, the expression) a sort orders by before id; None for newest."""
+    column = SORT_ORDERS[sort][0]
+    return _latency_key(dialect) if column == LATENCY_KEY else column
+
+
+def _after(sort: str, dialect: str) -> ColumnElement[bool]:
     """Rows after the cursor's (bound as "after_value", "after_id") in the sort's order."""
-    column, descending = SORT_ORDERS[sort]
+    column, descending = _sort_column(sort, dialect), SORT_ORDERS[sort][1]
     last_id = bindparam("after_id", type_=Listing.id.type)
     if column is None:
         return Listing.id < last_id if descending else Listing.id > last_id
@@ -228,7 +267,7 @@ def _after(sort: str) -> ColumnElement[bool]:
 
 
 def _order_by(shape: "_Shape") -> list:
-    column, descending = SORT_ORDERS[shape.sort]
+    column, descending = _sort_column(shape.sort, shape.dialect), SORT_ORDERS[shape.sort][1]
     columns = [Listing.id] if column is None else [column, Listing.id]
     if shape.text_plan == "index":
         # Few matches: read them by the text index and sort them. "+ 0" keeps the sort's own index from
@@ -251,7 +290,7 @@ def _keys(shape: "_Shape", branches: list[list[ColumnElement[bool]]]):
     sets = []
     for conditions in branches:
         query = select(Listing.id).where(*conditions)
-        query = query.where(_after(shape.sort)) if shape.after else query
+        query = query.where(_after(shape.sort, shape.dialect)) if shape.after else query
         sets.append(query.order_by(*_order_by(shape)).limit(bindparam("branch_limit", type_=Integer)).subquery())
     return union_all(*(select(s.c.id) for s in sets))
 
@@ -268,6 +307,7 @@ class _Shape:
     text: bool
     after: bool  # a cursor rather than a page number
     window: bool = False  # start and end (and units) given
+    near: bool = False  # near_city given: rows carry the estimate to the buyer
     # PostgreSQL's text searches are counted first: "index" (at most COUNT_CAP matches: read them all by the
     # text index and sort them) or "walk" (more: walk the sort's index, testing each row), else None.
     text_plan: str | None = None
@@ -275,21 +315,26 @@ class _Shape:
 
 @lru_cache(maxsize=1024)
 def _statements(shape: _Shape):
-    """(page statement, capped count statement) of a search shape, built once: a search only binds values."""
+    """(page statement, capped count statement) of a search shape, built once: a search only binds values.
+
+    Rows carry the sort value (as "sort_value") and, with near_city, the estimate (as "estimate")."""
     branches = _branches(shape)
     count = _capped_count(branches)
     if len(branches) == 1:
-        conditions = branches[0] + ([_after(shape.sort)] if shape.after else [])
+        conditions = branches[0] + ([_after(shape.sort, shape.dialect)] if shape.after else [])
     else:
         conditions = [Listing.id.in_(_keys(shape, branches))]
+    sort_column = _sort_column(shape.sort, shape.dialect)
+    extra = [] if sort_column is None else [sort_column.label("sort_value")]
+    if shape.near:
+        extra.append(estimate_sql(shape.dialect).label("estimate"))
     if shape.documents:
-        sort_column = SORT_ORDERS[shape.sort][0]
-        columns = [Listing.id, Listing.document] + ([sort_column] if sort_column is not None else [])
+        columns = [Listing.id, Listing.document, *extra]
         if shape.text_plan is None:  # the capped count rides along as a column: one round trip
-            columns.insert(2, count.scalar_subquery().label("capped_total"))
+            columns.append(count.scalar_subquery().label("capped_total"))
         query = select(*columns).where(*conditions)
     else:
-        query = select(Listing).where(*conditions)
+        query = select(Listing, *extra).where(*conditions)
     query = query if shape.after else query.offset(bindparam("offset", type_=Integer))
     return query.order_by(*_order_by(shape)).limit(bindparam("limit", type_=Integer)), count
 
@@ -313,12 +358,18 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     window = params.get("start") is not None and params.get("end") is not None
     if window:
         values |= _window_values(dialect, params["start"], params["end"], params.get("units") or 1)
+    near = params.get("near_city")
+    if near:
+        bound = params.get("max_latency_ms")
+        values["paths"] = path_table_json(near, bound)
+        if bound is not None:
+            values["near_codes"] = list(path_table_within(near, bound))
     if params.get("cursor"):
         values["after_value"], values["after_id"] = _decode_cursor(sort, params["cursor"])
     else:
         values["offset"] = (page - 1) * per_page
     shape = _Shape(dialect, documents, sort, given, bool(params.get("include_stale")), bool(terms),
-                   bool(params.get("cursor")), window)  # fmt: skip
+                   bool(params.get("cursor")), window, bool(near))  # fmt: skip
     values["branch_limit"] = values["limit"] + values.get("offset", 0)
     total = None
     if terms and dialect == "postgresql":
@@ -327,12 +378,18 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
         shape = replace(shape, text_plan="index" if total <= COUNT_CAP else "walk")
     query, count = _statements(shape)
     # Documents need no ORM objects: the Core path skips the ORM's per-statement work.
-    rows = session.connection().execute(query, values).all() if documents else session.scalars(query, values).all()
-    next_cursor = _encode_cursor(sort, rows[per_page - 1]) if len(rows) > per_page else None
-    items = [row.document for row in rows[:per_page]] if documents else list(rows[:per_page])
+    rows = session.connection().execute(query, values).all() if documents else session.execute(query, values).all()
+    if len(rows) > per_page:
+        last = rows[per_page - 1]
+        last_id = last.id if documents else last[0].id
+        next_cursor = _encode_cursor(getattr(last, "sort_value", None), last_id, sort)
+    else:
+        next_cursor = None
+    items = [row.document if documents else row[0] for row in rows[:per_page]]
+    estimates = [row.estimate for row in rows[:per_page]] if near else None
     if total is None and documents and rows:
         total = rows[0].capped_total
     elif total is None:  # a page past the end still tells how many there are
         total = session.connection().execute(count, values).scalar_one()
     total, exact = (COUNT_CAP, False) if total > COUNT_CAP else (total, True)
-    return SearchPage(items, page, per_page, total, exact, next_cursor)
+    return SearchPage(items, page, per_page, total, exact, next_cursor, estimates)

@@ -22,6 +22,7 @@ SEARCH_INDEXES = {
     "type_model_price": (("resource_type", "gpu_model", "unit_price", "id"), ""),
     "region_price": (("region", "unit_price", "id"), ""),
     "origin_newest": (("origin", "id"), ""),
+    "city": (("city_code", "id"), " AND city_code IS NOT NULL"),
     "ppg": (("price_per_gpu_hour", "id"), " AND price_per_gpu_hour IS NOT NULL"),
     "model_ppg": (("gpu_model", "price_per_gpu_hour", "id"), " AND price_per_gpu_hour IS NOT NULL"),
 }
@@ -65,6 +66,8 @@ class Listing(SQLModel, table=True):
     tokens_per_second: float | None = Field(default=None, sa_column=Column(Float))
     region: str | None = Field(default=None, sa_column=Column(String(2)))
     city: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    # GB/T 2260 prefecture-level city of the datacenter: the latency estimate to a buyer (§10) needs it.
+    city_code: str | None = Field(default=None, sa_column=Column(String(6)))
     datacenter: str = Field(default="", sa_column=Column(String(128), nullable=False))
     latency_ms: float | None = Field(default=None, sa_column=Column(Float))
     unit_price: int | None = Field(default=None, sa_column=Column(BigInteger))

@@ -50,7 +50,14 @@ def _paths(world) -> dict[str, list[str]]:
     """Endpoint -> the paths that render it (with and without form errors)."""
     code = world["listing"].code
     orders = ("held", "expiring", "confirmed", "cancelled", "refunded", "expired")
+    demand = "resource_type=gpu&gpu_models=H100&amount=8&start=2030-01-01T08:00&end=2030-01-01T18:00&near_city=110100"
     return {
+        "matching.find_capacity": [
+            "/match",
+            f"/match?{demand}",
+            f"/match?{demand}&max_yuan=x",
+            "/match?amount=&start=2030-01-01T08:00&end=2030-01-01T18:00",
+        ],
         "listings.home": ["/"],
         "listings.search": ["/listings", "/listings?resource_type=gpu&region=52", "/listings?min_gpus=x&region=99"],
         "listings.detail": [f"/listings/{code}", "/listings/R44-00000000-0"],

@@ -63,7 +63,10 @@ def world(db_session):
 def _paths(world) -> dict[str, list[str]]:
     code = world["listing"].code
     applications = [world[name].id for name in ("initial", "final", "rejected")]
+    demand = "resource_type=gpu&gpu_models=H100&amount=8&start=2030-01-01T08:00&end=2030-01-01T18:00&near_city=110100"
     return {
+        "matching.find_capacity": ["/match", f"/match?{demand}", f"/match?{demand}&max_yuan=x",
+                                   "/match?amount=&start=2030-01-01T08:00&end=2030-01-01T18:00"],
         "listings.home": ["/"],
         "listings.search": ["/listings", "/listings?region=x"],
         "listings.detail": [f"/listings/{code}"],

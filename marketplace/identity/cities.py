@@ -1,0 +1,74 @@
+"""GB/T 2260 prefecture-level cities (six-digit codes) and the coordinates of their seats.
+
+The table is cpca's `resources/adcodes.csv` (PyPI package cpca, MIT licence: every GB/T 2260
+division with the longitude and latitude of its seat). It is read as a data file, without importing
+cpca (whose matcher loads pandas): nothing here is typed in by hand.
+"""
+
+import csv
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..i18n.messages import N_
+from .regions import PROVINCES_ZH
+
+SOURCE = "cpca (PyPI) resources/adcodes.csv"
+CITY_HINT = N_("Not a GB/T 2260 city code (six digits, e.g. 520100 for Guiyang).")
+# A municipality's districts and counties sit under "市辖区" / "县"; the city is the municipality itself.
+_UNDER_MUNICIPALITY = {"市辖区"}
+
+
+@dataclass(frozen=True)
+class City:
+    """A prefecture-level city: its code, its name in the standard, and its seat's coordinates."""
+
+    code: str
+    name: str
+    latitude: float
+    longitude: float
+
+
+def _adcodes_path() -> Path:
+    spec = importlib.util.find_spec("cpca")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("The cpca package (requirements.txt) is not installed: it holds the city table.")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
+
+
+@lru_cache(maxsize=1)
+def cities() -> dict[str, City]:
+    """Every prefecture-level city with coordinates, by six-digit code, in code order."""
+    found: dict[str, City] = {}
+    with _adcodes_path().open(encoding="utf-8", newline="") as table:
+        for row in csv.DictReader(table):
+            code, name = row["adcode"][:6], row["name"]
+            # cpca writes twelve digits; a prefecture is XXYY00 with YY not 00 (XX0000 is the province).
+            if row["adcode"][6:].strip("0") or code[4:] != "00" or code[2:4] == "00":
+                continue
+            if not row["latitude"] or not row["longitude"] or name == "县":
+                continue  # groupings without a seat (e.g. 省直辖县级行政区划), Chongqing's counties
+            if name in _UNDER_MUNICIPALITY:
+                name = PROVINCES_ZH.get(code[:2], name)
+            found[code] = City(code, name, float(row["latitude"]), float(row["longitude"]))
+    return dict(sorted(found.items()))
+
+
+def find_city(code: str | None) -> City | None:
+    """The city of a GB/T 2260 six-digit code, or None."""
+    return cities().get(code) if code else None
+
+
+def city_label(code: str | None) -> str:
+    """`贵阳市 (520100)`: how pages name a city code; empty for none."""
+    city = find_city(code)
+    if city is None:
+        return code or ""
+    return f"{city.name} ({city.code})"
+
+
+@lru_cache(maxsize=1)
+def city_choices() -> tuple[tuple[str, str], ...]:
+    """(code, label) of every city, for the select lists of forms."""
+    return tuple((code, city_label(code)) for code in cities())
