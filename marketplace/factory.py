@@ -36,6 +36,9 @@ from .monitoring.latency_api import blp as latency_api
 from .monitoring.latency_api import national_blp as latency_matrix_api
 from .monitoring.metrics import bp as metrics_pages
 from .monitoring.views import bp as monitoring_pages
+from .payments import hooks as payment_hooks
+from .payments.cli import payments_cli
+from .payments.views import bp as payment_pages
 from .registry.api import blp as registry_api
 from .registry.cli import registry_cli
 from .registry.views import bp as registry_pages
@@ -73,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limits.init_app(app)
     _init_api(app)
+    payment_hooks.init_app(app)
     _init_pages(app)
     errors.init_app(app)
     _init_cli(app)
@@ -111,6 +115,8 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(trading_pages)
+    app.register_blueprint(payment_pages)
+    csrf.exempt("marketplace.payments.views.stripe_webhook")  # signed by Stripe, never sent by a browser
     app.register_blueprint(metrics_pages)
     app.register_blueprint(monitoring_pages)
     app.register_blueprint(language_pages)
@@ -121,7 +127,8 @@ def _init_pages(app: Flask) -> None:
 
 
 def _init_cli(app: Flask) -> None:
-    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli, orders_cli):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli, orders_cli,
+                    payments_cli):
         app.cli.add_command(command)
     if is_national(app):
         app.cli.add_command(registry_cli)

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
+from ..config import hold_seconds_for, payment_providers
 from ..db import get_session
 from ..errors import DomainError
 from ..listings.services import listings_of_seller
@@ -25,6 +26,7 @@ from .services import (
     give_access,
     is_operator,
     listing_for_sale,
+    order_saved,
     place_order,
     quote_order,
     report_not_delivered,
@@ -98,9 +100,11 @@ def reserve(code: str):
                                values=request.form), 422  # fmt: skip
     expected = request.form.get("expected_total", "")
     session, config = get_session(), current_app.config
+    provider = payment_providers(config)[0]
     try:
         order, _ = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
-                               node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],
+                               node_code=config["NODE_CODE"], payment_provider=provider,
+                               hold_seconds=hold_seconds_for(config, provider),
                                expected_total=int(expected) if expected.isdigit() else None, **window)  # fmt: skip
     except DomainError as error:
         session.rollback()
@@ -109,6 +113,7 @@ def reserve(code: str):
                                errors=error.field_errors() or {"units": [error.message]}, values=request.form,
                                refusal=error), error.status  # fmt: skip
     session.commit()
+    order_saved.send(current_app._get_current_object(), order=order, session=session)
     flash(f"Order {order.code} is held for you until {order.hold_expires_at.strftime('%H:%M UTC')}.", "success")
     return redirect(url_for("trading.order_page", code=order.code))
 
@@ -199,7 +204,8 @@ def order_action(code: str, action: str):
         if len(text) > 4000 or any(ord(c) < 32 and c not in "\r\n\t" for c in text):
             raise DomainError("Too long, or holds control characters.", field="text")
         if action == "cancel":
-            cancel_order(session=session, order=order, actor=current_user, reason=text, now=now)
+            cancel_order(session=session, order=order, actor=current_user, reason=text, now=now,
+                         free_cancel_hours=current_app.config["FREE_CANCEL_HOURS"])  # fmt: skip
         elif action == "confirm":
             if not text:
                 raise DomainError("Give the bank transfer's reference.", field="reference")
@@ -214,6 +220,7 @@ def order_action(code: str, action: str):
         flash(error.message, "error")
         return _order_view(order, error.field_errors(), error.status)
     session.commit()
+    order_saved.send(current_app._get_current_object(), order=order, session=session)
     flash({"cancel": "Order cancelled.", "confirm": "Payment recorded: the order is confirmed.",
            "access": "Access details saved; the buyer sees them now.",
            "report": "Reported: the seller and the operators see the flag."}[action], "success")  # fmt: skip
