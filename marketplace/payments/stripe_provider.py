@@ -28,7 +28,7 @@ def _id(value) -> str | None:
     """An expandable field's id, whether Stripe sent the id or the object."""
     if value is None or isinstance(value, str):
         return value
-    return value.get("id")
+    return value.id
 
 
 class StripeProvider:

@@ -45,10 +45,10 @@ def verify_event(payments: NodePayments, payload: bytes, header: str | None):
 
 def _payment_for(payments: NodePayments, session: Session, obj) -> Payment | None:
     """The payment an event's object concerns: a Checkout Session, or a charge/refund through its intent."""
-    if obj.get("object") == "checkout.session":
-        return session.scalars(select(Payment).where(Payment.session_id == obj.get("id"))).first()
-    intent = obj.get("payment_intent")
-    intent = intent if isinstance(intent, str) or intent is None else intent.get("id")
+    if getattr(obj, "object", None) == "checkout.session":
+        return session.scalars(select(Payment).where(Payment.session_id == obj.id)).first()
+    intent = getattr(obj, "payment_intent", None)
+    intent = intent if isinstance(intent, str) or intent is None else intent.id
     if not intent:
         return None
     payment = session.scalars(select(Payment).where(Payment.payment_intent_id == intent)).first()
@@ -75,7 +75,7 @@ def receive_event(payments: NodePayments, session: Session, event) -> str:
         payment = session.get(Payment, payment_id)
     else:
         session.rollback()
-    session.add(StripeEvent(id=event.id, type=event.type, object_id=str(obj.get("id", "")), received_at=utcnow()))
+    session.add(StripeEvent(id=event.id, type=event.type, object_id=str(getattr(obj, "id", "")), received_at=utcnow()))
     try:
         session.flush()
     except IntegrityError:  # the same event, delivered at the same moment, was applied by the other delivery
@@ -87,7 +87,7 @@ def receive_event(payments: NodePayments, session: Session, event) -> str:
         outcome = apply_state(session=session, order=order, payment=payment, state=state, bps=payments.bps,
                               now=utcnow())  # fmt: skip
     record_audit(session=session, action="payment.webhook", actor="stripe",
-                 object=f"order:{order.code}" if order else f"stripe:{obj.get('id', '')}",
+                 object=f"order:{order.code}" if order else f"stripe:{getattr(obj, 'id', '')}",
                  detail={"event": event.id, "type": event.type, "changes": outcome.changes})  # fmt: skip
     session.commit()
     if order is not None and outcome.refund_due:
