@@ -38,6 +38,8 @@ def _paths(world) -> dict[str, list[str]]:
         "accounts.signup": ["/signup"],
         "accounts.login": ["/login"],
         "accounts.tokens": ["/tokens"],
+        "payments.balance": ["/payments/balance"],
+        "payments.payouts": ["/operator/payouts"],
     }
 
 
