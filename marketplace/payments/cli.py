@@ -47,8 +47,8 @@ def reconcile_command(days: int):
         if payments.stripe is not None:
             for event in payments.stripe.recent_events(since=utcnow() - timedelta(days=days), types=EVENT_TYPES):
                 if session.get(StripeEvent, event.id) is None:
-                    status = receive_event(payments, session, event)
-                    changes.append(f"event {event.id} ({event.type}) was not delivered: {status}")
+                    status, applied = receive_event(payments, session, event)
+                    changes += [f"event {event.id} ({event.type}) was not delivered: {status}"] + applied
             for order_id in [order.id for order in open_orders(session)]:
                 order = session.get(Order, order_id)
                 changes += sync_order(payments, session, order).changes

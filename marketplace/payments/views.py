@@ -27,7 +27,8 @@ def stripe_webhook():
     """Stripe's events: the signature checked over the raw body, each event applied once."""
     payments = node_payments(current_app)
     event = verify_event(payments, request.get_data(cache=False), request.headers.get("Stripe-Signature"))
-    return {"received": True, "status": receive_event(payments, get_session(), event)}
+    status, _changes = receive_event(payments, get_session(), event)
+    return {"received": True, "status": status}
 
 
 @bp.app_template_global()

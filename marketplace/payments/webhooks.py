@@ -59,12 +59,12 @@ def _payment_for(payments: NodePayments, session: Session, obj) -> Payment | Non
     return payment
 
 
-def receive_event(payments: NodePayments, session: Session, event) -> str:
-    """Apply a verified event once: "applied", "duplicate", or "ignored" (not about an order of this node)."""
+def receive_event(payments: NodePayments, session: Session, event) -> tuple[str, list[str]]:
+    """Apply a verified event once: ("applied" | "duplicate" | "ignored", what it changed, in words)."""
     WEBHOOK_EVENTS.labels(event.type).inc()
     if session.get(StripeEvent, event.id) is not None:
         session.rollback()
-        return "duplicate"
+        return "duplicate", []
     obj = event.data.object
     payment = _payment_for(payments, session, obj)
     state = None
@@ -80,7 +80,7 @@ def receive_event(payments: NodePayments, session: Session, event) -> str:
         session.flush()
     except IntegrityError:  # the same event, delivered at the same moment, was applied by the other delivery
         session.rollback()
-        return "duplicate"
+        return "duplicate", []
     order = session.get(Order, payment.order_id) if payment is not None else None
     outcome = Outcome()
     if order is not None and state is not None:
@@ -91,5 +91,5 @@ def receive_event(payments: NodePayments, session: Session, event) -> str:
                  detail={"event": event.id, "type": event.type, "changes": outcome.changes})  # fmt: skip
     session.commit()
     if order is not None and outcome.refund_due:
-        give_back(payments, session, order, amount=outcome.refund_due, key=f"refund-{order.code}")
-    return "applied" if order is not None else "ignored"
+        outcome.changes += give_back(payments, session, order, amount=outcome.refund_due, key=f"refund-{order.code}")
+    return ("applied" if order is not None else "ignored"), outcome.changes

@@ -1,4 +1,4 @@
-"""Money back: a late payment refunded at once, refunds on cancel, the seller's partial refund, transfers and their reversal."""
+"""Money back: late payments refunded at once, refunds on cancel, partial refunds, transfers and their reversal."""
 
 from datetime import timedelta
 
