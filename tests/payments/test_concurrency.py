@@ -53,7 +53,8 @@ def test_the_same_event_five_times_at_once_has_one_effect(racing_node):
         session.commit()
         body = {"listing_code": listing.code, "units": 1, "start": hour(48), "end": hour(50)}
     order = app.test_client().post(ORDERS, json=body, headers=auth).get_json()
-    session_id = next(s["id"] for s in server.state.all("checkout.session") if s["client_reference_id"] == order["code"])
+    session_id = next(s["id"] for s in server.state.all("checkout.session")
+                      if s["client_reference_id"] == order["code"])  # fmt: skip
     server.pay(session_id)
     event = events_of(server, session_id, "checkout.session.completed")[-1]
     results = server.webhooks.send_concurrently(event["id"], copies=5)
