@@ -99,7 +99,12 @@ def insert_for(session: Session, table):
 
 
 def _reading() -> bool:
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS") and not g.get("writes_on_get")
+
+
+def writes_on_get() -> None:
+    """This GET request writes (a page a payment provider sends the person back to): begin IMMEDIATE on SQLite."""
+    g.writes_on_get = True
 
 
 def _close_session(_exc: BaseException | None) -> None:
