@@ -70,23 +70,30 @@ class StripeProvider:
             self.client.v1.checkout.sessions.expire(payment.session_id)
 
     def read(self, payment: Payment) -> PaymentState:
-        """The session, its payment intent's charge and the charge's refunds, as Stripe has them now."""
+        """The session, its payment intent's charge and the charge's refunds, as Stripe has them now.
+
+        One request in the usual case (the intent and its charge expanded into the session); the refunds
+        are listed only when the charge says some money went back.
+        """
         state = PaymentState()
         if not payment.session_id:
             return state
-        session = self.client.v1.checkout.sessions.retrieve(payment.session_id)
+        session = self.client.v1.checkout.sessions.retrieve(
+            payment.session_id, {"expand": ["payment_intent.latest_charge"]})
         state.closed = session.status == "expired"
-        state.payment_intent_id = _id(session.payment_intent) or payment.payment_intent_id
-        if session.payment_status != "paid" or not state.payment_intent_id:
+        intent = session.payment_intent
+        state.payment_intent_id = _id(intent) or payment.payment_intent_id
+        if session.payment_status != "paid" or intent is None or isinstance(intent, str):
             return state
-        intent = self.client.v1.payment_intents.retrieve(state.payment_intent_id)
-        state.charge_id = _id(intent.latest_charge)
-        if intent.status != "succeeded" or not state.charge_id:
+        charge = intent.latest_charge
+        if intent.status != "succeeded" or charge is None or isinstance(charge, str):
             return state
-        charge = self.client.v1.charges.retrieve(state.charge_id)
-        state.paid, state.amount = charge.paid and charge.status == "succeeded", charge.amount
-        refunds = self.client.v1.refunds.list({"charge": state.charge_id, "limit": 100})
-        state.refunds = [Refund(id=r.id, amount=r.amount) for r in refunds.data if r.status in ("succeeded", "pending")]
+        state.charge_id, state.amount = charge.id, charge.amount
+        state.paid = bool(charge.paid) and charge.status == "succeeded"
+        if charge.amount_refunded:
+            refunds = self.client.v1.refunds.list({"charge": charge.id, "limit": 100})
+            state.refunds = [Refund(id=r.id, amount=r.amount) for r in refunds.data
+                             if r.status in ("succeeded", "pending")]  # fmt: skip
         return state
 
     def refund(self, payment: Payment, *, amount: int, key: str) -> Refund | None:
