@@ -3,11 +3,12 @@
 import base64
 import hashlib
 import json
+import operator
 
 from flask import Flask, Response, current_app, request
 
 from . import forms
-from .state import Store, StripeError, public
+from .state import API_VERSION, Store, StripeError, public
 
 
 def store() -> Store:
@@ -71,6 +72,31 @@ def listing(objects: list[dict], url: str, query: dict) -> Response:
     return respond({"object": "list", "data": page, "has_more": has_more, "url": url})
 
 
+def add_retrieve(blueprint, collection: str, object_name: str) -> None:
+    """`GET /v1/<collection>/<id>`: one stored object of that kind, with `expand[]`."""
+
+    def retrieve(object_id):
+        params()
+        return respond(store().get(object_name, object_id))
+
+    blueprint.add_url_rule(f"/v1/{collection}/<object_id>", f"retrieve_{collection}", retrieve, methods=["GET"])
+
+
+PAGING = {"limit", "starting_after", "ending_before", "created"}
+
+
+def list_of(object_name: str, url: str, filters: tuple[str, ...] = (), accepted: tuple[str, ...] = ()) -> Response:
+    """A list endpoint: paging, `created`, and equality on the `filters` fields (`accepted` ones are ignored)."""
+    query = params()
+    forms.only(query, PAGING | set(filters) | set(accepted))
+    created = created_filter(query)
+
+    def wanted(obj):
+        return created(obj) and all(obj[key] == query[key] for key in filters if query.get(key))
+
+    return listing(store().all(object_name, wanted), url, query)
+
+
 def created_filter(query: dict, key: str = "created"):
     """A predicate for `created=<ts>` or `created[gt|gte|lt|lte]=<ts>`."""
     value = query.get(key)
@@ -81,8 +107,8 @@ def created_filter(query: dict, key: str = "created"):
         return lambda obj: obj[key] == exact
     forms.only(value, {"gt", "gte", "lt", "lte"}, key)
     bounds = {op: forms.integer(value, op, f"{key}[{op}]") for op in value}
-    tests = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
-    return lambda obj: all(tests[op](obj[key], bound) for op, bound in bounds.items())
+    compare = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+    return lambda obj: all(compare[op](obj[key], bound) for op, bound in bounds.items())
 
 
 def json_response(body: dict, status: int = 200) -> Response:
@@ -151,8 +177,16 @@ class LockedFlask(Flask):
     def full_dispatch_request(self):
         if request.path.startswith("/_test/"):
             return super().full_dispatch_request()
-        with self.extensions["stripe_store"].lock:
-            return super().full_dispatch_request()
+        state = self.extensions["stripe_store"]
+        with state.lock:
+            if request.path.startswith("/v1/"):
+                request.environ["stripe.request_id"] = Store.new_id("req", 14)
+                state.current_request = {"id": request.environ["stripe.request_id"],
+                                         "idempotency_key": request.headers.get("Idempotency-Key")}  # fmt: skip
+            try:
+                return super().full_dispatch_request()
+            finally:
+                state.current_request = None
 
 
 def install(app: Flask) -> None:
@@ -162,13 +196,16 @@ def install(app: Flask) -> None:
     def _before():
         if not request.path.startswith("/v1/"):
             return None
+        if request.headers.get("Stripe-Account"):  # say so rather than answer as the platform
+            raise StripeError("This test server does not model requests made on behalf of a connected account "
+                              "(Stripe-Account header).", param="Stripe-Account")  # fmt: skip
         return authenticate() or replay_idempotent()
 
     @app.after_request
     def _after(response):
         if request.path.startswith("/v1/"):
-            response.headers.setdefault("Request-Id", Store.new_id("req", 14))
-            response.headers["Stripe-Version"] = request.headers.get("Stripe-Version", "")
+            response.headers["Request-Id"] = request.environ.get("stripe.request_id", "")
+            response.headers["Stripe-Version"] = request.headers.get("Stripe-Version", API_VERSION)
             response = remember_idempotent(response)
         return response
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template_string, request
 
 from . import forms, payments
-from .api import created_filter, listing, params, respond, store
+from .api import list_of, listing, params, respond, store
 from .state import Store, StripeError
 
 blueprint = Blueprint("checkout", __name__)
@@ -105,8 +105,12 @@ def create_session(state: Store, query: dict) -> dict:
     })  # fmt: skip
 
 
-def complete_session(state: Store, session_id: str, method: str = "card") -> dict:
-    """Pay an open session: a succeeded PaymentIntent and Charge, then `checkout.session.completed`."""
+def complete_session(state: Store, session_id: str, method: str = "card", declined: bool = False) -> dict:
+    """Pay an open session: a succeeded Charge on its PaymentIntent, then `checkout.session.completed`.
+
+    `declined`: the attempt fails (`payment_intent.payment_failed`), the session stays open with its
+    PaymentIntent, and a 402 `card_error` is raised, as Stripe answers a declined card.
+    """
     session = state.get("checkout.session", session_id)
     expire_due(state)
     if session["status"] != "open":
@@ -114,12 +118,19 @@ def complete_session(state: Store, session_id: str, method: str = "card") -> dic
                           code="checkout_session_inactive")  # fmt: skip
     if method not in session["payment_method_types"]:
         raise forms.invalid(f"Payment method {method} is not offered by this session.", "payment_method")
-    extra = session["_payment_intent_data"]
-    intent, _charge = payments.collect(
-        state, amount=session["amount_total"], currency=session["currency"], method=method,
-        metadata=forms.metadata(extra), description=extra.get("description"),
-        transfer_group=extra.get("transfer_group"))  # fmt: skip
-    session.update(status="complete", payment_status="paid", payment_intent=intent["id"], url=None,
+    if session["payment_intent"] is None:
+        extra = session["_payment_intent_data"]
+        intent = payments.open_intent(
+            state, amount=session["amount_total"], currency=session["currency"],
+            methods=session["payment_method_types"], metadata=forms.metadata(extra),
+            description=extra.get("description"), transfer_group=extra.get("transfer_group"))  # fmt: skip
+        session["payment_intent"] = intent["id"]
+    intent = state.get("payment_intent", session["payment_intent"])
+    charge = payments.attempt(state, intent, method, declined)
+    if declined:
+        raise StripeError(payments.DECLINE["message"], type="card_error", status=402, code="card_declined",
+                          decline_code="generic_decline", charge=charge["id"])  # fmt: skip
+    session.update(status="complete", payment_status="paid", url=None,
                    customer_details={"email": session["customer_email"] or "buyer@example.com", "name": "Test Buyer"})
     state.emit("checkout.session.completed", session)
     return session
@@ -132,6 +143,8 @@ def expire_session(state: Store, session_id: str) -> dict:
         raise forms.invalid(f"Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout "
                             f"Session has a status of \"{session['status']}\".")  # fmt: skip
     session.update(status="expired", url=None)
+    if session["payment_intent"]:  # a declined attempt left one behind
+        payments.cancel_intent(state, state.get("payment_intent", session["payment_intent"]))
     state.emit("checkout.session.expired", session)
     return session
 
@@ -156,16 +169,8 @@ def retrieve(session_id):
 
 @blueprint.get("/v1/checkout/sessions")
 def list_sessions():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "payment_intent", "status",
-                       "customer"})  # fmt: skip
     expire_due(store())
-
-    def where(session):
-        return all(session[key] == query[key] for key in ("payment_intent", "status") if query.get(key))
-
-    matching = store().all("checkout.session", lambda s: where(s) and created_filter(query)(s))
-    return listing(matching, "/v1/checkout/sessions", query)
+    return list_of("checkout.session", "/v1/checkout/sessions", ("payment_intent", "status"), ("customer",))
 
 
 @blueprint.post("/v1/checkout/sessions/<session_id>/expire")
@@ -198,6 +203,7 @@ PAGE = """<!doctype html>
     {{ method }}</label>
   {% endfor %}</fieldset>
   <button type="submit">Pay</button>
+  <button type="submit" name="decline" value="1">Use a declined test card</button>
 </form>
 {% if session.cancel_url %}<p><a href="{{ session.cancel_url }}">Cancel and return</a></p>{% endif %}
 {% elif session.status == "complete" %}
@@ -218,14 +224,14 @@ def _success_url(session: dict) -> str:
 def page(session_id):
     """The hosted checkout page: the amount in yuan, a Pay button, and a link back to `cancel_url`."""
     state = store()
-    session = state.objects.get(session_id)
-    if session is None or session["object"] != "checkout.session":
+    session = state.find("checkout.session", session_id)
+    if session is None:
         return "Something went wrong: no such checkout session.", 404
     expire_due(state)
     error = None
     if request.method == "POST":
         try:
-            complete_session(state, session_id, request.form.get("method", "card"))
+            complete_session(state, session_id, request.form.get("method", "card"), "decline" in request.form)
         except StripeError as refused:
             error = refused.message
         else:

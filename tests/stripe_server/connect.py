@@ -3,10 +3,12 @@
 from flask import Blueprint, redirect, render_template_string, request
 
 from . import forms
-from .api import created_filter, listing, params, respond, store
+from .api import add_retrieve, list_of, listing, params, respond, store
 from .state import Store
 
 blueprint = Blueprint("connect", __name__)
+add_retrieve(blueprint, "accounts", "account")
+add_retrieve(blueprint, "transfers", "transfer")
 
 LINK_LIFETIME = 300  # seconds an Account Link can be used (Stripe: a few minutes, once)
 DUE = ["business_type", "external_account", "individual.first_name", "individual.last_name", "tos_acceptance.date"]
@@ -44,17 +46,9 @@ def create_account_view():
     return respond(create_account(store(), params()))
 
 
-@blueprint.get("/v1/accounts/<account_id>")
-def retrieve_account(account_id):
-    params()
-    return respond(store().get("account", account_id))
-
-
 @blueprint.get("/v1/accounts")
 def list_accounts():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created"})
-    return listing(store().all("account", created_filter(query)), "/v1/accounts", query)
+    return list_of("account", "/v1/accounts")
 
 
 @blueprint.post("/v1/account_links")
@@ -62,8 +56,8 @@ def create_account_link():
     state, query = store(), params()
     forms.only(query, {"account", "type", "refresh_url", "return_url", "collect", "collection_options"})
     account = state.get("account", forms.required(query, "account"), "account")
-    kind = forms.choice(query, "type", ("account_onboarding", "account_update"))
     forms.required(query, "type")
+    kind = forms.choice(query, "type", ("account_onboarding", "account_update"))
     token = state.new_id("link", 24)
     state.add({
         "id": token, "object": "_account_link", "account": account["id"], "used": False,
@@ -87,8 +81,8 @@ ONBOARDING = """<!doctype html>
 def onboarding_page(token):
     """The hosted onboarding form; a used or expired link sends the user to `refresh_url`, as Stripe does."""
     state = store()
-    link = state.objects.get(token)
-    if link is None or link["object"] != "_account_link":
+    link = state.find("_account_link", token)
+    if link is None:
         return "This link is invalid.", 404
     if link["used"] or link["expires_at"] <= state.now():
         return redirect(link["refresh_url"], 303)
@@ -114,8 +108,8 @@ def create_transfer(state: Store, query: dict) -> dict:
     if amount is None:
         raise forms.invalid("Missing required param: amount.", "amount", "parameter_missing")
     currency = forms.currency(query)
-    account = state.objects.get(forms.required(query, "destination"))
-    if account is None or account["object"] != "account":
+    account = state.find("account", forms.required(query, "destination"))
+    if account is None:
         raise forms.invalid(f"No such destination: '{query['destination']}'", "destination", "resource_missing")
     if account["capabilities"].get("transfers") != "active":
         raise forms.invalid("Your destination account needs to have at least one of the following capabilities "
@@ -174,21 +168,9 @@ def create_transfer_view():
     return respond(create_transfer(store(), params()))
 
 
-@blueprint.get("/v1/transfers/<transfer_id>")
-def retrieve_transfer(transfer_id):
-    params()
-    return respond(store().get("transfer", transfer_id))
-
-
 @blueprint.get("/v1/transfers")
 def list_transfers():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "destination", "transfer_group"})
-
-    def where(transfer):
-        return all(transfer[key] == query[key] for key in ("destination", "transfer_group") if query.get(key))
-
-    return listing(store().all("transfer", lambda t: where(t) and created_filter(query)(t)), "/v1/transfers", query)
+    return list_of("transfer", "/v1/transfers", ("destination", "transfer_group"))
 
 
 @blueprint.post("/v1/transfers/<transfer_id>/reversals")

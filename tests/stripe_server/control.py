@@ -23,7 +23,9 @@ def _webhooks():
 @blueprint.post("/checkout/sessions/<session_id>/pay")
 def pay(session_id):
     with store().lock:
-        return jsonify(public(checkout.complete_session(store(), session_id, _body().get("method", "card"))))
+        body = _body()
+        declined = str(body.get("declined", "")).lower() in ("1", "true")
+        return jsonify(public(checkout.complete_session(store(), session_id, body.get("method", "card"), declined)))
 
 
 @blueprint.post("/checkout/sessions/<session_id>/expire")
@@ -54,16 +56,20 @@ def advance():
 
 @blueprint.post("/webhooks")
 def configure():
-    """Set any of `mode` (deliver, hold, drop), `copies`, `endpoint`, `secret`."""
+    """Set any of `mode` (deliver, hold, drop), `types` (the event types `mode` applies to; [] for all),
+    `copies`, `endpoint`, `secret`."""
     body, hooks = _body(), _webhooks()
     if body.get("mode") not in (None, "deliver", "hold", "drop"):
         return jsonify(error="mode must be deliver, hold or drop"), 400
     with hooks.condition:
         hooks.mode = body.get("mode", hooks.mode)
         hooks.copies = int(body.get("copies", hooks.copies))
+        if "types" in body:
+            hooks.types = set(body["types"]) or None
         hooks.endpoint = body.get("endpoint", hooks.endpoint)
         hooks.secret = body.get("secret", hooks.secret)
-    return jsonify(mode=hooks.mode, copies=hooks.copies, endpoint=hooks.endpoint)
+    return jsonify(mode=hooks.mode, types=sorted(hooks.types or []), copies=hooks.copies,
+                   endpoint=None if callable(hooks.endpoint) else hooks.endpoint)
 
 
 @blueprint.post("/webhooks/release")

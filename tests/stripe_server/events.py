@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from . import forms
 from .api import created_filter, listing, params, respond, store
@@ -19,10 +19,15 @@ from .state import Store
 blueprint = Blueprint("events", __name__)
 
 
+def _with_pending(event: dict) -> dict:
+    """The event with `pending_webhooks` as of now: 1 until a delivery to the endpoint succeeded."""
+    return event | {"pending_webhooks": 0 if current_app.extensions["stripe_webhooks"].succeeded(event["id"]) else 1}
+
+
 @blueprint.get("/v1/events/<event_id>")
 def retrieve(event_id):
     params()
-    return respond(store().get("event", event_id))
+    return respond(_with_pending(store().get("event", event_id)))
 
 
 @blueprint.get("/v1/events")
@@ -37,7 +42,11 @@ def list_events():
             return True
         return any(event["type"] == t or (t.endswith(".*") and event["type"].startswith(t[:-1])) for t in types)
 
-    return listing(store().all("event", lambda e: wanted(e) and created_filter(query)(e)), "/v1/events", query)
+    delivered = forms.boolean(query, "delivery_success", None)
+    events = [_with_pending(event) for event in store().all("event", lambda e: wanted(e) and created_filter(query)(e))]
+    if delivered is not None:
+        events = [event for event in events if (event["pending_webhooks"] == 0) == delivered]
+    return listing(events, "/v1/events", query)
 
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -54,7 +63,7 @@ class Delivery:
     id: int
     event_id: str
     type: str
-    status: str  # queued, held, dropped, sending, delivered, failed
+    status: str  # queued, held, dropped, released (re-queued as new deliveries), sending, delivered, failed
     attempts: list = field(default_factory=list)  # (unix time, HTTP status or error text)
     due: float = 0.0
 
@@ -67,13 +76,14 @@ class Webhooks:
     """The outbox: queues each event for the endpoint, sends from a background thread, retries failures.
 
     `mode` decides what happens to new events: `deliver` (default), `hold` (kept until `release`), or `drop`
-    (recorded and never sent unless redelivered). `copies` sends each new event that many times.
+    (recorded and never sent unless redelivered); with `types` set, only events of those types are held or
+    dropped, the others are delivered. `copies` sends each new event that many times.
     `endpoint` is a URL, or a callable `(payload: bytes, headers: dict) -> int` for an in-process app.
     """
 
     def __init__(self, state: Store, endpoint=None, secret: str = "", retry_delays=(0.2, 0.5, 1.0, 2.0)):
         self.state, self.endpoint, self.secret, self.retry_delays = state, endpoint, secret, tuple(retry_delays)
-        self.mode, self.copies = "deliver", 1
+        self.mode, self.copies, self.types = "deliver", 1, None
         self.deliveries: list[Delivery] = []
         self.condition = threading.Condition()
         self.stopped = False
@@ -95,18 +105,28 @@ class Webhooks:
         self.deliveries.append(delivery)
         return delivery
 
+    def succeeded(self, event_id: str) -> bool:
+        """Whether the event needs no more delivery: sent with a 2xx, or never meant for an endpoint."""
+        mine = [d for d in list(self.deliveries) if d.event_id == event_id]
+        return not mine or any(d.status == "delivered" for d in mine)
+
     def enqueue(self, event: dict) -> None:
         """Called for each new event: queue, hold or drop it, as `mode` says."""
         if self.endpoint is None:
             return
         with self.condition:
-            status = {"deliver": "queued", "hold": "held", "drop": "dropped"}[self.mode]
+            mode = self.mode if self.types is None or event["type"] in self.types else "deliver"
+            status = {"deliver": "queued", "hold": "held", "drop": "dropped"}[mode]
             for _ in range(self.copies):
                 self._add(event, status)
             self.condition.notify_all()
 
-    def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1) -> list[Delivery]:
-        """Send the held deliveries in `order` (`fifo`, `reverse` or `shuffle`), each `copies` times."""
+    def release(self, order: str = "fifo", seed: int | None = None, copies: int = 1, inline: bool = False) -> list:
+        """Send the held deliveries in `order` (`fifo`, `reverse` or `shuffle`), each `copies` times.
+
+        In the background thread (the new deliveries are returned), or with `inline` one after the other in
+        the caller's thread, without retries (their results are returned): for an in-process endpoint.
+        """
         with self.condition:
             held = [d for d in self.deliveries if d.status == "held"]
             if order == "reverse":
@@ -117,13 +137,29 @@ class Webhooks:
                 raise ValueError(f"order must be fifo, reverse or shuffle, not {order!r}")
             released = []
             for delivery in held:
-                delivery.status = "released"  # replaced by queued copies, in the new order
+                delivery.status = "released"  # replaced by copies, in the new order
                 for _ in range(copies):
-                    copy = self._add(self.state.objects[delivery.event_id], "queued")
+                    copy = self._add(self.state.objects[delivery.event_id], "sending" if inline else "queued")
                     copy.due = time.monotonic() + len(released) * 1e-6  # keep the chosen order
                     released.append(copy)
             self.condition.notify_all()
+        if not inline:
             return released
+        return [self._send_inline(delivery) for delivery in released]
+
+    def send(self, event_id: str) -> int | str:
+        """Send one event now, in the caller's thread, once; the endpoint's answer."""
+        event = self.state.get("event", event_id)
+        with self.condition:
+            delivery = self._add(event, "sending")
+        return self._send_inline(delivery)
+
+    def _send_inline(self, delivery: Delivery) -> int | str:
+        result = self._attempt(delivery, self.state.objects[delivery.event_id])
+        with self.condition:
+            delivery.status = "delivered" if _ok(result) else "failed"
+            self.condition.notify_all()
+        return result
 
     def redeliver(self, event_id: str, copies: int = 1) -> list[Delivery]:
         """Queue an event again (it may have been delivered, dropped or failed before)."""
@@ -137,12 +173,15 @@ class Webhooks:
         """Send one event `copies` times at the same moment from separate threads; their results."""
         event = self.state.get("event", event_id)
         barrier, results = threading.Barrier(copies), [None] * copies
-        deliveries = [self._add(event, "sending") for _ in range(copies)]
+        with self.condition:
+            deliveries = [self._add(event, "sending") for _ in range(copies)]
 
         def send(index):
             barrier.wait()
             results[index] = self._attempt(deliveries[index], event)
-            deliveries[index].status = "delivered" if _ok(results[index]) else "failed"
+            with self.condition:
+                deliveries[index].status = "delivered" if _ok(results[index]) else "failed"
+                self.condition.notify_all()
 
         threads = [threading.Thread(target=send, args=(index,)) for index in range(copies)]
         for thread in threads:
@@ -187,10 +226,15 @@ class Webhooks:
                     delivery.status = "failed"
                 self.condition.notify_all()
 
-    def _attempt(self, delivery: Delivery, event: dict) -> int | str:
+    def signed(self, event: dict, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, dict]:
+        """The body and headers Stripe would POST for `event` (signed now, or at `timestamp`)."""
         payload = json.dumps(event, indent=2).encode()
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                   "Stripe-Signature": sign(payload, self.secret)}  # fmt: skip
+        signature = sign(payload, self.secret if secret is None else secret, timestamp)
+        return payload, {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": signature,
+                         "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"}  # fmt: skip
+
+    def _attempt(self, delivery: Delivery, event: dict) -> int | str:
+        payload, headers = self.signed(event)
         try:
             if callable(self.endpoint):
                 result = self.endpoint(payload, headers)

@@ -74,7 +74,7 @@ def integer(params: dict, name: str, label: str | None = None, *, minimum: int |
     return number
 
 
-def boolean(params: dict, name: str, default: bool = False) -> bool:
+def boolean(params: dict, name: str, default: bool | None = False) -> bool | None:
     """A boolean parameter sent as `true`/`false`."""
     value = params.get(name)
     if value in (None, ""):

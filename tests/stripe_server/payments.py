@@ -3,41 +3,68 @@
 from flask import Blueprint
 
 from . import forms
-from .api import created_filter, listing, params, respond, store
+from .api import add_retrieve, list_of, params, respond, store
 from .state import Store
 
 blueprint = Blueprint("payments", __name__)
+add_retrieve(blueprint, "payment_intents", "payment_intent")
+add_retrieve(blueprint, "charges", "charge")
+add_retrieve(blueprint, "refunds", "refund")
 
 
 def _yuan(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency.upper()}"
 
 
-def collect(state: Store, *, amount: int, currency: str, method: str, metadata: dict, description=None,
-            transfer_group=None) -> tuple[dict, dict]:  # fmt: skip
-    """A succeeded PaymentIntent and its Charge, as a completed payment leaves them (with their events)."""
-    now = state.now()
+DECLINE = {"code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined."}
+
+
+def open_intent(state: Store, *, amount: int, currency: str, methods: list[str], metadata: dict, description=None,
+                transfer_group=None) -> dict:  # fmt: skip
+    """A PaymentIntent waiting for its first attempt (Checkout makes one when the buyer first submits)."""
     intent = state.add({
         "id": state.new_id("pi"), "object": "payment_intent", "amount": amount, "amount_capturable": 0,
-        "amount_received": 0, "canceled_at": None, "capture_method": "automatic", "created": now,
-        "currency": currency, "customer": None, "description": description, "latest_charge": None,
-        "livemode": False, "metadata": metadata, "payment_method": state.new_id("pm"),
-        "payment_method_types": [method], "status": "processing", "transfer_group": transfer_group,
-    })  # fmt: skip
-    state.emit("payment_intent.created", intent)
-    charge = state.add({
-        "id": state.new_id("ch"), "object": "charge", "amount": amount, "amount_captured": amount,
-        "amount_refunded": 0, "balance_transaction": state.new_id("txn"), "captured": True, "created": now,
-        "currency": currency, "description": description, "disputed": False, "failure_code": None,
-        "failure_message": None, "livemode": False, "metadata": metadata, "outcome": {"type": "authorized"},
-        "paid": True, "payment_intent": intent["id"], "payment_method": intent["payment_method"],
-        "payment_method_details": {"type": method, method: {}}, "refunded": False, "status": "succeeded",
+        "amount_received": 0, "canceled_at": None, "cancellation_reason": None, "capture_method": "automatic",
+        "created": state.now(), "currency": currency, "customer": None, "description": description,
+        "last_payment_error": None, "latest_charge": None, "livemode": False, "metadata": metadata,
+        "payment_method": None, "payment_method_types": methods, "status": "requires_payment_method",
         "transfer_group": transfer_group,
     })  # fmt: skip
-    intent.update(status="succeeded", amount_received=amount, latest_charge=charge["id"])
-    state.emit("charge.succeeded", charge)
-    state.emit("payment_intent.succeeded", intent)
-    return intent, charge
+    state.emit("payment_intent.created", intent)
+    return intent
+
+
+def attempt(state: Store, intent: dict, method: str, declined: bool = False) -> dict:
+    """Charge the intent once with `method`: succeeded, or declined (the intent then waits for another try)."""
+    amount = intent["amount"]
+    charge = state.add({
+        "id": state.new_id("ch"), "object": "charge", "amount": amount, "amount_captured": 0 if declined else amount,
+        "amount_refunded": 0, "balance_transaction": None if declined else state.new_id("txn"),
+        "captured": not declined, "created": state.now(), "currency": intent["currency"],
+        "description": intent["description"], "disputed": False,
+        "failure_code": DECLINE["code"] if declined else None,
+        "failure_message": DECLINE["message"] if declined else None, "livemode": False,
+        "metadata": dict(intent["metadata"]), "outcome": {"type": "issuer_declined" if declined else "authorized"},
+        "paid": not declined, "payment_intent": intent["id"], "payment_method": state.new_id("pm"),
+        "payment_method_details": {"type": method, method: {}}, "refunded": False,
+        "status": "failed" if declined else "succeeded", "transfer_group": intent["transfer_group"],
+    })  # fmt: skip
+    intent.update(latest_charge=charge["id"], payment_method=charge["payment_method"])
+    if declined:
+        intent.update(status="requires_payment_method", last_payment_error=DECLINE | {"charge": charge["id"]})
+        state.emit("charge.failed", charge)
+        state.emit("payment_intent.payment_failed", intent)
+    else:
+        intent.update(status="succeeded", amount_received=amount, last_payment_error=None)
+        state.emit("charge.succeeded", charge)
+        state.emit("payment_intent.succeeded", intent)
+    return charge
+
+
+def cancel_intent(state: Store, intent: dict, reason: str = "abandoned") -> None:
+    """Cancel an intent that never succeeded (`payment_intent.canceled`), as an expiring session does."""
+    state.change("payment_intent.canceled", intent, status="canceled", canceled_at=state.now(),
+                 cancellation_reason=reason)  # fmt: skip
 
 
 def refund(state: Store, query: dict) -> dict:
@@ -47,7 +74,7 @@ def refund(state: Store, query: dict) -> dict:
         raise forms.invalid("You can only specify one of these parameters: charge, payment_intent.", "charge")
     if intent_id := query.get("payment_intent"):
         intent = state.get("payment_intent", intent_id, "payment_intent")
-        if not intent["latest_charge"]:
+        if intent["status"] != "succeeded":
             raise forms.invalid(f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
                                 "payment_intent", "charge_not_refundable")  # fmt: skip
         charge = state.get("charge", intent["latest_charge"])
@@ -77,34 +104,14 @@ def refund(state: Store, query: dict) -> dict:
     return created
 
 
-@blueprint.get("/v1/payment_intents/<intent_id>")
-def retrieve_payment_intent(intent_id):
-    params()
-    return respond(store().get("payment_intent", intent_id))
-
-
 @blueprint.get("/v1/payment_intents")
 def list_payment_intents():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "customer"})
-    return listing(store().all("payment_intent", created_filter(query)), "/v1/payment_intents", query)
-
-
-@blueprint.get("/v1/charges/<charge_id>")
-def retrieve_charge(charge_id):
-    params()
-    return respond(store().get("charge", charge_id))
+    return list_of("payment_intent", "/v1/payment_intents", accepted=("customer",))
 
 
 @blueprint.get("/v1/charges")
 def list_charges():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "payment_intent", "transfer_group"})
-
-    def where(charge):
-        return all(charge[key] == query[key] for key in ("payment_intent", "transfer_group") if query.get(key))
-
-    return listing(store().all("charge", lambda c: where(c) and created_filter(query)(c)), "/v1/charges", query)
+    return list_of("charge", "/v1/charges", ("payment_intent", "transfer_group"))
 
 
 @blueprint.post("/v1/refunds")
@@ -112,18 +119,6 @@ def create_refund():
     return respond(refund(store(), params()))
 
 
-@blueprint.get("/v1/refunds/<refund_id>")
-def retrieve_refund(refund_id):
-    params()
-    return respond(store().get("refund", refund_id))
-
-
 @blueprint.get("/v1/refunds")
 def list_refunds():
-    query = params()
-    forms.only(query, {"limit", "starting_after", "ending_before", "created", "charge", "payment_intent"})
-
-    def where(item):
-        return all(item[key] == query[key] for key in ("charge", "payment_intent") if query.get(key))
-
-    return listing(store().all("refund", lambda r: where(r) and created_filter(query)(r)), "/v1/refunds", query)
+    return list_of("refund", "/v1/refunds", ("charge", "payment_intent"))

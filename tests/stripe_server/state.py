@@ -39,6 +39,7 @@ class Store:
         self.idempotent: dict[str, tuple] = {}  # Idempotency-Key → (request fingerprint, status, body)
         self.offset = 0  # seconds the clock was advanced by
         self.listeners = []  # called with each new event (the webhook outbox)
+        self.current_request = None  # the API request being answered: events name it, as Stripe's do
 
     def now(self) -> int:
         """The server's clock, in Unix seconds (real time plus what tests advanced it by)."""
@@ -53,10 +54,15 @@ class Store:
         self.objects[obj["id"]] = obj
         return obj
 
-    def get(self, object_name: str, object_id: str, param: str = "id") -> dict:
-        """The stored object of that kind, or Stripe's 404 `resource_missing`."""
+    def find(self, object_name: str, object_id: str) -> dict | None:
+        """The stored object of that kind, or None."""
         obj = self.objects.get(object_id or "")
-        if obj is None or obj["object"] != object_name:
+        return obj if obj is not None and obj["object"] == object_name else None
+
+    def get(self, object_name: str, object_id: str, param: str = "id") -> dict:
+        """The stored object of that kind, or Stripe's 404 `resource_missing` (400 when named by a parameter)."""
+        obj = self.find(object_name, object_id)
+        if obj is None:
             raise StripeError(f"No such {object_name.split('.')[-1]}: '{object_id}'", param=param,
                               code="resource_missing", status=404 if param == "id" else 400)  # fmt: skip
         return obj
@@ -65,7 +71,7 @@ class Store:
         """Objects of one kind, newest first (as Stripe lists them)."""
         return [obj for obj in reversed(self.objects.values()) if obj["object"] == object_name and where(obj)]
 
-    def emit(self, event_type: str, obj: dict, previous: dict | None = None, request: dict | None = None) -> dict:
+    def emit(self, event_type: str, obj: dict, previous: dict | None = None) -> dict:
         """Record an event with a snapshot of `obj` and hand it to the listeners (webhook delivery)."""
         data = {"object": public(obj)}
         if previous is not None:
@@ -73,7 +79,8 @@ class Store:
         event = self.add({
             "id": self.new_id("evt"), "object": "event", "api_version": API_VERSION, "created": self.now(),
             "data": data, "livemode": False, "pending_webhooks": len(self.listeners),
-            "request": request or {"id": None, "idempotency_key": None}, "type": event_type,
+            "request": dict(self.current_request or {"id": None, "idempotency_key": None}),
+            "type": event_type,
         })  # fmt: skip
         for listener in self.listeners:
             listener(event)

@@ -100,8 +100,10 @@ def test_hosted_page_shows_yuan_and_pays_then_redirects(stripe_server, stripe_cl
     paid = requests.post(session.url, data={"method": "alipay"}, allow_redirects=False, timeout=5)
     assert paid.status_code == 303
     assert paid.headers["Location"] == f"http://node.test/orders/ORD-1/paid?session={session.id}"
-    session = stripe_client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
-    assert session.status == "complete" and session.payment_intent.payment_method_types == ["alipay"]
+    expand = {"expand": ["payment_intent.latest_charge"]}
+    session = stripe_client.v1.checkout.sessions.retrieve(session.id, params=expand)
+    assert session.status == "complete"
+    assert session.payment_intent.latest_charge.payment_method_details.type == "alipay"
     assert ">Pay</button>" not in requests.get(session.url or f"{stripe_server.url}/c/pay/{session.id}", timeout=5).text
 
 
@@ -111,3 +113,31 @@ def test_hosted_page_of_an_expired_session_cannot_pay(stripe_server, stripe_clie
     answer = requests.post(session.url, data={"method": "card"}, allow_redirects=False, timeout=5)
     assert answer.status_code == 200 and "no longer active" in answer.text
     assert stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent is None
+
+
+def test_a_declined_card_leaves_the_session_open_with_its_payment_intent(stripe_server, stripe_client):
+    session = stripe_client.v1.checkout.sessions.create(params=session_params())
+    stripe_server.decline(session.id)
+    session = stripe_client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
+    assert (session.status, session.payment_status) == ("open", "unpaid")
+    intent = session.payment_intent
+    assert intent.status == "requires_payment_method" and intent.last_payment_error.code == "card_declined"
+    assert stripe_client.v1.charges.retrieve(intent.latest_charge).status == "failed"
+    with pytest.raises(stripe.InvalidRequestError, match="does not have a successful charge"):
+        stripe_client.v1.refunds.create(params={"payment_intent": intent.id})
+    page = requests.post(f"{stripe_server.url}/c/pay/{session.id}", data={"method": "card", "decline": "1"},
+                         allow_redirects=False, timeout=5)  # fmt: skip
+    assert page.status_code == 200 and "Your card was declined." in page.text
+    stripe_server.pay(session.id)
+    paid = stripe_client.v1.payment_intents.retrieve(intent.id)
+    assert (paid.status, paid.last_payment_error) == ("succeeded", None)
+    assert [e["type"] for e in stripe_server.events(object_id=intent.id)] == [
+        "payment_intent.created", "payment_intent.payment_failed", "payment_intent.payment_failed",
+        "payment_intent.succeeded"]  # fmt: skip
+
+
+def test_expiring_a_session_cancels_its_unpaid_payment_intent(stripe_server, stripe_client):
+    session = stripe_client.v1.checkout.sessions.create(params=session_params())
+    stripe_server.decline(session.id, "wechat_pay")
+    expired = stripe_client.v1.checkout.sessions.expire(session.id, params={"expand": ["payment_intent"]})
+    assert expired.status == "expired" and expired.payment_intent.status == "canceled"
