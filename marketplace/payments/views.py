@@ -1,5 +1,6 @@
 """Payment pages and Stripe's webhook: pay, paid, refund, fapiao, the seller's balance and Stripe account."""
 
+import stripe
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -68,7 +69,11 @@ def pay(code: str):
     if order.payment_provider != "stripe":
         order.payment_provider = "stripe"
         session.commit()
-    payment = open_checkout(node_payments(current_app), session, order)
+    try:
+        payment = open_checkout(node_payments(current_app), session, order)
+    except stripe.StripeError:  # Stripe refused (a hold with under 30 minutes left) or did not answer
+        session.rollback()
+        payment = None
     if payment is None or not payment.url:
         flash(_("The payment page could not be opened; try again in a minute or pay by bank transfer."), "error")
         return _back(order)

@@ -71,7 +71,11 @@ def receive_event(payments: NodePayments, session: Session, event) -> tuple[str,
     if payment is not None:
         payment_id, provider = payment.id, payments.providers.get(payment.provider)
         session.rollback()
-        state = provider.read(payment) if provider else None  # re-read, outside any transaction
+        try:
+            state = provider.read(payment) if provider else None  # re-read, outside any transaction
+        except stripe.StripeError as error:  # Stripe retries the delivery later; nothing was stored
+            raise DomainError(f"Stripe did not answer: {error.user_message or type(error).__name__}.",
+                              status=503, reason="provider_unreachable") from None  # fmt: skip
         payment = session.get(Payment, payment_id)
     else:
         session.rollback()

@@ -1,5 +1,7 @@
 """Reconciliation after lost webhooks, the seller's balance and Stripe account, payouts, fapiao requests."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -97,3 +99,20 @@ def test_a_buyer_asks_for_a_fapiao_checked_by_its_credit_code_and_the_seller_mar
     row = payment_row(db_session, code)
     assert (row.fapiao_company, row.fapiao_uscc, row.fapiao_number) == ("贵安算力有限公司", "91110000600037341L",
                                                                         "044001900111")
+
+
+def test_the_pay_button_opens_checkout_for_an_invoice_hold_unless_too_little_of_it_is_left(
+        client, db_session, stripe, listing, buyer, buyer_auth):  # fmt: skip
+    order = place(client, listing, buyer_auth, payment_provider="invoice")
+    sign_in(client, buyer)
+    token = form_token(client, f"/orders/{order['code']}")
+    response = client.post(f"/payments/orders/{order['code']}/pay", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].startswith(stripe.url)
+    assert order_row(db_session, order["code"]).payment_provider == "stripe"
+    short = place(client, listing, buyer_auth, payment_provider="invoice")
+    row = order_row(db_session, short["code"])
+    row.hold_expires_at = row.created_at + timedelta(minutes=10)  # Stripe wants 30 minutes at least
+    db_session.commit()
+    response = client.post(f"/payments/orders/{short['code']}/pay", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/orders/{short['code']}")
+    assert stripe.state.all("checkout.session", lambda s: s["client_reference_id"] == short["code"]) == []
