@@ -99,6 +99,11 @@ def apply_state(*, session: Session, order: Order, payment: Payment, state: Paym
         if order.payment_status != "refund_pending":
             order.payment_status = "refund_pending"
             outcome.changes.append(f"{code}: {net} to refund ({order.status})")
+    elif state.paid and order.payment_provider != payment.provider:
+        # Paid twice: the bank transfer was recorded first, so this provider's money goes back.
+        outcome.refund_due = state.amount - sum(refund.amount for refund in state.refunds)
+        if outcome.refund_due:
+            outcome.changes.append(f"{code}: paid by {order.payment_provider} too, {outcome.refund_due} to refund")
     if state.closed and order.status == "held" and not state.paid:
         if expire_hold(session=session, order=order, reason="the payment page lapsed unpaid", now=now):
             outcome.changes.append(f"{code}: payment page lapsed, expired")

@@ -177,3 +177,20 @@ def test_a_seller_confirming_a_bank_transfer_closes_the_checkout_page(client, db
     assert response.status_code == 200 and response.get_json()["payment"]["provider"] == "invoice"
     assert stripe.client().v1.checkout.sessions.retrieve(session_id).status == "expired"
     assert db_session.scalars(select(SellerAccount)).all() == []
+
+
+def test_paid_through_stripe_and_by_bank_transfer_the_stripe_money_goes_back(client, db_session, stripe, listing,
+                                                                             buyer_auth, seller):  # fmt: skip
+    order = place(client, listing, buyer_auth)
+    stripe.pay(payment_row(db_session, order["code"]).session_id)  # its webhook has not arrived yet
+    response = client.post(f"{ORDERS}/{order['code']}/confirm", json={"reference": "ICBC 77"},
+                           headers=bearer(db_session, seller))  # fmt: skip
+    assert response.status_code == 200
+    row = order_row(db_session, order["code"])
+    assert row.status == "confirmed" and row.payment_status == "paid" and row.payment_provider == "invoice"
+    charge_id = payment_row(db_session, order["code"]).charge_id
+    assert [r["amount"] for r in refunds_at(stripe, charge_id)] == [order["total"]]
+    money = sums(db_session, order["code"])
+    assert money["charge"] == 2 * order["total"] and money["refund"] == order["total"]
+    assert money["commission"] + money["seller_share"] == order["total"]
+    assert_balanced(db_session)
