@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
+    logging.getLogger("stripe").setLevel(logging.WARNING)  # two lines per Stripe request, likewise
 
     db.init_app(app)
     security.init_app(app)  # the proxy's client address before anything reads it; headers on every answer
