@@ -261,8 +261,8 @@ def cancel_order(*, session: Session, order: Order, actor: User, reason: str, no
         by_buyer_in_time = actor.id == order.buyer_id and now <= free_cancel_until(order, free_cancel_hours)
         if not (by_buyer_in_time or can_sell(actor, order)):
             raise TransitionRefused(
-                f"Free cancellation ended {free_cancel_hours} hours before the start: the listing's seller or "
-                "an operator may still refund it.", field="status")  # fmt: skip
+                f"Free cancellation ended {free_cancel_hours} hours before the start: the listing's seller or an "
+                "operator may still refund it.", field="status")  # fmt: skip
         if not by_buyer_in_time and not reason.strip():
             raise DomainError("Say why the confirmed order is cancelled.", field="reason")
         order.payment_status = "refund_pending"  # the money goes back by the provider's way

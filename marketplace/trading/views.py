@@ -10,12 +10,15 @@ from ..accounts.auth import page_role_required
 from ..config import hold_seconds_for, payment_providers
 from ..db import get_session
 from ..errors import DomainError
+from ..i18n import _, local_time
+from ..i18n.messages import translate_message
 from ..listings.services import listings_of_seller
 from ..models import Listing, Order, OrderEvent
 from ..models.types import utcnow
 from . import capacity
 from .chart import free_chart
 from .forms import cst_input, window_from_form
+from .pricing import line_text
 from .queries import list_orders, notifications_for, utilisation
 from .schemas import ORDER_STATUS_FILTER
 from .services import (
@@ -33,6 +36,7 @@ from .services import (
 )
 
 bp = Blueprint("trading", __name__)
+bp.add_app_template_filter(line_text)  # an order line's words, in the reader's language
 
 
 def _published_capacity(listing: Listing, now):
@@ -102,10 +106,11 @@ def reserve(code: str):
     session, config = get_session(), current_app.config
     provider = payment_providers(config)[0]
     try:
-        order, _ = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
-                               node_code=config["NODE_CODE"], payment_provider=provider,
-                               hold_seconds=hold_seconds_for(config, provider),
-                               expected_total=int(expected) if expected.isdigit() else None, **window)  # fmt: skip
+        order, _created = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
+                                      node_code=config["NODE_CODE"], payment_provider=provider,
+                                      hold_seconds=hold_seconds_for(config, provider),
+                                      expected_total=int(expected) if expected.isdigit() else None,
+                                      **window)  # fmt: skip
     except DomainError as error:
         session.rollback()
         listing = _sellable(code)
@@ -114,7 +119,8 @@ def reserve(code: str):
                                refusal=error), error.status  # fmt: skip
     session.commit()
     order_saved.send(current_app._get_current_object(), order=order, session=session)
-    flash(f"Order {order.code} is held for you until {order.hold_expires_at.strftime('%H:%M UTC')}.", "success")
+    flash(_("Order %(code)s is held for you until %(moment)s.", code=order.code,
+            moment=local_time(order.hold_expires_at)), "success")  # fmt: skip
     return redirect(url_for("trading.order_page", code=order.code))
 
 
@@ -124,7 +130,7 @@ def my_orders():
     """The signed-in person's orders as a buyer, newest first."""
     page = list_orders(session=get_session(), user=current_user, status=request.args.get("status") or None,
                        cursor=_cursor(), per_page=50)  # fmt: skip
-    return render_template("trading/orders.html", page=page, title="My orders", mode="buyer")
+    return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer")
 
 
 def _cursor() -> str | None:
@@ -141,7 +147,7 @@ def sales():
     page = list_orders(session=get_session(), user=current_user, as_role="seller", status=status,
                        listing_code=listing_code, cursor=_cursor(), per_page=50)  # fmt: skip
     listings = listings_of_seller(session=get_session(), seller=current_user)
-    return render_template("trading/orders.html", page=page, title="Sales", mode="seller", listings=listings,
+    return render_template("trading/orders.html", page=page, title=_("Sales"), mode="seller", listings=listings,
                            status=status, listing_code=listing_code)  # fmt: skip
 
 
@@ -152,7 +158,7 @@ def all_orders():
     status = request.args.get("status") if request.args.get("status") in ORDER_STATUS_FILTER else None
     page = list_orders(session=get_session(), user=current_user, as_role="operator", status=status,
                        cursor=_cursor(), per_page=50)  # fmt: skip
-    return render_template("trading/orders.html", page=page, title="All orders", mode="operator", status=status)
+    return render_template("trading/orders.html", page=page, title=_("All orders"), mode="operator", status=status)
 
 
 @bp.get("/notifications")
@@ -217,11 +223,11 @@ def order_action(code: str, action: str):
     except DomainError as error:
         session.rollback()
         order = find_order(session=session, code=code, viewer=current_user)
-        flash(error.message, "error")
+        flash(translate_message(error.message), "error")
         return _order_view(order, error.field_errors(), error.status)
     session.commit()
     order_saved.send(current_app._get_current_object(), order=order, session=session)
-    flash({"cancel": "Order cancelled.", "confirm": "Payment recorded: the order is confirmed.",
-           "access": "Access details saved; the buyer sees them now.",
-           "report": "Reported: the seller and the operators see the flag."}[action], "success")  # fmt: skip
+    flash({"cancel": _("Order cancelled."), "confirm": _("Payment recorded: the order is confirmed."),
+           "access": _("Access details saved; the buyer sees them now."),
+           "report": _("Reported: the seller and the operators see the flag.")}[action], "success")  # fmt: skip
     return redirect(url_for("trading.order_page", code=order.code))
