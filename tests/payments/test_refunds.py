@@ -8,6 +8,7 @@ from sqlalchemy import select
 from marketplace.models import SellerAccount
 from marketplace.models.types import utcnow
 from marketplace.payments.flows import transfer_shares
+from marketplace.payments.sweep import transfer_due_shares
 from marketplace.trading.services import expire_holds
 
 from ..conftest import form_token, sign_in
@@ -194,3 +195,19 @@ def test_paid_through_stripe_and_by_bank_transfer_the_stripe_money_goes_back(cli
     assert money["charge"] == 2 * order["total"] and money["refund"] == order["total"]
     assert money["commission"] + money["seller_share"] == order["total"]
     assert_balanced(db_session)
+
+
+def test_the_sync_worker_sends_the_shares_of_orders_that_have_started(app, client, db_session, stripe, payments,
+                                                                      listing, buyer_auth, seller):  # fmt: skip
+    account_id = payments.stripe.create_account(email=seller.email)
+    stripe.onboard(account_id)
+    db_session.add(SellerAccount(user_id=seller.id, stripe_account_id=account_id, payouts_enabled=True,
+                                 details_submitted=True, updated_at=utcnow()))  # fmt: skip
+    code = paid(client, stripe, db_session, listing, buyer_auth, start=48)
+    assert transfer_due_shares(app, force=True) == []  # not started yet
+    order = order_row(db_session, code)
+    order.starts_at = utcnow() - timedelta(hours=1)  # as if two days had passed
+    db_session.commit()
+    assert len(transfer_due_shares(app, force=True)) == 1
+    assert sums(db_session, code)["transfer"] == sums(db_session, code)["seller_share"] > 0
+    assert transfer_due_shares(app) == []  # a minute between runs
