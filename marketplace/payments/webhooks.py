@@ -53,6 +53,7 @@ def _payment_for(payments: NodePayments, session: Session, obj) -> Payment | Non
         return None
     payment = session.scalars(select(Payment).where(Payment.payment_intent_id == intent)).first()
     if payment is None:  # the refund arrived before the session's completion: find the session
+        session.rollback()  # no transaction (on SQLite: no write lock) while Stripe is asked
         session_id = payments.stripe.session_of_payment_intent(intent)
         if session_id:
             payment = session.scalars(select(Payment).where(Payment.session_id == session_id)).first()
