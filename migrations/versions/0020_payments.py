@@ -1,7 +1,7 @@
 """payments: each order's payment, the ledger, Stripe's events once by id, sellers' Stripe accounts
 
-Revision ID: 0019
-Revises: 0014
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-01 04:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import marketplace.models.types
 
-revision: str = "0019"
-down_revision: str | None = "0014"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
