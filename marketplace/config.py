@@ -86,6 +86,14 @@ def load_config(instance_path: str) -> dict:
         "REGISTRY_MAX_PENDING": _int_setting("REGISTRY_MAX_PENDING", 3),
         # How long an order holds its units before it lapses unless paid or confirmed (PROTOCOL.md §8).
         "ORDER_HOLD_SECONDS": int(hold_seconds),
+        # Payments (PROTOCOL.md §9): Stripe only with a secret key; without one the node takes invoices alone.
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").rstrip("/"),
+        "COMMISSION_BPS": _int_setting("COMMISSION_BPS", 500),
+        "FREE_CANCEL_HOURS": _int_setting("FREE_CANCEL_HOURS", 24),
+        # What an invoice tells the buyer to pay to (bank transfer).
+        "INVOICE_ACCOUNT": os.environ.get("INVOICE_ACCOUNT", ""),
         # Nodes sharing a host name (127.0.0.1 in development) must not overwrite each other's cookies.
         "SESSION_COOKIE_NAME": f"session_{code.lower()}",
         "REMEMBER_COOKIE_NAME": f"remember_{code.lower()}",
@@ -117,3 +125,18 @@ def load_config(instance_path: str) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
     }
+
+
+def payment_providers(config) -> tuple[str, ...]:
+    """The payment providers a node offers, the default first: Stripe only where it has a secret key."""
+    return ("stripe", "invoice") if config.get("STRIPE_SECRET_KEY") else ("invoice",)
+
+
+# Stripe refuses a Checkout Session whose `expires_at` is under 30 minutes ahead (PROTOCOL.md §9).
+STRIPE_MIN_HOLD_SECONDS = 31 * 60
+
+
+def hold_seconds_for(config, provider: str) -> int:
+    """How long a new order's hold lasts: the node's setting, at least 31 minutes when paid through Stripe."""
+    hold = config["ORDER_HOLD_SECONDS"]
+    return max(hold, STRIPE_MIN_HOLD_SECONDS) if provider == "stripe" else hold

@@ -120,7 +120,12 @@ def _replica_allowed() -> bool:
 
 
 def _reading() -> bool:
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS") and not g.get("writes_on_get")
+
+
+def writes_on_get() -> None:
+    """This GET request writes (a page a payment provider sends the person back to): begin IMMEDIATE on SQLite."""
+    g.writes_on_get = True
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -36,6 +36,9 @@ from .monitoring.latency_api import blp as latency_api
 from .monitoring.latency_api import national_blp as latency_matrix_api
 from .monitoring.metrics import bp as metrics_pages
 from .monitoring.views import bp as monitoring_pages
+from .payments import hooks as payment_hooks
+from .payments.cli import payments_cli
+from .payments.views import bp as payment_pages
 from .registry.api import blp as registry_api
 from .registry.cli import registry_cli
 from .registry.views import bp as registry_pages
@@ -66,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per federation call is noise
+    logging.getLogger("stripe").setLevel(logging.WARNING)  # two lines per Stripe request, likewise
 
     db.init_app(app)
     security.init_app(app)  # the proxy's client address before anything reads it; headers on every answer
@@ -75,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limits.init_app(app)
     _init_api(app)
+    payment_hooks.init_app(app)
     _init_pages(app)
     errors.init_app(app)
     _init_cli(app)
@@ -114,6 +119,8 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(accounts_pages)
     app.register_blueprint(trading_pages)
     app.register_blueprint(match_pages)
+    app.register_blueprint(payment_pages)
+    csrf.exempt("marketplace.payments.views.stripe_webhook")  # signed by Stripe, never sent by a browser
     app.register_blueprint(metrics_pages)
     app.register_blueprint(monitoring_pages)
     app.register_blueprint(language_pages)
@@ -124,7 +131,8 @@ def _init_pages(app: Flask) -> None:
 
 
 def _init_cli(app: Flask) -> None:
-    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli, orders_cli):
+    for command in (db_cli, users_cli, tokens_cli, demo_data, keys_cli, federation_cli, sync_cli, orders_cli,
+                    payments_cli):
         app.cli.add_command(command)
     if is_national(app):
         app.cli.add_command(registry_cli)

@@ -133,6 +133,7 @@ _ROUTE_PREFIXES = (
     "/healthz",
     "/metrics",
     "/api/openapi",
+    "/payments/stripe/",
 )
 
 

@@ -38,6 +38,7 @@ MACHINE_PREFIXES = (
     "/oauth/",
     "/.well-known/",
     "/healthz",
+    "/payments/stripe/",
     "/metrics",
     "/sync/",
 )

@@ -15,6 +15,7 @@ from .federation import AuthorizationCode, RevokedToken, SpentAssertion  # noqa:
 from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .monitoring import AuditEntry, PriceIndexDay, ReportedLink, RttSample, SyncSample  # noqa: E402
+from .payment import LedgerEntry, Payment, SellerAccount, StripeEvent  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
 from .sync import CatalogueChange, OutboxCounter, OutboxEvent, Stream, SyncCursor  # noqa: E402
 from .trading import IdempotencyKey, Order, OrderEvent  # noqa: E402
@@ -25,6 +26,7 @@ __all__ = [
     "AuthorizationCode",
     "CatalogueChange",
     "IdempotencyKey",
+    "LedgerEntry",
     "Listing",
     "Node",
     "NodeApplication",
@@ -33,14 +35,17 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OutboxCounter",
+    "Payment",
     "OutboxEvent",
     "PriceIndexDay",
     "ReportedLink",
     "Review",
     "RevokedToken",
     "RttSample",
+    "SellerAccount",
     "SpentAssertion",
     "Stream",
+    "StripeEvent",
     "SyncCursor",
     "SyncSample",
     "SQLModel",

@@ -45,6 +45,8 @@ class Order(SQLModel, table=True):
     payment_provider: str = Field(sa_column=Column(String(16), nullable=False))
     payment_status: str = Field(sa_column=Column(String(16), nullable=False))
     payment_reference: str | None = Field(default=None, sa_column=Column(String(200)))
+    # Where the buyer pays (a Stripe Checkout Session's page), once the payments layer made one.
+    payment_url: str | None = Field(default=None, sa_column=Column(String(2000)))
     # What the seller tells the buyer once confirmed: how to reach the machines or the endpoint.
     access_details: str | None = Field(default=None, sa_column=Column(Text))
     # The buyer says nothing was delivered: a flag for the seller and the operators.

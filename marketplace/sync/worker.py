@@ -22,6 +22,7 @@ from ..federation.outbox import signed_events
 from ..models import Stream
 from ..monitoring.sync_status import record_sync_error
 from ..monitoring.watcher import Watcher
+from ..payments.sweep import transfer_due_shares
 from ..trading.sweep import sweep_holds
 from .apply import remote_directory
 from .feed import (
@@ -263,6 +264,7 @@ class SyncWorker:
         """
         behind = {"push": False, "pull": False}
         sweep_holds(self.app)  # lapsed holds: marked expired, their freed capacity published (every few seconds)
+        transfer_due_shares(self.app)  # sellers' shares of started orders to their Stripe accounts (every minute)
 
         def push_round() -> None:
             behind["push"] = self.push_if_pending() > 0

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from ..accounts.auth import api_auth_required, bearer_user
+from ..config import hold_seconds_for, payment_providers
 from ..db import get_session
 from ..errors import DomainError, NotFound
 from ..listings.services import can_see, find_listing
@@ -26,7 +27,15 @@ from .schemas import (
     WindowSchema,
     body_fingerprint,
 )
-from .services import cancel_order, confirm_order, find_order, listing_for_sale, place_order, quote_order
+from .services import (
+    cancel_order,
+    confirm_order,
+    find_order,
+    listing_for_sale,
+    order_saved,
+    place_order,
+    quote_order,
+)
 
 listings_blp = Blueprint("trading_listings_api", __name__, url_prefix="/api/v1/listings", description="Availability")
 orders_blp = Blueprint("orders_api", __name__, url_prefix="/api/v1/orders", description="Orders")
@@ -111,17 +120,22 @@ class OrderCollection(MethodView):
     def post(self, data):
         """Hold units of a listing for a window: the order, `held` until paid or confirmed."""
         key = _idempotency_key()
-        if data.get("payment_provider", "invoice") != "invoice":
-            raise DomainError("This node takes invoice payments only.", field="payment_provider")
         session, config = get_session(), current_app.config
+        offered = payment_providers(config)
+        provider = data.get("payment_provider") or offered[0]
+        if provider not in offered:
+            raise DomainError(f"This node takes {' and '.join(offered)} payments only.", field="payment_provider")
         listing = listing_for_sale(session=session, code=data["listing_code"], viewer=bearer_user(),
                                    node_code=config["NODE_CODE"], lock=True)  # fmt: skip
         order, created = place_order(
             session=session, listing=listing, buyer=bearer_user(), units=data["units"], start=data["start"],
-            end=data["end"], now=utcnow(), node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],
-            expected_total=data.get("expected_total"), idempotency=(key, body_fingerprint(data)) if key else None,
+            end=data["end"], now=utcnow(), node_code=config["NODE_CODE"], payment_provider=provider,
+            hold_seconds=hold_seconds_for(config, provider), expected_total=data.get("expected_total"),
+            idempotency=(key, body_fingerprint(data)) if key else None,
         )  # fmt: skip
         session.commit()
+        if created:
+            order_saved.send(current_app._get_current_object(), order=order, session=session)
         return order, 201 if created else 200
 
 
@@ -146,8 +160,10 @@ class OrderCancel(MethodView):
         """Cancel a held order (buyer, seller, operator); a confirmed one is refunded by the seller or an operator."""
         session = get_session()
         order = find_order(session=session, code=code, viewer=bearer_user())
-        cancel_order(session=session, order=order, actor=bearer_user(), reason=data["reason"], now=utcnow())
+        cancel_order(session=session, order=order, actor=bearer_user(), reason=data["reason"], now=utcnow(),
+                     free_cancel_hours=current_app.config["FREE_CANCEL_HOURS"])  # fmt: skip
         session.commit()
+        order_saved.send(current_app._get_current_object(), order=order, session=session)
         return order
 
 
@@ -164,4 +180,5 @@ class OrderConfirm(MethodView):
         order = find_order(session=session, code=code, viewer=bearer_user())
         confirm_order(session=session, order=order, actor=bearer_user(), reference=data["reference"], now=utcnow())
         session.commit()
+        order_saved.send(current_app._get_current_object(), order=order, session=session)
         return order

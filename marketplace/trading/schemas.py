@@ -93,7 +93,7 @@ class OrderSchema(Schema):
     hold_expires_at = fields.AwareDateTime(format="iso", allow_none=True)
     buyer = fields.Function(lambda o: {"name": o.buyer_name, "org": o.buyer_org, "node": o.buyer_node})
     payment = fields.Function(
-        lambda o: {"provider": o.payment_provider, "status": o.payment_status, "url": None,
+        lambda o: {"provider": o.payment_provider, "status": o.payment_status, "url": o.payment_url,
                    "reference": o.payment_reference}
     )  # fmt: skip
     access_details = fields.String(allow_none=True)

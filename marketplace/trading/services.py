@@ -6,6 +6,7 @@ Every function takes the current time as `now`, so callers (and tests) decide wh
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -21,6 +22,14 @@ from .pricing import Price, price_order, whole_hours
 from .refusals import CapacityCommitted, CapacityShort, HoldExpired, NotForSale, PriceChanged, TransitionRefused
 
 HOLD_SECONDS = 3600
+FREE_CANCEL_HOURS = 24
+
+_signals = Namespace()
+# The payments layer above listens (trading cannot import it): `order_moved` inside the unit of work of
+# a transition (the ledger's entries commit with it), `order_saved` after the view committed a change
+# (calls to the payment provider: a Checkout Session for a new hold, a refund, an expired session).
+order_moved = _signals.signal("order-moved")
+order_saved = _signals.signal("order-saved")
 IDEMPOTENCY_KEEP = timedelta(hours=25)  # keys are kept at least 24 h
 
 
@@ -236,24 +245,37 @@ def _move(session: Session, order: Order, to_status: str, *, actor, reason: str,
     from_status, order.status, order.updated_at = order.status, to_status, now
     _record(session, order, kind=to_status, from_status=from_status, to_status=to_status, actor=actor,
             reason=reason, now=now)  # fmt: skip
+    order_moved.send(order, session=session, from_status=from_status, actor=actor, now=now)
 
 
-def cancel_order(*, session: Session, order: Order, actor: User, reason: str, now: datetime) -> Order:
-    """Cancel a held order (buyer, seller, operator); a confirmed one is refunded (seller or operator only)."""
+def free_cancel_until(order: Order, free_cancel_hours: int = FREE_CANCEL_HOURS) -> datetime:
+    """Until when the buyer may cancel a confirmed order and get all their money back (PROTOCOL.md §9)."""
+    return order.starts_at - timedelta(hours=free_cancel_hours)
+
+
+def cancel_order(*, session: Session, order: Order, actor: User, reason: str, now: datetime,
+                 free_cancel_hours: int = FREE_CANCEL_HOURS) -> Order:  # fmt: skip
+    """Cancel a held order (buyer, seller, operator); a confirmed one is refunded in full.
+
+    The buyer cancels a confirmed order until `free_cancel_hours` before its start; the seller or an
+    operator at any time, saying why.
+    """
     order, listing = _locked(session, order)
     if order.status == "held":
         if not (actor.id == order.buyer_id or can_sell(actor, order)):
             raise Forbidden("Only the buyer, the listing's seller or an operator cancels this order.")
-        _move(session, order, "cancelled", actor=actor, reason=reason, now=now)
         order.hold_expires_at, order.payment_status = None, "none"
+        _move(session, order, "cancelled", actor=actor, reason=reason, now=now)
     elif order.status == "confirmed":
-        if not can_sell(actor, order):
-            raise TransitionRefused("A confirmed order is cancelled by the listing's seller or an operator, "
-                                    "who refund it.", field="status")  # fmt: skip
-        if not reason.strip():
+        by_buyer_in_time = actor.id == order.buyer_id and now <= free_cancel_until(order, free_cancel_hours)
+        if not (by_buyer_in_time or can_sell(actor, order)):
+            raise TransitionRefused(
+                f"Free cancellation ended {free_cancel_hours} hours before the start: the listing's seller or an "
+                "operator may still refund it.", field="status")  # fmt: skip
+        if not by_buyer_in_time and not reason.strip():
             raise DomainError("Say why the confirmed order is cancelled.", field="reason")
-        _move(session, order, "refunded", actor=actor, reason=reason, now=now)
-        order.payment_status = "refund_pending"  # the money goes back by the provider's way (bank transfer)
+        order.payment_status = "refund_pending"  # the money goes back by the provider's way
+        _move(session, order, "refunded", actor=actor, reason=reason or "cancelled in time", now=now)
     else:
         raise TransitionRefused(f"The order is {order.status}: it cannot be cancelled.", field="status")
     session.flush()
@@ -262,20 +284,54 @@ def cancel_order(*, session: Session, order: Order, actor: User, reason: str, no
 
 
 def confirm_order(*, session: Session, order: Order, actor: User, reference: str, now: datetime) -> Order:
-    """Record an invoice payment and confirm a held order (the listing's seller or an operator)."""
+    """Record a bank transfer (invoice) and confirm a held order (the listing's seller or an operator)."""
     if not can_sell(actor, order):
         raise Forbidden("Only the listing's seller or an operator records a payment.")
     order, _listing = _locked(session, order)
     if order.status != "held":
         raise TransitionRefused(f"The order is {order.status}: only a held order is confirmed.", field="status")
-    if order.payment_provider != "invoice":
-        raise TransitionRefused("Only invoice orders are confirmed by hand.", field="payment_provider")
     if order.hold_expires_at <= now:
         raise HoldExpired(f"The hold lapsed at {_fmt(order.hold_expires_at)}: the units may be sold again.")
+    # Paid by bank transfer whatever was offered first: a Checkout Session still open is expired after this.
+    order.payment_provider, order.payment_status, order.payment_reference = "invoice", "paid", reference
+    order.hold_expires_at = None
     _move(session, order, "confirmed", actor=actor, reason=f"payment received: {reference}", now=now)
-    order.payment_status, order.payment_reference, order.hold_expires_at = "paid", reference, None
     session.flush()
     return order  # a live hold and a confirmed order take the same units: capacity is unchanged
+
+
+def settle_paid_hold(*, session: Session, order: Order, reference: str, now: datetime) -> bool:
+    """A provider reports the order paid: confirm it if it is still held, else leave it (the caller refunds)."""
+    order, _listing = _locked(session, order)
+    if order.status != "held" or order.hold_expires_at <= now:
+        return False
+    order.payment_status, order.payment_reference, order.hold_expires_at = "paid", reference, None
+    _move(session, order, "confirmed", actor=None, reason=f"paid: {reference}", now=now)
+    session.flush()
+    return True
+
+
+def expire_hold(*, session: Session, order: Order, reason: str, now: datetime) -> bool:
+    """The provider's payment page lapsed unpaid: expire the held order at once and free its units."""
+    order, listing = _locked(session, order)
+    if order.status != "held":
+        return False
+    order.payment_status = "none"
+    _move(session, order, "expired", actor=None, reason=reason, now=now)
+    session.flush()
+    _publish_capacity(session, listing, now)
+    return True
+
+
+def refund_confirmed(*, session: Session, order: Order, reason: str, now: datetime) -> bool:
+    """The provider returned all the money of a confirmed order (its own dashboard, say): refunded, units freed."""
+    order, listing = _locked(session, order)
+    if order.status != "confirmed":
+        return False
+    _move(session, order, "refunded", actor=None, reason=reason, now=now)
+    session.flush()
+    _publish_capacity(session, listing, now)
+    return True
 
 
 def expire_holds(*, session: Session, now: datetime) -> list[Order]:
@@ -293,8 +349,8 @@ def expire_holds(*, session: Session, now: datetime) -> list[Order]:
             .execution_options(populate_existing=True)
         ).all()  # fmt: skip
         for order in orders:
-            _move(session, order, "expired", actor=None, reason="the hold lapsed", now=now)
             order.payment_status = "none"
+            _move(session, order, "expired", actor=None, reason="the hold lapsed", now=now)
             expired.append(order)
         session.flush()
         _publish_capacity(session, listing, now)

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
+from ..config import hold_seconds_for, payment_providers
 from ..db import get_session
 from ..errors import DomainError
 from ..i18n import _, local_time
@@ -28,6 +29,7 @@ from .services import (
     give_access,
     is_operator,
     listing_for_sale,
+    order_saved,
     place_order,
     quote_order,
     report_not_delivered,
@@ -102,10 +104,13 @@ def reserve(code: str):
                                values=request.form), 422  # fmt: skip
     expected = request.form.get("expected_total", "")
     session, config = get_session(), current_app.config
+    provider = payment_providers(config)[0]
     try:
         order, _created = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
-                               node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],
-                               expected_total=int(expected) if expected.isdigit() else None, **window)  # fmt: skip
+                                      node_code=config["NODE_CODE"], payment_provider=provider,
+                                      hold_seconds=hold_seconds_for(config, provider),
+                                      expected_total=int(expected) if expected.isdigit() else None,
+                                      **window)  # fmt: skip
     except DomainError as error:
         session.rollback()
         listing = _sellable(code)
@@ -113,6 +118,7 @@ def reserve(code: str):
                                errors=error.field_errors() or {"units": [error.message]}, values=request.form,
                                refusal=error), error.status  # fmt: skip
     session.commit()
+    order_saved.send(current_app._get_current_object(), order=order, session=session)
     flash(_("Order %(code)s is held for you until %(moment)s.", code=order.code,
             moment=local_time(order.hold_expires_at)), "success")  # fmt: skip
     return redirect(url_for("trading.order_page", code=order.code))
@@ -204,7 +210,8 @@ def order_action(code: str, action: str):
         if len(text) > 4000 or any(ord(c) < 32 and c not in "\r\n\t" for c in text):
             raise DomainError("Too long, or holds control characters.", field="text")
         if action == "cancel":
-            cancel_order(session=session, order=order, actor=current_user, reason=text, now=now)
+            cancel_order(session=session, order=order, actor=current_user, reason=text, now=now,
+                         free_cancel_hours=current_app.config["FREE_CANCEL_HOURS"])  # fmt: skip
         elif action == "confirm":
             if not text:
                 raise DomainError("Give the bank transfer's reference.", field="reference")
@@ -219,6 +226,7 @@ def order_action(code: str, action: str):
         flash(translate_message(error.message), "error")
         return _order_view(order, error.field_errors(), error.status)
     session.commit()
+    order_saved.send(current_app._get_current_object(), order=order, session=session)
     flash({"cancel": _("Order cancelled."), "confirm": _("Payment recorded: the order is confirmed."),
            "access": _("Access details saved; the buyer sees them now."),
            "report": _("Reported: the seller and the operators see the flag.")}[action], "success")  # fmt: skip

@@ -8,7 +8,8 @@ from .english import english_words
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 # Endpoints that answer machines, or only redirect: not pages people read.
-NOT_PAGES = {"static", "swagger_assets", "national_login.start", "national_login.callback"}
+NOT_PAGES = {"static", "swagger_assets", "national_login.start", "national_login.callback", "payments.paid",
+             "payments.connected"}
 NAMES = {"buyer": "李娜", "seller": "王磊", "operator": "赵敏", "local_reviewer": "黄伟", "national_reviewer": "周洁"}
 
 

@@ -74,7 +74,7 @@ def test_order_actions_flash_and_refuse_in_chinese(app, db_session, people):
     sign_in(buyer, people["buyer"])
     refused = post(buyer, f"{path}/cancel", path, reason="不想要了")
     assert refused.status_code == 409
-    assert "已确认的订单只能由挂单的卖家或运营方取消，并由其退款。" in refused.get_data(as_text=True)
+    assert "免费取消已于开始前 24 小时截止：挂单的卖家或运营方仍可退款。" in refused.get_data(as_text=True)
     assert_chinese(refused)
     reported = post(buyer, f"{path}/report", path, note="")
     assert "已报告：卖家和运营方都会看到此标记。" in reported.get_data(as_text=True)

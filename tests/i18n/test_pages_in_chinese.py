@@ -68,6 +68,8 @@ def _paths(world) -> dict[str, list[str]]:
         "accounts.signup": ["/signup"],
         "accounts.login": ["/login"],
         "accounts.tokens": ["/tokens"],
+        "payments.balance": ["/payments/balance"],
+        "payments.payouts": ["/operator/payouts"],
         "accounts.password": ["/account/password"],
         "trading.quote": quote_paths(code) + [f"/listings/{world['draft'].code}/quote?units=1"],
         "trading.order_page": [f"/orders/{world[name].code}" for name in orders] + ["/orders/R44-00000000-0"],

@@ -84,6 +84,8 @@ def _paths(world) -> dict[str, list[str]]:
         "registry.nodes": ["/registry/nodes"],
         "registry.node": ["/registry/nodes/N0", "/registry/nodes/R44", "/registry/nodes/R31", "/registry/nodes/R99"],
         "registry.overview_page": ["/registry/overview"],
+        "payments.balance": ["/payments/balance"],
+        "payments.payouts": ["/operator/payouts"],
         "registry.resolve": ["/resolve", f"/resolve?code={code}", "/resolve?code=R44-0000",
                              "/resolve?code=R44-00000001-0", f"/resolve?code={format_code('R98', '00000001')}"],
         "accounts.password": ["/account/password"],

@@ -1,0 +1,1 @@
+"""Payments (PROTOCOL.md §9): providers behind one interface, Stripe's webhooks, the ledger, refunds, payouts."""

@@ -1,0 +1,100 @@
+"""Stripe's webhook events: verified, stored once by id, and applied by re-reading the order's payment.
+
+An event only says which order to look at: what is applied is the payment as Stripe has it when read
+(pypi/warehouse's billing view does the same), so duplicates, retries and any order of arrival end in
+the same state. The event's row and what it changed commit together; a concurrent delivery of the same
+event waits on the row's unique key and then finds it taken.
+"""
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from ..audit import record_audit
+from ..errors import DomainError
+from ..metrics import WEBHOOK_EVENTS
+from ..models import Order, Payment, StripeEvent
+from ..models.types import utcnow
+from .flows import NodePayments, give_back
+from .services import Outcome, apply_state
+
+TOLERANCE_SECONDS = 300
+
+
+class BadSignature(DomainError):
+    """The delivery's `Stripe-Signature` is missing, wrong or stale."""
+
+    status = 400
+    reason = "bad_signature"
+    location = "headers"
+
+
+def verify_event(payments: NodePayments, payload: bytes, header: str | None):
+    """The event of a delivery whose signature verifies with the node's webhook secret, else BadSignature."""
+    if payments.stripe is None or not payments.webhook_secret:
+        raise DomainError("This node takes no Stripe payments.", status=404, reason="not_found")
+    try:
+        return payments.stripe.construct_event(payload, header or "", payments.webhook_secret, TOLERANCE_SECONDS)
+    except stripe.SignatureVerificationError:
+        raise BadSignature("The signature does not verify, or is older than 5 minutes.",
+                           field="Stripe-Signature") from None  # fmt: skip
+    except ValueError:  # signed, but not an event's JSON
+        raise BadSignature("The body is not a Stripe event.", field="Stripe-Signature") from None
+
+
+def _payment_for(payments: NodePayments, session: Session, obj) -> Payment | None:
+    """The payment an event's object concerns: a Checkout Session, or a charge/refund through its intent."""
+    if getattr(obj, "object", None) == "checkout.session":
+        return session.scalars(select(Payment).where(Payment.session_id == obj.id)).first()
+    intent = getattr(obj, "payment_intent", None)
+    intent = intent if isinstance(intent, str) or intent is None else intent.id
+    if not intent:
+        return None
+    payment = session.scalars(select(Payment).where(Payment.payment_intent_id == intent)).first()
+    if payment is None:  # the refund arrived before the session's completion: find the session
+        session.rollback()  # no transaction (on SQLite: no write lock) while Stripe is asked
+        session_id = payments.stripe.session_of_payment_intent(intent)
+        if session_id:
+            payment = session.scalars(select(Payment).where(Payment.session_id == session_id)).first()
+    return payment
+
+
+def receive_event(payments: NodePayments, session: Session, event) -> tuple[str, list[str]]:
+    """Apply a verified event once: ("applied" | "duplicate" | "ignored", what it changed, in words)."""
+    WEBHOOK_EVENTS.labels(event.type).inc()
+    if session.get(StripeEvent, event.id) is not None:
+        session.rollback()
+        return "duplicate", []
+    obj = event.data.object
+    payment = _payment_for(payments, session, obj)
+    state = None
+    if payment is not None:
+        payment_id, provider = payment.id, payments.providers.get(payment.provider)
+        session.rollback()
+        try:
+            state = provider.read(payment) if provider else None  # re-read, outside any transaction
+        except stripe.StripeError as error:  # Stripe retries the delivery later; nothing was stored
+            raise DomainError(f"Stripe did not answer: {error.user_message or type(error).__name__}.",
+                              status=503, reason="provider_unreachable") from None  # fmt: skip
+        payment = session.get(Payment, payment_id)
+    else:
+        session.rollback()
+    session.add(StripeEvent(id=event.id, type=event.type, object_id=str(getattr(obj, "id", "")), received_at=utcnow()))
+    try:
+        session.flush()
+    except IntegrityError:  # the same event, delivered at the same moment, was applied by the other delivery
+        session.rollback()
+        return "duplicate", []
+    order = session.get(Order, payment.order_id) if payment is not None else None
+    outcome = Outcome()
+    if order is not None and state is not None:
+        outcome = apply_state(session=session, order=order, payment=payment, state=state, bps=payments.bps,
+                              now=utcnow())  # fmt: skip
+    record_audit(session=session, action="payment.webhook", actor="stripe",
+                 object=f"order:{order.code}" if order else f"stripe:{getattr(obj, 'id', '')}",
+                 detail={"event": event.id, "type": event.type, "changes": outcome.changes})  # fmt: skip
+    session.commit()
+    if order is not None and outcome.refund_due:
+        outcome.changes += give_back(payments, session, order, amount=outcome.refund_due, key=f"refund-{order.code}")
+    return ("applied" if order is not None else "ignored"), outcome.changes

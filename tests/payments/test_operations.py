@@ -1,0 +1,118 @@
+"""Reconciliation after lost webhooks, the seller's balance and Stripe account, payouts, fapiao requests."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.models import SellerAccount
+
+from ..conftest import form_token, sign_in
+from ..factories import bearer, make_listing, make_user
+from .helpers import assert_balanced, order_row, payment_row, place, sums
+from .test_checkout import paid
+
+
+@pytest.fixture
+def listing(db_session, seller):
+    return make_listing(db_session, seller, quantity=3)
+
+
+@pytest.fixture
+def buyer_auth(db_session, buyer):
+    return bearer(db_session, buyer)
+
+
+def test_reconcile_mends_what_lost_webhooks_left_and_says_what_it_changed(app, client, db_session, stripe, listing,
+                                                                          buyer_auth):  # fmt: skip
+    paid_order, lapsed_order, open_order = (place(client, listing, buyer_auth)["code"] for _ in range(3))
+    stripe.pay(payment_row(db_session, paid_order).session_id)  # none of the events reach the node
+    stripe.expire(payment_row(db_session, lapsed_order).session_id)
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert f"{paid_order}: paid, confirmed" in result.output
+    assert f"{lapsed_order}: payment page lapsed, expired" in result.output
+    assert "was not delivered" in result.output and "ledger balanced" in result.output
+    assert order_row(db_session, paid_order).status == "confirmed"
+    assert order_row(db_session, lapsed_order).status == "expired"
+    assert order_row(db_session, open_order).status == "held"
+    again = app.test_cli_runner().invoke(args=["payments", "reconcile"])
+    assert "0 changes" in again.output, again.output
+    assert_balanced(db_session)
+
+
+def test_the_seller_sees_balance_share_and_commission_and_connects_a_stripe_account(
+        client, db_session, stripe, listing, buyer_auth, seller):  # fmt: skip
+    code = paid(client, stripe, db_session, listing, buyer_auth)
+    sign_in(client, seller)
+    page = client.get("/payments/balance").get_data(as_text=True)
+    money = sums(db_session, code)
+    assert code in page and f"{money['seller_share'] / 100:,.2f}" in page
+    assert f"{money['commission'] / 100:,.2f}" in page
+    response = client.post("/payments/connect", data={"csrf_token": form_token(client, "/payments/balance")})
+    assert response.status_code == 302 and response.headers["Location"].startswith(stripe.url)
+    account = db_session.scalars(select(SellerAccount)).one()
+    assert client.get("/payments/connect/return").status_code == 302
+    db_session.expire_all()
+    assert db_session.get(SellerAccount, account.id).payouts_enabled is False  # onboarding not finished yet
+    stripe.onboard(account.stripe_account_id)
+    client.get("/payments/connect/return")
+    db_session.expire_all()
+    assert db_session.get(SellerAccount, account.id).payouts_enabled is True
+
+
+def test_operators_record_payouts_and_see_the_ledger_check(client, db_session, seller):
+    operator = make_user(db_session, role="operator")
+    sign_in(client, operator)
+    token = form_token(client, "/operator/payouts")
+    response = client.post("/operator/payouts", data={"seller_email": seller.email, "amount": "1200.50",
+                                                      "reference": "ICBC 778", "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302
+    assert 'id="ledger-ok"' in client.get("/operator/payouts").get_data(as_text=True)
+    bad = client.post("/operator/payouts", data={"seller_email": seller.email, "amount": "12,00",
+                                                 "reference": "x", "csrf_token": token})  # fmt: skip
+    assert bad.status_code == 422
+    client.post("/logout", data={"csrf_token": token})
+    sign_in(client, seller)
+    assert "1,200.50" in client.get("/payments/balance").get_data(as_text=True)
+
+
+def test_a_buyer_asks_for_a_fapiao_checked_by_its_credit_code_and_the_seller_marks_it_issued(
+        client, db_session, stripe, listing, buyer, buyer_auth, seller):  # fmt: skip
+    code = paid(client, stripe, db_session, listing, buyer_auth)
+    sign_in(client, buyer)
+    token = form_token(client, f"/orders/{code}")
+    wrong = client.post(f"/payments/orders/{code}/fapiao",
+                        data={"company": "贵安算力有限公司", "uscc": "91110000600037341A", "csrf_token": token})
+    assert wrong.status_code == 422 and payment_row(db_session, code).fapiao_uscc is None
+    right = client.post(f"/payments/orders/{code}/fapiao",
+                        data={"company": "贵安算力有限公司", "uscc": "91110000600037341L", "csrf_token": token})
+    assert right.status_code == 302
+    refused = client.post(f"/payments/orders/{code}/fapiao/issued", data={"number": "12345678", "csrf_token": token})
+    assert refused.status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    sign_in(client, seller)
+    token = form_token(client, f"/orders/{code}")
+    client.post(f"/payments/orders/{code}/fapiao/issued", data={"number": "044001900111", "csrf_token": token})
+    db_session.expire_all()
+    row = payment_row(db_session, code)
+    assert (row.fapiao_company, row.fapiao_uscc, row.fapiao_number) == ("贵安算力有限公司", "91110000600037341L",
+                                                                        "044001900111")
+
+
+def test_the_pay_button_opens_checkout_for_an_invoice_hold_unless_too_little_of_it_is_left(
+        client, db_session, stripe, listing, buyer, buyer_auth):  # fmt: skip
+    order = place(client, listing, buyer_auth, payment_provider="invoice")
+    sign_in(client, buyer)
+    token = form_token(client, f"/orders/{order['code']}")
+    response = client.post(f"/payments/orders/{order['code']}/pay", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].startswith(stripe.url)
+    assert order_row(db_session, order["code"]).payment_provider == "stripe"
+    short = place(client, listing, buyer_auth, payment_provider="invoice")
+    row = order_row(db_session, short["code"])
+    row.hold_expires_at = row.created_at + timedelta(minutes=10)  # Stripe wants 30 minutes at least
+    db_session.commit()
+    response = client.post(f"/payments/orders/{short['code']}/pay", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/orders/{short['code']}")
+    assert stripe.state.all("checkout.session", lambda s: s["client_reference_id"] == short["code"]) == []
