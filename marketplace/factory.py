@@ -45,6 +45,8 @@ from .templating import init_app as init_templating
 from .trading.api import listings_blp as trading_listings_api
 from .trading.api import orders_blp as orders_api
 from .trading.cli import orders_cli
+from .trading.groups_api import blp as order_groups_api
+from .trading.origin_api import blp as federation_orders_api
 from .trading.views import bp as trading_pages
 
 csrf = CSRFProtect()
@@ -88,8 +90,8 @@ class NodeApi(Api):
 def _init_api(app: Flask) -> None:
     api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, trading_listings_api, orders_api, health_blp, wellknown_blp, federation_api, sync_api,
-                  audit_api, latency_api]  # fmt: skip
+    blueprints = [listings_api, trading_listings_api, orders_api, order_groups_api, health_blp, wellknown_blp,
+                  federation_api, federation_orders_api, sync_api, audit_api, latency_api]  # fmt: skip
     if is_national(app):
         authserver.init_app(app)
         blueprints += [registry_api, oauth_blp, oidc_blp, latency_matrix_api]

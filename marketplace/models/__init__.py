@@ -16,6 +16,7 @@ from .identity import NodeSerial  # noqa: E402
 from .listing import Listing  # noqa: E402
 from .monitoring import AuditEntry, PriceIndexDay, ReportedLink, RttSample, SyncSample  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
+from .remote_order import OrderGroup, OrderGroupPart, RemoteOrder  # noqa: E402
 from .sync import CatalogueChange, OutboxCounter, OutboxEvent, Stream, SyncCursor  # noqa: E402
 from .trading import IdempotencyKey, Order, OrderEvent  # noqa: E402
 
@@ -32,9 +33,12 @@ __all__ = [
     "NodeStatusChange",
     "Order",
     "OrderEvent",
+    "OrderGroup",
+    "OrderGroupPart",
     "OutboxCounter",
     "OutboxEvent",
     "PriceIndexDay",
+    "RemoteOrder",
     "ReportedLink",
     "Review",
     "RevokedToken",
