@@ -141,7 +141,8 @@ def test_a_suspended_node_places_no_orders(federation):
 def test_the_origins_federation_endpoint_refuses_bad_input_naming_the_field(federation):
     [code] = publish(federation, "R44")
     start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
-    body = {"listing_code": code, "units": 1, "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat(),
+    end = start + timedelta(hours=1)
+    body = {"listing_code": code, "units": 1, "start": start.isoformat(), "end": end.isoformat(),
             "idempotency_key": "k1", "buyer": {"name": "No Subject"}}  # fmt: skip
     with federation["R11"].test_request_context():
         url = f"{federation.url('R44')}/federation/v1/orders"

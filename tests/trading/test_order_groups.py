@@ -43,8 +43,8 @@ def test_a_group_whose_second_part_fails_leaves_nothing_held_and_names_the_part(
                                                   headers=auth(token))  # fmt: skip
     assert answer.status_code == 201
     # Now IJ01 has nothing free: a second group fails on its second part, and its first part is released.
-    refused = federation["R11"].test_client().post("/api/v1/order-groups",
-                                                   json=parts((first, 1), (second, 1)), headers=auth(token))  # fmt: skip
+    client = federation["R11"].test_client()
+    refused = client.post("/api/v1/order-groups", json=parts((first, 1), (second, 1)), headers=auth(token))
     body = refused.get_json()
     assert refused.status_code == 409 and body["reason"] == "capacity_short", body
     assert body["failed_part"]["part"] == 1 and body["failed_part"]["listing_code"] == second
