@@ -34,6 +34,18 @@ TERMS = {
     "final": _l("final"),
     "approve": _l("approve"),
     "reject": _l("reject"),
+    # order and payment statuses, payment providers
+    "held": _l("held"),
+    "confirmed": _l("confirmed"),
+    "cancelled": _l("cancelled"),
+    "expired": _l("expired"),
+    "refunded": _l("refunded"),
+    "awaiting": _l("awaiting payment"),
+    "paid": _l("paid"),
+    "refund_pending": _l("refund pending"),
+    "none": _l("none"),
+    "invoice": _l("bank transfer"),
+    "stripe": _l("card, Alipay or WeChat Pay"),
 }
 
 

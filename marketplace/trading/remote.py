@@ -18,11 +18,16 @@ from sqlmodel import Session
 from ..errors import DomainError, NotFound
 from ..federation.client import TokenUnavailable, call_node
 from ..federation.directory import directory_entry
-from ..federation.http import FetchRefused
+from ..federation.http import FetchRefused, fetch
+from ..federation.oidc import subject_of
 from ..identity.codes import InvalidCode, parse_code
-from ..models import RemoteOrder, User
-from .refusals import NationalIdentityRequired, OriginUnreachable
+from ..listings.services import visible_listing
+from ..models import Listing, RemoteOrder, User
+from .pricing import Price
+from .refusals import NationalIdentityRequired, NotForSale, OriginUnreachable
 from .remote_schemas import OriginOrderSchema
+from .schemas import QuoteSchema
+from .services import Quote
 
 SCOPE = "orders:write"
 REFUND_WATCH = timedelta(days=7)  # a confirmed order is watched for a refund until a week after its end
@@ -40,13 +45,15 @@ def held_elsewhere(code: str, node_code: str) -> str | None:
 
 def national_buyer(user: User) -> dict:
     """What the origin learns of the buyer: their national subject, name, organisation and email."""
-    if not user.national_subject:
+    # At national every account is a national identity; elsewhere only accounts signed in through national are.
+    subject = subject_of(user) if current_app.config["NODE_ROLE"] == "national" else user.national_subject
+    if not subject:
         raise NationalIdentityRequired(
             "Orders at other nodes are placed for people signed in with the national identity. Sign out, "
             "choose “Sign in with the national identity” and reserve again (API clients: use a token of "
             "that account)."
         )
-    return {"sub": user.national_subject, "name": user.name, "org": user.organization, "email": user.email}
+    return {"sub": subject, "name": user.name, "org": user.organization, "email": user.email}
 
 
 def _origin_url(origin: str) -> str:
@@ -109,6 +116,33 @@ def order_at_origin(*, origin: str, buyer: dict, window: dict, idempotency_key: 
              "idempotency_key": idempotency_key or secrets.token_hex(16)}  # fmt: skip
     document, status = call_origin(origin, "POST", "", body)
     return document, status == 201
+
+
+def listing_copy_for_sale(*, session: Session, code: str, viewer) -> Listing:
+    """This node's copy of another node's listing, if it is for sale (its origin has the last word)."""
+    listing = visible_listing(session=session, code=code, user=viewer)
+    if listing.status != "published":
+        raise NotForSale(f"{listing.code} is {listing.status}: it is not for sale.")
+    return listing
+
+
+def quote_at_origin(*, origin: str, listing_code: str, window: dict) -> Quote:
+    """The origin's quote for units of its listing in a window (its public quote: no token, nothing held)."""
+    body = {"units": window["units"], "start": window["start"].isoformat(), "end": window["end"].isoformat()}
+    url = f"{_origin_url(origin)}/api/v1/listings/{listing_code}/quote"
+    try:
+        response = fetch("POST", url, json=body)
+    except FetchRefused as error:
+        raise OriginUnreachable(f"The origin node {origin} cannot be reached: {error.message}") from None
+    if response.status_code != 200:
+        raise _relay_refusal(origin, response)
+    try:
+        answer = QuoteSchema().load(response.json())
+        price = Price(total=answer["total"], currency=answer["currency"], lines=answer["lines"])
+    except (ValueError, KeyError, ValidationError) as error:
+        raise OriginUnreachable(f"The origin node {origin} answered no quote: {error}") from None
+    return Quote(price=price, free=answer.get("free", 0), available=answer.get("available", False),
+                 listing_version=answer.get("listing_version", 0), as_of=answer.get("as_of"))  # fmt: skip
 
 
 def record_remote_order(*, session: Session, buyer_id: int, document: dict, now: datetime,
