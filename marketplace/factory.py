@@ -45,6 +45,7 @@ from .templating import init_app as init_templating
 from .trading.api import listings_blp as trading_listings_api
 from .trading.api import orders_blp as orders_api
 from .trading.cli import orders_cli
+from .trading.group_views import bp as order_group_pages
 from .trading.groups_api import blp as order_groups_api
 from .trading.origin_api import blp as federation_orders_api
 from .trading.views import bp as trading_pages
@@ -113,6 +114,7 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(listings_pages)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(trading_pages)
+    app.register_blueprint(order_group_pages)
     app.register_blueprint(metrics_pages)
     app.register_blueprint(monitoring_pages)
     app.register_blueprint(language_pages)

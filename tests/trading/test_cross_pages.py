@@ -88,3 +88,38 @@ def test_the_page_says_the_origin_is_unreachable_and_nothing_is_held(federation,
     federation.route_http()
     assert refused.status_code == 503 and "cannot be reached" in refused.get_data(as_text=True)
     assert orders_at(federation, "R44") == [] and records_at(federation, "R11") == []
+
+
+def group_form(*parts, next_url="/listings") -> dict:
+    """An offer's "Reserve" form: each part's listing code, units and window (China Standard Time)."""
+    fields = {"next": next_url}
+    for index, (code, units) in enumerate(parts):
+        fields |= {f"parts-{index}-{name}": value for name, value in (form(units) | {"listing_code": code}).items()}
+    return fields
+
+
+def test_reserving_an_offer_from_a_page_holds_every_part_or_none(federation, copy_at_r11):
+    at44 = copy_at_r11
+    [here] = publish(federation, "R11", quantity=1)
+    r11, _done = full_sign_in(federation, "R11")
+    token = csrf(r11, "/orders")
+    held = r11.post("/order-groups", data=group_form((at44, 1), (here, 1)) | {"csrf_token": token})
+    assert held.status_code == 302 and held.location == "/orders"
+    mine = r11.get("/orders").get_data(as_text=True)
+    assert "All 2 parts of the offer are held for you." in mine and 'id="orders-elsewhere"' in mine
+    assert [o.status for o in orders_at(federation, "R44")] == ["held"]
+    assert [o.status for o in orders_at(federation, "R11")] == ["held"]
+    # R11's own listing has no unit left: the next offer fails on it (parts here are held first), and its
+    # R44 part is never asked for.
+    refused = r11.post("/order-groups", data=group_form((at44, 1), (here, 1), next_url=f"/listings/{at44}")
+                       | {"csrf_token": token})  # fmt: skip
+    assert refused.status_code == 302 and refused.location == f"/listings/{at44}"
+    page = r11.get(refused.location).get_data(as_text=True)
+    assert "Part 2" in page and "Nothing is held" in page
+    assert [o.status for o in orders_at(federation, "R44")] == ["held"]
+    assert [o.status for o in orders_at(federation, "R11")] == ["held"]
+    no_csrf = r11.post("/order-groups", data=group_form((at44, 1)))
+    assert no_csrf.status_code == 400 and len(orders_at(federation, "R44")) == 1
+    bad = r11.post("/order-groups", data=group_form((at44, 0)) | {"csrf_token": token})
+    assert bad.status_code == 302 and "could not be reserved" in r11.get("/orders").get_data(as_text=True)
+    assert len(orders_at(federation, "R44")) == 1
