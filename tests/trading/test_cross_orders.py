@@ -2,7 +2,11 @@
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from marketplace.federation.client import call_node
+from marketplace.models import AuditEntry, Order, User
+from marketplace.trading.services import cancel_order
 from marketplace.models.types import utcnow
 
 from .cross_helpers import auth, local_buyer, national_buyer, order_body, orders_at, publish, records_at
@@ -27,8 +31,6 @@ def test_an_order_of_another_nodes_listing_is_held_at_its_origin_and_recorded_at
     assert [item["code"] for item in mine["items"]] == [order["code"]]
     # The same person at the origin: the order belongs to the account of the same national subject there.
     with federation["R44"].app_context(), federation["R44"].extensions["db"].session() as session:
-        from marketplace.models import User
-
         buyer = session.get(User, held.buyer_id)
         assert (buyer.national_subject, buyer.email) == ("cpn-7", "li.na@example.cn")
 
@@ -92,9 +94,6 @@ def test_the_buyers_node_reads_the_order_again_and_cancels_it_at_the_origin(fede
     # The seller confirms the bank transfer at R44: R11 sees it on the next read.
     [held] = orders_at(federation, "R44")
     with federation["R44"].app_context(), federation["R44"].extensions["db"].session() as session:
-        from marketplace.models import Order, User
-        from marketplace.trading.services import cancel_order
-
         order = session.get(Order, held.id)
         cancel_order(session=session, order=order, actor=session.get(User, order.seller_id), reason="sold out",
                      now=utcnow())  # fmt: skip
@@ -151,3 +150,22 @@ def test_the_origins_federation_endpoint_refuses_bad_input_naming_the_field(fede
         unauthenticated = federation["R44"].test_client().post("/federation/v1/orders", json=body)
         assert unauthenticated.status_code == 401
     assert orders_at(federation, "R44") == []
+
+
+def test_the_request_id_goes_along_to_the_origin(federation):
+    """The origin's audit log names the request of the buyer's node that placed the order, for every group part."""
+    [code] = publish(federation, "R44", quantity=4)
+    [other] = publish(federation, "IJ01", quantity=4)
+    token = national_buyer(federation)
+    client = federation["R11"].test_client()
+    single = client.post("/api/v1/orders", json=order_body(code), headers=auth(token) | {"X-Request-Id": "req-single-1"})
+    assert single.headers["X-Request-Id"] == "req-single-1"
+    group = client.post("/api/v1/order-groups", json={"parts": [order_body(code, units=2), order_body(other)]},
+                        headers=auth(token) | {"X-Request-Id": "req-group-1"})  # fmt: skip
+    assert group.status_code == 201
+    for node, expected in (("R44", ["req-single-1", "req-group-1"]), ("IJ01", ["req-group-1"])):
+        app = federation[node]
+        with app.app_context(), app.extensions["db"].session() as session:
+            held = session.scalars(select(AuditEntry.request_id).where(AuditEntry.action == "order.held")
+                                   .order_by(AuditEntry.id)).all()  # fmt: skip
+        assert held == expected, node
