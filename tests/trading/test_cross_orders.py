@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from marketplace.federation.client import call_node
 from marketplace.models import AuditEntry, Order, User
-from marketplace.trading.services import cancel_order
 from marketplace.models.types import utcnow
+from marketplace.trading.services import cancel_order
 
 from .cross_helpers import auth, local_buyer, national_buyer, order_body, orders_at, publish, records_at
 
@@ -158,7 +158,8 @@ def test_the_request_id_goes_along_to_the_origin(federation):
     [other] = publish(federation, "IJ01", quantity=4)
     token = national_buyer(federation)
     client = federation["R11"].test_client()
-    single = client.post("/api/v1/orders", json=order_body(code), headers=auth(token) | {"X-Request-Id": "req-single-1"})
+    headers = auth(token) | {"X-Request-Id": "req-single-1"}
+    single = client.post("/api/v1/orders", json=order_body(code), headers=headers)
     assert single.headers["X-Request-Id"] == "req-single-1"
     group = client.post("/api/v1/order-groups", json={"parts": [order_body(code, units=2), order_body(other)]},
                         headers=auth(token) | {"X-Request-Id": "req-group-1"})  # fmt: skip
