@@ -4,6 +4,8 @@ The same ordering service as a local order (capacity rule, idempotency, price ch
 person with the national subject the calling node names, and only the calling node reads or cancels.
 """
 
+import hashlib
+
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -57,8 +59,9 @@ class FederationOrders(MethodView):
                                        name=buyer_data["name"], organization=buyer_data.get("org", ""))  # fmt: skip
         listing = listing_for_sale(session=session, code=data["listing_code"], viewer=None,
                                    node_code=config["NODE_CODE"])  # fmt: skip
-        # Keys are the calling node's: two nodes may send the same key for one person without meeting.
-        key = f"{caller}:{data['idempotency_key']}"
+        # Keys are the calling node's: two nodes may send the same key for one person without meeting. Hashed,
+        # so that the node's code and a key of the full 255 characters fit the column.
+        key = f"{caller}:{hashlib.sha256(data['idempotency_key'].encode()).hexdigest()}"
         order, created = place_order(
             session=session, listing=listing, buyer=buyer, units=data["units"], start=data["start"], end=data["end"],
             now=utcnow(), node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],

@@ -76,7 +76,7 @@ def test_a_repeat_with_the_same_idempotency_key_answers_the_same_order(federatio
     [code] = publish(federation, "R44", quantity=4)
     token = national_buyer(federation)
     r11 = federation["R11"].test_client()
-    headers = auth(token) | {"Idempotency-Key": "offer-1"}
+    headers = auth(token) | {"Idempotency-Key": "k" * 255}  # the longest key a client may send
     first = r11.post("/api/v1/orders", json=order_body(code, units=2), headers=headers)
     again = r11.post("/api/v1/orders", json=order_body(code, units=2), headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
