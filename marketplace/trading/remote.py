@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..audit import actor_of, record_audit
 from ..errors import DomainError, NotFound
 from ..federation.client import TokenUnavailable, call_node
 from ..federation.directory import directory_entry
@@ -155,6 +156,13 @@ def record_remote_order(*, session: Session, buyer_id: int, document: dict, now:
         record = RemoteOrder(code=loaded["code"], origin=loaded["origin"], listing_code=loaded["listing_code"],
                              buyer_id=buyer_id, group_id=group_id, created_at=now)  # fmt: skip
         session.add(record)
+        buyer = session.get(User, buyer_id)
+        detail = {"origin": record.origin, "listing": record.listing_code, "units": loaded["units"]}
+        record_audit(session=session, action="order.held_elsewhere", actor=actor_of(buyer),
+                     object=f"order:{record.code}", detail=detail)  # fmt: skip
+    elif record.status != loaded["status"]:
+        record_audit(session=session, action=f"order.{loaded['status']}_elsewhere", actor=record.origin,
+                     object=f"order:{record.code}", detail={"from": record.status, "to": loaded["status"]})  # fmt: skip
     record.status, record.units, record.total, record.currency = (
         loaded["status"], loaded["units"], loaded["total"], loaded["currency"])  # fmt: skip
     record.starts_at, record.ends_at, record.hold_expires_at = loaded["start"], loaded["end"], loaded["hold_expires_at"]

@@ -27,6 +27,9 @@ def test_an_order_of_another_nodes_listing_is_held_at_its_origin_and_recorded_at
     [record] = records_at(federation, "R11")
     assert (record.code, record.origin, record.status, record.total) == (order["code"], "R44", "held", order["total"])
     assert orders_at(federation, "R11") == []  # nothing is held at the buyer's node itself
+    with federation["R11"].app_context(), federation["R11"].extensions["db"].session() as session:
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "order.held_elsewhere")).one()
+        assert (audit.actor, audit.object) == ("li.na@example.cn", f"order:{order['code']}")
     mine = r11.get("/api/v1/orders", query_string={"held": "elsewhere"}, headers=auth(token)).get_json()
     assert [item["code"] for item in mine["items"]] == [order["code"]]
     # The same person at the origin: the order belongs to the account of the same national subject there.
