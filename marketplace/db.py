@@ -98,8 +98,21 @@ def insert_for(session: Session, table):
     return dialect.insert(table)
 
 
+def about_to_write() -> None:
+    """A GET that reads, then writes (an account made at national sign-in, an order read again at its origin).
+
+    On SQLite its next transaction begins IMMEDIATE: a read transaction cannot become a write one once
+    another connection (the sync worker) has committed since it began ("database is locked" at once).
+    """
+    g.db_about_to_write = True
+    session = g.get("db_session")
+    if session is not None and session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        session.commit()  # what was read so far stays; the next statement begins the writing transaction
+
+
 def _reading() -> bool:
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    return (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+            and not g.get("db_about_to_write"))  # fmt: skip
 
 
 def _close_session(_exc: BaseException | None) -> None:

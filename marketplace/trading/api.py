@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from ..accounts.auth import api_auth_required, bearer_user
-from ..db import get_session
+from ..db import about_to_write, get_session
 from ..errors import DomainError, NotFound
 from ..listings.services import can_see, find_listing
 from ..models.types import utcnow
@@ -155,7 +155,7 @@ class OrderItem(MethodView):
         session = get_session()
         if held_elsewhere(code, current_app.config["NODE_CODE"]):
             record = find_remote_order(session=session, code=code, viewer=bearer_user())
-            session.commit()  # nothing held open while the origin is asked
+            about_to_write()  # the read ends here: nothing held open while the origin is asked
             refresh_remote_order(session=session, record=record, now=utcnow())
             session.commit()
             return jsonify(shown_document(record))

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
-from ..db import get_session
+from ..db import about_to_write, get_session
 from ..errors import DomainError
 from ..federation.directory import node_url
 from ..i18n import _, local_time
@@ -210,7 +210,7 @@ def order_page(code: str):
     if held_elsewhere(code, current_app.config["NODE_CODE"]):
         session = get_session()
         record = find_remote_order(session=session, code=code, viewer=current_user)
-        session.commit()  # nothing held open while the origin is asked
+        about_to_write()  # the read ends here: nothing held open while the origin is asked
         refresh_remote_order(session=session, record=record, now=utcnow())
         session.commit()
         return _remote_order_view(record)
