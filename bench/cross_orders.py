@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import re
 import statistics
 import sys
 import time
@@ -234,15 +233,7 @@ def write_results(args, results: dict) -> None:
 - the hop adds {hop:.1f} ms at the median to a local hold (a node token from cache, R44's token check with
   national's answers cached for 30 s, R44's hold, R11's record)
 <!-- /cross-orders -->"""  # noqa: E501
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"<!-- cross-orders -->.*?<!-- /cross-orders -->", re.S)
-    text = (
-        pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-    )
-    path.write_text(text)
-    print("wrote bench/RESULTS.md")
-
+    benchkit.write_results_section("cross-orders", section)
 
 if __name__ == "__main__":
     raise SystemExit(main())
