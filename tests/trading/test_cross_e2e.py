@@ -85,12 +85,19 @@ def window(hours_ahead: int = 4, hours: int = 6) -> tuple[datetime, datetime]:
     return start, start + timedelta(hours=hours)
 
 
-def lowest_free(live: LiveFederation, node: str, code: str) -> int | None:
+def copy_at(live: LiveFederation, node: str, code: str) -> dict | None:
+    """The listing's document at `node`, None while it has not arrived."""
     response = live[node].api("GET", f"/api/v1/listings/{code}")
-    if response.status_code != 200:
+    return response.json() if response.status_code == 200 else None
+
+
+def lowest_free(live: LiveFederation, node: str, code: str) -> int | None:
+    """The fewest units free at any time, by `node`'s copy (no `capacity`: every unit is free throughout)."""
+    document = copy_at(live, node, code)
+    if document is None:
         return None
-    capacity = response.json().get("capacity")
-    return None if capacity is None else min(interval["free"] for interval in capacity)
+    capacity = document.get("capacity")
+    return document["quantity"] if capacity is None else min(interval["free"] for interval in capacity)
 
 
 def wait_for(check, timeout: float, what: str, live: LiveFederation) -> float:
@@ -176,7 +183,11 @@ def test_a_group_whose_second_part_fails_leaves_nothing_held_anywhere(live):
     assert live["R44"].rows('SELECT status FROM "order" WHERE code = ?', released) == [("cancelled",)]
     assert {node: held_at(live, node) for node in ("R44", "IJ01")} == held_before
     assert live["R11"].rows("SELECT status FROM remote_order WHERE code = ?", released) == [("cancelled",)]
-    # The released units are free again everywhere: the first listing's copies show both units free.
+    # The released units are free again everywhere: the copies reach the origin's version (held, then
+    # released: two changes of capacity) and show both units free.
+    version = copy_at(live, "R44", first)["version"]
+    assert version >= 3 and lowest_free(live, "R44", first) == 2
     for node in ("N0", "R11"):
-        free = lambda node=node: lowest_free(live, node, first) == 2  # noqa: E731
-        wait_for(free, VISIBLE_WITHIN, f"{first} free again at {node}", live)
+        free = lambda node=node: (copy_at(live, node, first) or {}).get("version") == version  # noqa: E731
+        wait_for(free, VISIBLE_WITHIN, f"{first} at version {version} at {node}", live)
+        assert lowest_free(live, node, first) == 2
