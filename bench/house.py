@@ -81,11 +81,25 @@ def backend_pids(database: str) -> list[int]:
         return [row[0] for row in rows]
 
 
+def ensure_database_state(dsn: str) -> tuple[int, str | None]:
+    """The template database made if missing; its listing count and migration revision."""
+    search_data.ensure_database(dsn)
+    return search_data.state_postgresql(dsn)
+
+
+def ensure_catalogue(rows: int) -> None:
+    """The template database holding `rows` listings at the newest migration (loaded only when it does not)."""
+    dsn = f"{SERVER}/{TEMPLATE}"
+    have, revision = ensure_database_state(dsn)
+    if have != rows or revision != search_data.migrations_head():
+        print(f"data: loading {rows:,} listings into {TEMPLATE}", flush=True)
+        search_data.load_postgresql(dsn, rows)
+
+
 def prepare(args: argparse.Namespace) -> None:
     """The catalogue (template database), national's keys, and the regional outboxes, all made once."""
     dsn = f"{SERVER}/{TEMPLATE}"
-    search_data.ensure_database(dsn)
-    have, revision = search_data.state_postgresql(dsn)
+    have, revision = ensure_database_state(dsn)
     marker = WORK / "prepared.json"
     wanted = {"rows": args.rows, "events": args.events, "revision": search_data.migrations_head()}
     if have == args.rows and revision == wanted["revision"] and marker.exists():

@@ -27,7 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import house  # noqa: E402  (also puts the checkout and bench/ on the path, and picks the venv's gunicorn)
-import search_data  # noqa: E402
 
 ROOT = house.ROOT
 WORK = ROOT / "bench" / "_work" / "metrics"
@@ -113,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     commit = house.git_head(ROOT)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"serving {ROOT} at {commit}; load average {load}", flush=True)
-    have, _revision = search_data.state_postgresql(f"{house.SERVER}/{house.TEMPLATE}")
-    if have != args.rows:
-        raise SystemExit(f"{house.TEMPLATE} holds {have} listings, not {args.rows:,}: load it with bench/house.py")
+    house.ensure_catalogue(args.rows)
     started = datetime.now(UTC)
     WORK.mkdir(parents=True, exist_ok=True)
     keys = {"SIGNING_KEYS_FILE": str(WORK / "R44.keys.json")}  # /healthz wants the node's signing keys

@@ -13,7 +13,7 @@ from marketplace.cli import alembic_config
 
 from .factories import PASSWORD, make_user
 
-pytest_plugins = ["tests.multinode"]
+pytest_plugins = ["tests.multinode", "tests.stripe_server.fixtures"]
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
