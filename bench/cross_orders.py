@@ -220,8 +220,9 @@ def write_results(args, results: dict) -> None:
 - date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {commit}; machine: nproc {os.cpu_count()}; PostgreSQL
 - nodes: N0, R11, R44 each under gunicorn (gunicorn.conf.py) on a PostgreSQL database of its own, default settings
   (request log lines and metrics on); no sync workers running. One client, one request at a time, after {WARM_UP} warm-up requests; each order
-  1 unit of a 100,000-unit listing for a random 1-4 h window in the next 60 days. The rest of the machine used
-  {results["machine_busy_cores"]:.2f} cores on average during the runs (other work shares the 2 cores).
+  1 unit of a 100,000-unit listing for a random 1-4 h window in the next 60 days. The whole machine was busy
+  {results["machine_busy_cores"]:.2f} of its cores on average during the runs (these nodes and any other work on it):
+  near 2.0, the figures include waiting for a core and bound the round trip from above.
 
 | request | p50 ms | p99 ms | mean ms | requests |
 |---|---:|---:|---:|---:|
