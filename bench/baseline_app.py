@@ -71,11 +71,12 @@ def query(name: str):
     scenario = QUERIES.get(name)
     if scenario is None:
         abort(404)
-    (page, *others), per_page = scenario["statements"], scenario["per_page"]
-    rows = _rows(page["sql"], page["params"])
-    answer = {"items": rows[:per_page], "more": len(rows) > per_page, "total": None}
-    for statement in others:
-        result = connection().execute(statement["sql"], statement["params"]).fetchall()
-        if len(result) == 1 and len(result[0]) == 1:  # a count
-            answer["total"] = min(result[0][0], scenario["count_cap"])
+    per_page, answer = scenario["per_page"], {"items": [], "more": False, "total": None}
+    # In the node's order: the page and its capped count, or (a text search) the count first, then the page.
+    for statement in scenario["statements"]:
+        rows = _rows(statement["sql"], statement["params"])
+        if len(rows) == 1 and len(rows[0]) == 1 and next(iter(rows[0])).startswith("count"):  # a count
+            answer["total"] = min(next(iter(rows[0].values())), scenario["count_cap"])
+        else:
+            answer["items"], answer["more"] = rows[:per_page], len(rows) > per_page
     return _json(answer)

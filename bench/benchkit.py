@@ -20,9 +20,15 @@ WRK = "/usr/bin/wrk"
 
 
 def gunicorn_settings() -> list[str]:
-    """The node's own gunicorn settings when the repo has them, else 2 sync workers (DESIGN.md)."""
+    """The node's own gunicorn settings when the repo has them, else 2 sync workers (DESIGN.md); no recycling.
+
+    The node recycles a worker after max_requests (a guard against slow leaks): the replacement forks and
+    imports the app while its share of connections waits, about a second. A round that crosses it measures
+    that second, not the requests (a cursor round once had p99 1,200 ms so), so benchmarked servers never
+    recycle (a command-line option wins over the file); run_wrk reports any worker replaced all the same.
+    """
     conf = ROOT / "gunicorn.conf.py"
-    return ["-c", str(conf)] if conf.exists() else ["-w", "2"]
+    return [*(["-c", str(conf)] if conf.exists() else ["-w", "2"]), "--max-requests", "0"]
 
 
 def free_port() -> int:
@@ -191,6 +197,7 @@ class WrkResult:
     server_cpu_ms: float = 0.0
     db_cpu_ms: float = 0.0
     other_cores: float = 0.0  # CPU that processes outside the benchmark took meanwhile, in cores
+    workers_replaced: int = 0  # gunicorn workers that exited during the run (crashed, timed out, recycled)
 
     def as_dict(self) -> dict:
         """The figures as plain data."""
@@ -237,6 +244,7 @@ def run_wrk(
         raise ValueError(f"benchmarks only load 127.0.0.1, not {url}")
     command = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", url]
     server_before = tree_cpu_seconds(server) if server else 0.0
+    workers_before = set(children(server)) if server else set()
     db_before = cpu_seconds(database())
     busy_before, wrk_before, started = busy_cpu_seconds(), _children_cpu_seconds(), time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
@@ -248,6 +256,7 @@ def run_wrk(
     server_used = tree_cpu_seconds(server) - server_before if server else 0.0
     db_used = cpu_used(db_before, cpu_seconds(database()))
     result = parse_wrk(done.stdout)
+    result.workers_replaced = len(workers_before - set(children(server))) if server else 0
     if result.requests:
         result.server_cpu_ms = server_used * 1000 / result.requests
         result.db_cpu_ms = db_used * 1000 / result.requests

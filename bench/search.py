@@ -3,25 +3,33 @@
     .venv/bin/python bench/search.py --backend postgresql --rows 1000000
     .venv/bin/python bench/search.py --backend sqlite --rows 100000
 
-Loads N realistic listings (kept between runs while the count matches; --reload
-forces a fresh load), serves the node with gunicorn on 127.0.0.1, and measures
-(a) a filtered, sorted first page, (b) a selective full-text search and (c) a
-page reached by following next_cursor deep into the results. bench/baseline_app.py
+Loads N realistic listings with their published capacity (kept between runs while
+the count matches; --reload forces a fresh load), serves the node with gunicorn on
+127.0.0.1, and measures (a) a filtered, sorted first page, (b) text searches of every
+kind (a common term, a selective one, a rare one, a word in no listing, a typo, a
+model and a city), (c) a page reached by following next_cursor deep into the
+results, (d) the window filter (start/end/units) alone and with filters, and (e)
+include_stale=true. bench/baseline_app.py
 serves the very statements the node's search view sends (captured from the app) with
 no framework layers, under the same gunicorn settings. Prints the figures and the
-query plans, and replaces this backend's section of bench/RESULTS.md.
+query plans, and replaces this backend's section of bench/RESULTS.md. A statement whose
+plan reads more than ROWS_BOUND rows of listing or BUFFERS_BOUND buffers fails the
+plan check, whatever its nodes are called.
 """
 
 import argparse
 import json
+import os
 import platform
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import urllib.parse
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -33,6 +41,10 @@ import search_data  # noqa: E402
 import search_report  # noqa: E402
 
 PG_URL = "postgresql://postgres@127.0.0.1/bench"
+# What one search statement may read at most (EXPLAIN (ANALYZE, BUFFERS)): rows of listing from its heap or
+# indexes, and buffers. The rare-term walk this replaced read 899,682 rows and 230,160 buffers.
+ROWS_BOUND = 25_000
+BUFFERS_BOUND = 10_000
 SQLITE_PATH = Path(tempfile.gettempdir()) / "marketplace-bench" / "search.sqlite3"
 NODE_ENV = {"NODE_CODE": "R44", "SECRET_KEY": "bench"}
 
@@ -48,6 +60,7 @@ class Scenario:
     statements: list[dict] = field(default_factory=list)
     api: benchkit.WrkResult | None = None
     baseline: benchkit.WrkResult | None = None
+    replaced: int = 0  # gunicorn workers replaced during this scenario's measured runs, either side
 
     @property
     def query_string(self) -> str:
@@ -55,24 +68,55 @@ class Scenario:
         return urllib.parse.urlencode(self.params)
 
 
-def make_scenarios(deep_pages: int) -> list[Scenario]:
-    """The three typical searches; the deep one's cursor is filled in by follow_cursor."""
+def make_scenarios(deep_pages: int, rare: str) -> list[Scenario]:
+    """The typical searches; the deep one's cursor is filled in by follow_cursor."""
     h100 = {"resource_type": "gpu", "gpu_model": "H100", "sort": "price"}
+    texts = [
+        Scenario(f"text_{kind}", f"text, {label}", {"q": term or (search_data.text_term() if kind == "selective"
+                                                                 else rare)})
+        for kind, (term, label, _low, _high) in search_data.TEXT_KINDS.items()
+    ]  # fmt: skip
+    # A week from a week ahead, two units: what a buyer planning a training run asks.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
+    window = {"start": start.isoformat(), "end": (start + timedelta(days=7)).isoformat(), "units": "2"}
     return [
         Scenario("filter_sort", "filter + sort, first page", h100),
-        Scenario("text", "text search, selective term", {"q": search_data.text_term()}),
+        *texts,
         Scenario("deep_cursor", f"cursor page {deep_pages + 1}", {"resource_type": "gpu", "sort": "price"}),
+        Scenario("window", "window, first page", window),
+        Scenario("window_filter", "window + filter + sort", h100 | window),
+        Scenario("stale", "include_stale, filter + sort", h100 | {"include_stale": "true"}),
     ]
 
 
-def prepare_data(backend: str, rows: int, reload: bool, sqlite_path: Path) -> str:
+def check_text_matches(database_url: str, scenarios: list[Scenario]) -> None:
+    """Each text scenario must find as many listings as its kind says (counted exactly, on PostgreSQL)."""
+    import psycopg
+
+    from marketplace.listings.search import _text_query, search_terms
+
+    with psycopg.connect(database_url) as conn:
+        for s in scenarios:
+            _term, _label, low, high = search_data.TEXT_KINDS[s.name.removeprefix("text_")]
+            query = _text_query("postgresql", search_terms(s.params["q"]))
+            found = conn.execute(
+                "SELECT count(*) FROM listing WHERE status = 'published' AND stale_since IS NULL "
+                "AND search_vector @@ to_tsquery('simple', %s)", (query,)
+            ).fetchone()[0]  # fmt: skip
+            s.label += f" `{s.params['q']}`"
+            print(f"  {s.name}: q={s.params['q']!r} finds {found:,} listings")
+            if (low is not None and found < low) or (high is not None and found > high):
+                raise RuntimeError(f"{s.name}: {found:,} matches, not within {low}..{high}: load other data")
+
+
+def prepare_data(backend: str, rows: int, reload: bool, sqlite_path: Path, pg_url: str = PG_URL) -> str:
     """Load the listings unless the database already holds `rows` of them; return the DATABASE_URL.
 
     Loaded data whose schema is behind the app's migrations is upgraded in place, as a node's would be.
     """
     if backend == "postgresql":
-        search_data.ensure_database(PG_URL)
-        url, (have, revision) = PG_URL, search_data.state_postgresql(PG_URL)
+        search_data.ensure_database(pg_url)
+        url, (have, revision) = pg_url, search_data.state_postgresql(pg_url)
     else:
         url, (have, revision) = f"sqlite:///{sqlite_path}", search_data.state_sqlite(sqlite_path)
     if have == rows and not reload:
@@ -84,7 +128,7 @@ def prepare_data(backend: str, rows: int, reload: bool, sqlite_path: Path) -> st
         return url
     print(f"data: loading {rows:,} listings into {url} (had {have if have is not None else 'none'})")
     if backend == "postgresql":
-        search_data.load_postgresql(PG_URL, rows)
+        search_data.load_postgresql(pg_url, rows)
     else:
         search_data.load_sqlite(sqlite_path, rows)
     return url
@@ -149,7 +193,8 @@ def _plain(params):
 def write_queries(path: Path, scenarios: list[Scenario], per_page: int, count_cap: int) -> None:
     """The statements of every scenario, for bench/baseline_app.py."""
     data = {s.name: {"statements": s.statements, "per_page": per_page, "count_cap": count_cap} for s in scenarios}
-    path.write_text(json.dumps(data, indent=1))
+    # Datetimes (the window filter) as ISO text: PostgreSQL reads them as the timestamptz they are compared with.
+    path.write_text(json.dumps(data, indent=1, default=lambda value: value.isoformat()))
 
 
 def check_answers(api_url: str, base_url: str, scenarios: list[Scenario]) -> None:
@@ -160,11 +205,12 @@ def check_answers(api_url: str, base_url: str, scenarios: list[Scenario]) -> Non
         api_codes, base_codes = [_code(i) for i in api["items"]], [_code(i) for i in base["items"]]
         # The baseline can tell the total only when the count is a statement of its own.
         totals_differ = base.get("total") is not None and api["total"] != base["total"]
-        if not api_codes or api_codes != base_codes or totals_differ:
+        may_be_empty = search_data.TEXT_KINDS.get(s.name.removeprefix("text_"), (None, None, 1))[2] == 0
+        if (not api_codes and not may_be_empty) or api_codes != base_codes or totals_differ:
             raise RuntimeError(f"{s.name}: API and baseline disagree:\n{api_codes} {api['total']}\n"
                                f"{base_codes} {base['total']}")  # fmt: skip
         s.matches = f"{api['total']:,}{'' if api['total_exact'] else '+'}"
-        print(f"  {s.name}: {len(api_codes)} items, {s.matches} matches, first {api_codes[0]} — same in both")
+        print(f"  {s.name}: {len(api_codes)} items, {s.matches} matches, first {api_codes[:1]} — same in both")
 
 
 def _code(item: dict) -> str:
@@ -173,35 +219,55 @@ def _code(item: dict) -> str:
 
 
 def explain(backend: str, database_url: str, scenarios: list[Scenario]) -> tuple[list[tuple[str, str, str]], bool]:
-    """The plan of every benchmarked statement; True when none reads the whole listing table."""
+    """The plan of every benchmarked statement; True when each reads a bounded part of the listing table."""
     plans, ok = [], True
     for s in scenarios:
         kinds = ["page", "count"][: len(s.statements)] + [f"statement {n}" for n in range(3, len(s.statements) + 1)]
+        if len(s.statements) == 2 and "count(" in s.statements[0]["sql"] and "document" not in s.statements[0]["sql"]:
+            kinds = ["count, first", "page"]  # a text search counts first, to pick its page's plan
         for kind, statement in zip(kinds, s.statements, strict=True):
             if backend == "postgresql":
-                plan = _explain_postgresql(database_url, statement)
-                full_scan = "Seq Scan on listing" in plan
-                capped = kind != "count" or "Limit" in plan
+                plan, rows, buffers = _explain_postgresql(database_url, statement)
+                bounded = rows <= ROWS_BOUND and buffers <= BUFFERS_BOUND
+                verdict = f"reads {rows:,} rows, {buffers:,} buffers" + ("" if bounded else " — UNBOUNDED!")
+                capped = "count" not in kind or "Limit" in plan
             else:
                 plan = _explain_sqlite(database_url, statement)
                 # "SCAN listing" alone reads every row; "SCAN listing USING ... INDEX" walks an index in order.
-                full_scan = any(line.strip().endswith("SCAN listing") for line in plan.splitlines())
+                bounded = not any(line.strip().endswith("SCAN listing") for line in plan.splitlines())
+                verdict = "no full scan" if bounded else "full table scan!"
                 capped = True  # the statement itself says LIMIT; SQLite's plan does not show it
-            verdict = "full table scan!" if full_scan else "no full scan"
             verdict += "" if capped else ", count NOT capped!"
-            ok = ok and not full_scan and capped
+            ok = ok and bounded and capped
             plans.append((f"{s.name} ({kind}): {verdict}", statement["sql"], plan))
     return plans, ok
 
 
-def _explain_postgresql(url: str, statement: dict) -> str:
+def _explain_postgresql(url: str, statement: dict) -> tuple[str, int, int]:
+    """The statement's plan as text, the rows it read from listing's heap, and the buffers it touched."""
     import psycopg
 
     with psycopg.connect(url, options="-c plan_cache_mode=force_custom_plan") as conn:
         # Once before: a fresh connection's first plan also fills its catalog caches, which no request pays.
         conn.execute(statement["sql"], statement["params"]).fetchall()
-        rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement["sql"], statement["params"])
-        return "\n".join(row[0] for row in rows)
+        explain = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF{}) " + statement["sql"]
+        measured = conn.execute(explain.format(", FORMAT JSON"), statement["params"]).fetchone()[0][0]["Plan"]
+        rows = conn.execute(explain.format(""), statement["params"])
+        return "\n".join(row[0] for row in rows), _rows_read(measured), _buffers(measured)
+
+
+def _rows_read(node: dict) -> int:
+    """Rows a plan took from listing's heap (or an index-only scan's), kept or filtered out, over all loops."""
+    own = 0
+    if node.get("Relation Name") == "listing" and node["Node Type"] != "Bitmap Index Scan":
+        removed = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+        own = (node["Actual Rows"] + removed) * node.get("Actual Loops", 1)
+    return own + sum(_rows_read(child) for child in node.get("Plans", []))
+
+
+def _buffers(node: dict) -> int:
+    """Buffers the whole statement touched (the top node's counts include its children's and subplans')."""
+    return node.get("Shared Hit Blocks", 0) + node.get("Shared Read Blocks", 0)
 
 
 def _explain_sqlite(url: str, statement: dict) -> str:
@@ -250,15 +316,17 @@ def measure(servers: dict[str, benchkit.Server], scenarios: list[Scenario], args
                     server=servers[side].process.pid,
                     database=lambda: database_pids(args.backend, args.database_url),
                 )
+                s.replaced += result.workers_replaced
                 best = getattr(s, side)
                 if best is None or result.rps > best.rps:
                     setattr(s, side, result)
+                replaced = f", {result.workers_replaced} WORKERS REPLACED" if result.workers_replaced else ""
                 print(
-                    f"  {s.name:<12} {side:<8} round {round_}: p50 {result.p50_ms:7.2f} ms  "
+                    f"  {s.name:<14} {side:<8} round {round_}: p50 {result.p50_ms:7.2f} ms  "
                     f"p99 {result.p99_ms:7.2f} ms  {result.rps:8.1f} req/s  CPU/request: server "
                     f"{result.server_cpu_ms:.2f} ms, database {result.db_cpu_ms:.2f} ms; "
                     f"others used {result.other_cores:.2f} cores  ({result.requests:,} requests, "
-                    f"{result.errors} errors)",
+                    f"{result.errors} errors{replaced})",
                     flush=True,
                 )
 
@@ -299,20 +367,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-cores", type=float, default=0.3, help="wait until others use fewer cores than this")
     parser.add_argument("--quiet-wait", type=float, default=60, help="longest wait for a quiet moment, seconds")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
+    parser.add_argument("--pg-url", default=PG_URL, help="the PostgreSQL database to load and search")
+    parser.add_argument("--only", help="comma-separated scenario names to measure (default: all)")
     args = parser.parse_args(argv)
     args.rows = args.rows or (1_000_000 if args.backend == "postgresql" else 100_000)
 
     from marketplace.listings.search import COUNT_CAP
 
-    database_url = args.database_url = prepare_data(args.backend, args.rows, args.reload, args.sqlite_path)
-    scenarios = make_scenarios(args.deep_pages)
+    database_url = args.database_url = prepare_data(args.backend, args.rows, args.reload, args.sqlite_path, args.pg_url)
+    rare = search_data.rare_term(database_url) if args.backend == "postgresql" else "00000001"
+    scenarios = make_scenarios(args.deep_pages, rare)
+    if args.only:
+        scenarios = [s for s in scenarios if s.name in args.only.split(",")]
+    if args.backend == "postgresql":
+        check_text_matches(database_url, [s for s in scenarios if s.name.startswith("text_")])
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-search-")))
-        api = benchkit.Server("api", "app:app", {**NODE_ENV, "DATABASE_URL": database_url}, work)
+        # Signing keys of its own: /healthz answers 503 without them, whatever the checkout's instance/ holds.
+        node_env = {**NODE_ENV, "DATABASE_URL": database_url, "SIGNING_KEYS_FILE": str(work / "keys.json")}
+        subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "app", "keys", "init"], cwd=ROOT, check=True,
+                       env={**os.environ, **node_env}, capture_output=True, timeout=120)  # fmt: skip
+        api = benchkit.Server("api", "app:app", node_env, work)
         stack.callback(api.stop)
         api.wait_healthy()
         print(f"api: {api.url} (gunicorn {' '.join(benchkit.gunicorn_settings())}, {len(api.pids()) - 1} workers)")
-        follow_cursor(api.url, scenarios[2], args.deep_pages)
+        for s in scenarios:
+            if s.name == "deep_cursor":
+                follow_cursor(api.url, s, args.deep_pages)
         capture_statements(database_url, scenarios)
         queries = work / "queries.json"
         write_queries(queries, scenarios, per_page=20, count_cap=COUNT_CAP)

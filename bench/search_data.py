@@ -1,6 +1,7 @@
 """Realistic listing rows for the search benchmark, loaded straight into the database (not through the API)."""
 
 import itertools
+import json
 import os
 import random
 import sqlite3
@@ -24,11 +25,14 @@ COLUMNS = (
     "gpu_model", "gpu_count", "gpu_memory_gb", "vcpus", "memory_gb", "storage_gb", "bandwidth_gbps",
     "model_name", "tokens_per_second", "region", "city", "datacenter", "latency_ms",
     "unit_price", "currency", "price_unit", "price_per_gpu_hour", "quantity",
-    "available_from", "available_until", "seller_name", "seller_org", "created_at", "updated_at", "document",
+    "available_from", "available_until", "seller_name", "seller_org", "created_at", "updated_at", "stale_since",
+    "capacity", "document",
 )  # fmt: skip
 
 # This node (R44) holds most of the catalogue; the rest arrived from other nodes of the federation.
 _ORIGINS = (("R44", 60), ("R11", 12), ("R31", 10), ("R52", 8), ("R15", 6), ("IJ01", 4))
+# One origin has been unreachable for long: its listings are stale, shown only with include_stale=true.
+STALE_ORIGIN = "IJ01"
 # Search reads only published listings; the others still sit in the table (and must not be scanned).
 _STATUSES = (("published", 90), ("paused", 4), ("draft", 3), ("retired", 3))
 
@@ -40,6 +44,8 @@ _SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zho
              "Zhu", "Hu", "Guo", "He", "Lin", "Luo", "Gao", "Zheng", "Liang", "Xie", "Song", "Tang", "Han")  # fmt: skip
 _ORG_KINDS = ("Computing Co., Ltd.", "Cloud Technology Co., Ltd.", "Data Services Co., Ltd.",
               "Intelligent Computing Co., Ltd.")  # fmt: skip
+# Published capacity (§3) as #12 describes a national catalogue: most listings 0–3 intervals, a tenth 20 or more.
+_INTERVAL_COUNTS = ((0, 50), (1, 20), (2, 12), (3, 8), (20, 4), (30, 3), (50, 2), (100, 1))
 SELLER_COUNT = 3000
 TEXT_TERM_SELLER = 137  # the seller whose brand the text-search scenario looks for
 
@@ -66,9 +72,63 @@ def text_term(seed: int = SEED) -> str:
     return seller_pool(seed)[TEXT_TERM_SELLER][0].lower()
 
 
+# What buyers type, by how much of the catalogue it finds (bench/search.py checks each against the data).
+TEXT_KINDS = {
+    "common": ("beijing", "a city with many sites", 100_000, None),
+    "selective": (None, "one seller family's brand", 500, 5_000),  # text_term()
+    "rare": (None, "the serial of one listing's code", 1, 9),  # rare_term(), read from the data
+    "none": ("zzzq", "a word in no listing", 0, 0),
+    "typo": ("guiyagn", "a city misspelt", 0, 9),
+    "words": ("h100 guiyang", "a model and a city", None, None),
+}
+
+
+def rare_term(dsn: str) -> str:
+    """The serial part of the code of the listing in the middle of the table: at most one per origin has it."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        code = conn.execute(
+            "SELECT code FROM listing WHERE id = (SELECT (min(id) + max(id)) / 2 FROM listing)"
+        ).fetchone()[0]
+    return code.split("-")[1].lower()
+
+
+def capacity_intervals(
+    rng: random.Random, quantity: int, available_from: datetime, available_until: datetime, now: datetime
+) -> list[dict] | None:
+    """A listing's published `capacity` as its origin would compute it (trading/capacity.py's capacity_of).
+
+    Contiguous pieces from the current hour (or the window's start) to the window's end, whole hours,
+    free units below `quantity` in every other piece; None (every unit free throughout) for most listings.
+    """
+    counts, weights = zip(*_INTERVAL_COUNTS, strict=True)
+    count = rng.choices(counts, weights)[0]
+    start = max(available_from, now)
+    hours = int((available_until - start).total_seconds() // 3600)
+    if count == 0 or quantity == 0 or hours < count:
+        return None
+    cuts = sorted(rng.sample(range(1, hours), count - 1)) if count > 1 else []
+    edges = [start + timedelta(hours=h) for h in (0, *cuts)] + [available_until]
+    # Busy pieces alternate with wholly free ones (a lone piece is busy): orders come and go.
+    return [
+        {"from": left, "until": right, "free": quantity if (i % 2 == 0 and count > 1) else rng.randint(0, quantity - 1)}
+        for i, (left, right) in enumerate(zip(edges, edges[1:], strict=False))
+    ]
+
+
+def stored_capacity(capacity: list[dict] | None) -> str | None:
+    """`capacity` as its column stores it (models.types.CapacityIntervals): [[from, until, free]] in seconds."""
+    if capacity is None:
+        return None
+    return json.dumps([[int(i["from"].timestamp()), int(i["until"].timestamp()), i["free"]] for i in capacity])
+
+
 def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
     """`count` listing rows in COLUMNS order, created over the past year in id order, documents rendered."""
     rng = random.Random(seed)
+    # Capacity draws from a generator of its own: every other column stays what it was before capacity existed.
+    capacity_rng = random.Random(f"{seed}-capacity")
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     sellers = seller_pool(seed)
     serials = {origin: 0 for origin, _ in _ORIGINS}
@@ -85,6 +145,9 @@ def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
         _brand, seller_name, seller_org = rng.choice(sellers)
         created = now - year + year * i / max(count, 1)
         updated = min(now, created + timedelta(hours=rng.randint(0, 30 * 24)))
+        available_from = datetime.fromisoformat(raw["available_from"])
+        available_until = datetime.fromisoformat(raw["available_until"])
+        capacity = capacity_intervals(capacity_rng, raw["quantity"], available_from, available_until, now)
         ppg = price_per_gpu_hour(
             unit_price=raw["unit_price"], price_unit=raw["price_unit"], gpu_count=raw.get("gpu_count")
         )
@@ -95,12 +158,13 @@ def generate_rows(count: int, seed: int = SEED) -> Iterator[tuple]:
             raw.get("memory_gb"), raw.get("storage_gb"), raw.get("bandwidth_gbps"), raw.get("model_name"),
             raw.get("tokens_per_second"), raw["region"], raw["city"], raw["datacenter"], raw["latency_ms"],
             raw["unit_price"], raw["currency"], raw["price_unit"], ppg, raw["quantity"],
-            datetime.fromisoformat(raw["available_from"]), datetime.fromisoformat(raw["available_until"]),
-            seller_name, seller_org, created, updated,
+            available_from, available_until, seller_name, seller_org, created, updated,
+            now - timedelta(hours=2) if origin == STALE_ORIGIN else None,
         )  # fmt: skip
         # The node serves each listing's stored document (marketplace/listings/documents.py), rendered here by
         # the app's own renderer from the row's values, as a write through the services would.
-        yield (*row, render_document(SimpleNamespace(**dict(zip(COLUMNS, row, strict=False)))))
+        document = render_document(SimpleNamespace(**dict(zip(COLUMNS, row, strict=False)), capacity=capacity))
+        yield (*row, stored_capacity(capacity), document)
 
 
 def migrate(database_url: str) -> None:

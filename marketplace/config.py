@@ -67,6 +67,11 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance),
         "DATABASE_URL": normalize_database_url(os.environ.get("DATABASE_URL", default_db)),
+        # A streaming replica of DATABASE_URL (optional): searches, the search page, the change feed and
+        # snapshots read from it; every write, and every read that must see its own write, stays on the primary.
+        "DATABASE_READ_URL": normalize_database_url(os.environ["DATABASE_READ_URL"])
+        if os.environ.get("DATABASE_READ_URL")
+        else None,
         "NODE_ROLE": role,
         "NODE_CODE": code,
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),

@@ -49,11 +49,15 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
 
 class Database:
-    """The engine and session factory of one app."""
+    """The engine and session factory of one app, and of its read replica when it has one."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, read_url: str | None = None):
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
+        self.read_engine = make_engine(read_url) if read_url else None
+        self.read_sessionmaker = (
+            sessionmaker(bind=self.read_engine, class_=Session, expire_on_commit=False) if read_url else None
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -67,7 +71,7 @@ class Database:
 
 def init_app(app: Flask) -> None:
     """Create the app's database and close the request session at teardown."""
-    app.extensions["db"] = Database(app.config["DATABASE_URL"])
+    app.extensions["db"] = Database(app.config["DATABASE_URL"], app.config.get("DATABASE_READ_URL"))
     app.teardown_appcontext(_close_session)
 
 
@@ -77,14 +81,17 @@ def get_db() -> Database:
 
 
 def get_session() -> Session:
-    """The session of the current request, opened on first use.
+    """The session of the current request, opened on first use: on the read replica (DATABASE_READ_URL) for a
+    GET of a view marked @replica_read, on the primary for everything else.
 
     A GET on PostgreSQL runs in autocommit: reads need no BEGIN and ROLLBACK round trips, and the
     rare GET that writes (an authorization code, an account made at national sign-in) commits each
     statement, so it writes in one statement.
     """
     if "db_session" not in g:
-        session = get_db().sessionmaker()
+        db = get_db()
+        on_replica = db.read_sessionmaker is not None and _reading() and _replica_allowed()
+        session = db.read_sessionmaker() if on_replica else db.sessionmaker()
         bind = session.get_bind()
         if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and _reading():
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -108,6 +115,20 @@ def about_to_write() -> None:
     session = g.get("db_session")
     if session is not None and session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         session.commit()  # what was read so far stays; the next statement begins the writing transaction
+
+
+def replica_read(view):
+    """Mark a view whose GETs may read from the read replica: it writes nothing, and a reader of it may see
+    the catalogue as it was a moment ago (a listing published a moment ago may be missing from a search)."""
+    view.replica_read = True
+    return view
+
+
+def _replica_allowed() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    # A MethodView's function stands for the class; the mark sits on its method.
+    view = getattr(getattr(view, "view_class", None), request.method.lower(), view)
+    return getattr(view, "replica_read", False)
 
 
 def _reading() -> bool:

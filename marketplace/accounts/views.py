@@ -112,7 +112,7 @@ def password():
         return render_template("accounts/password.html", errors=error.field_errors()), error.status
     session.commit()
     login_user(current_user._get_current_object())  # this browser stays signed in, under the new nonce
-    flash("Your password is changed; every other session of your account has ended.", "success")
+    flash(_("Your password is changed; every other session of your account has ended."), "success")
     return redirect(url_for("accounts.tokens"), 303)
 
 

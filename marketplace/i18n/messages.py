@@ -9,11 +9,12 @@ marketplace/ so that extraction puts it in the catalogue.
 """
 
 import re
+from datetime import datetime
 from functools import lru_cache
 
 from flask_babel import gettext
 
-from . import current_locale
+from . import current_locale, local_time
 from .words import term
 
 
@@ -226,23 +227,82 @@ TEMPLATES = (
         "Part %(number)s (%(code)s at %(node)s) could not be held: %(problem)s Nothing is held: the parts already "
         "held were cancelled."
     ),
+    # trading: quotes and orders (trading/services.py, schemas.py, views.py)
+    N_("%(code)s is sold at its origin node %(origin)s; order it there."),
+    N_("%(code)s is %(status)s: it is not for sale."),
+    N_("Must be at least 1."),
+    N_("The listing has %(count)s units in all."),
+    N_("Missing the timezone offset."),
+    N_("Must be on a whole UTC hour (…:00:00)."),
+    N_("Must be after start."),
+    N_("Must not be in the past."),
+    N_("The listing is available from %(moment)s."),
+    N_("The listing is available until %(moment)s."),
+    N_("The listing rents for at least %(hours)s hours."),
+    N_("This Idempotency-Key was sent before with another body."),
+    N_("This Idempotency-Key is in use by another order."),
+    N_("The total is now %(total)s, not %(expected)s."),
+    N_("Only %(free)s unit is free from %(start)s to %(end)s."),
+    N_("Only %(free)s units are free from %(start)s to %(end)s."),
+    N_("No order %(code)s."),
+    N_("Only the buyer, the listing's seller or an operator cancels this order."),
+    N_("A confirmed order is cancelled by the listing's seller or an operator, who refund it."),
+    N_("Say why the confirmed order is cancelled."),
+    N_("The order is %(status)s: it cannot be cancelled."),
+    N_("Only the listing's seller or an operator records a payment."),
+    N_("The order is %(status)s: only a held order is confirmed."),
+    N_("Only invoice orders are confirmed by hand."),
+    N_("The hold lapsed at %(moment)s: the units may be sold again."),
+    N_("Only the listing's seller or an operator gives access."),
+    N_("Access is given for confirmed orders."),
+    N_("Say how to reach the machines or the endpoint."),
+    N_("Only the buyer reports an order not delivered."),
+    N_("Only a confirmed order can be reported not delivered."),
+    N_("Orders hold units from %(start)s to %(end)s: the window must keep covering them."),
+    N_("Orders hold %(used)s units from %(start)s to %(end)s: quantity cannot go below %(used)s."),
+    N_("Must not contain control characters."),
+    N_("Not a cursor from this list."),
+    N_("Too long, or holds control characters."),
+    N_("Give the bank transfer's reference."),
+    # why an order changed, as the system records it (trading/services.py): shown in the reader's language
+    N_("placed"),
+    N_("the hold lapsed"),
+    N_("payment received: %(reference)s"),
+    N_("access details given"),
+    N_("not delivered"),
+    # accounts: changing the password (accounts/schemas.py, services.py; the feedback in passwords.py)
+    N_("Choose a password different from the current one."),
+    N_("This is not your current password."),
+    # monitoring: what stops a node from serving (monitoring/health.py, federation/keys.py, views.py)
+    N_("The database does not answer."),
+    N_("no signing keys at %(path)s: run `flask --app app keys init`"),
+    N_("The federation at a glance is national's page."),
 )
 
 
 _WHERE = re.compile(r"^(?P<where>[\w.\[\]]{1,40}): (?P<message>.+)$", re.DOTALL)
+# Where one sentence ends and the next begins, in a message made of several (a password's feedback).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def template_pattern(template: str, **shapes: str) -> re.Pattern:
+    """A message template as a regular expression naming its values (a value used twice must be equal).
+
+    A value is any text unless `shapes` gives its own expression (`units=r"\\d+"`)."""
+    parts, seen, regex = re.split(r"%\((\w+)\)s", template), set(), ""
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            regex += re.escape(part)
+        else:
+            regex += f"(?P={part})" if part in seen else f"(?P<{part}>{shapes.get(part, '.+?')})"
+            seen.add(part)
+    return re.compile(f"^{regex}$", re.DOTALL)
 
 
 @lru_cache(maxsize=1)
 def _patterns() -> list[tuple[re.Pattern, str]]:
     """Each template with values as a regular expression naming its values."""
-    compiled = []
-    for template in TEMPLATES:
-        if "%(" not in template:
-            continue
-        parts = re.split(r"%\((\w+)\)s", template)
-        regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
-        compiled.append((re.compile(f"^{regex}$", re.DOTALL), template))
-    return compiled
+    return [(template_pattern(template), template) for template in TEMPLATES if "%(" in template]
 
 
 def translate_message(text) -> str:
@@ -261,13 +321,32 @@ def translate_message(text) -> str:
     where = _WHERE.match(text)  # "keys[0]: Must be a JSON object.": where it is, then a known message
     if where:
         return f"{where['where']}: {translate_message(where['message'])}"
+    sentences = _SENTENCE_END.split(text)
+    if len(sentences) > 1:  # several known sentences in one message, each translated
+        translated = [translate_message(sentence) for sentence in sentences]
+        return "".join(f"{one} " if one[-1:].isascii() else one for one in translated).strip()
     return text
 
 
 def _value(text: str) -> str:
-    """A value inside a message: a domain term or a catalogued name (`GPU server`) translated, else as it is."""
+    """A value inside a message: a moment (in China Standard Time), a domain term or a catalogued name
+    (`GPU server`) translated, else as it is."""
+    moment = _moment(text)
+    if moment is not None:
+        return local_time(moment)
     translated = term(text)
     return translated if translated != text else gettext(text)
+
+
+def _moment(text: str) -> datetime | None:
+    """An RFC 3339 moment with its offset, as services write them into messages; else None."""
+    if not (19 <= len(text) <= 32 and text[4:5] == "-" and "T" in text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def translated_summary(error) -> str:

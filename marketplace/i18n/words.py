@@ -34,18 +34,28 @@ TERMS = {
     "final": _l("final"),
     "approve": _l("approve"),
     "reject": _l("reject"),
-    # order and payment statuses, payment providers
+    # order statuses, and what else happens to an order (the events' kinds)
     "held": _l("held"),
     "confirmed": _l("confirmed"),
     "cancelled": _l("cancelled"),
     "expired": _l("expired"),
     "refunded": _l("refunded"),
+    "access_given": _l("access given"),
+    "reported": _l("reported not delivered"),
+    # payment providers and payment statuses
+    "invoice": _l("bank transfer"),
+    "stripe": _l("online payment (Stripe)"),
     "awaiting": _l("awaiting payment"),
     "paid": _l("paid"),
     "refund_pending": _l("refund pending"),
-    "none": _l("none"),
-    "invoice": _l("bank transfer"),
-    "stripe": _l("card, Alipay or WeChat Pay"),
+    "none": _l("no payment"),
+    # sync directions and the node's health checks (monitoring)
+    "up": _l("up to the parent"),
+    "down": _l("down from national"),
+    "database": _l("database"),
+    "signing_keys": _l("signing keys"),
+    # who did something when no person did: the audit log's and the order history's actor
+    "system": _l("system"),
 }
 
 

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from ..accounts.auth import api_auth_required, bearer_user
-from ..db import get_session
+from ..db import get_session, replica_read
 from .documents import document_response, json_response
 from .schemas import ListingCreateSchema, ListingOutSchema, ListingPatchSchema, SearchArgsSchema, SearchResultSchema
 from .search import search_listings
@@ -19,6 +19,7 @@ _SECURED = [{"bearerAuth": []}]
 
 @blp.route("")
 class ListingCollection(MethodView):
+    @replica_read
     @blp.arguments(SearchArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, SearchResultSchema)
     def get(self, args):

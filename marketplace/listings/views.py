@@ -6,7 +6,7 @@ from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import func, select
 
 from ..accounts.auth import page_role_required
-from ..db import get_session
+from ..db import get_session, replica_read
 from ..errors import DomainError, InvalidInput
 from ..federation.directory import node_url
 from ..i18n import _
@@ -73,6 +73,7 @@ def _search_args() -> tuple[dict, dict]:
 
 
 @bp.get("/listings")
+@replica_read
 def search():
     """Search page: the API's query parameters (fen, RFC 3339), as a form in yuan and CST, and results.
 

@@ -9,12 +9,32 @@ from .types import CapacityIntervals, UTCDateTime, utcnow
 
 # Search reads only listings that are for sale and whose origin is not stale.
 SEARCHABLE = "status = 'published' AND stale_since IS NULL"
+# Search with include_stale also reads these: published listings of origins unreachable for long.
+STALE = "status = 'published' AND stale_since IS NOT NULL"
 
 
-def _published_index(name: str, *columns: str, extra_where: str = "") -> Index:
-    """A partial index over searchable listings: the only rows search reads."""
-    where = text(SEARCHABLE + extra_where)
-    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+# name -> (columns, extra predicate) of the search indexes; search reads nothing else of the table.
+SEARCH_INDEXES = {
+    "newest": (("id",), ""),
+    "price": (("unit_price", "id"), ""),
+    "type_newest": (("resource_type", "id"), ""),
+    "type_price": (("resource_type", "unit_price", "id"), ""),
+    "type_model_price": (("resource_type", "gpu_model", "unit_price", "id"), ""),
+    "region_price": (("region", "unit_price", "id"), ""),
+    "origin_newest": (("origin", "id"), ""),
+    "ppg": (("price_per_gpu_hour", "id"), " AND price_per_gpu_hour IS NOT NULL"),
+    "model_ppg": (("gpu_model", "price_per_gpu_hour", "id"), " AND price_per_gpu_hour IS NOT NULL"),
+}
+
+
+def search_indexes(prefix: str, predicate: str) -> list[Index]:
+    """The search indexes over the rows of `predicate`: searchable listings ("ix_listing_pub_…") or, for
+    include_stale, the listings of stale origins ("ix_listing_stale_…", small while few origins are stale)."""
+    indexes = []
+    for name, (columns, extra) in SEARCH_INDEXES.items():
+        where = text(predicate + extra)
+        indexes.append(Index(f"{prefix}_{name}", *columns, postgresql_where=where, sqlite_where=where))
+    return indexes
 
 
 class Listing(SQLModel, table=True):
@@ -24,25 +44,7 @@ class Listing(SQLModel, table=True):
     is published, paused or retired has them all, as ListingSchema demands.
     """
 
-    __table_args__ = (
-        _published_index("ix_listing_pub_newest", "id"),
-        _published_index("ix_listing_pub_price", "unit_price", "id"),
-        _published_index("ix_listing_pub_type_newest", "resource_type", "id"),
-        _published_index("ix_listing_pub_type_price", "resource_type", "unit_price", "id"),
-        _published_index("ix_listing_pub_type_model_price", "resource_type", "gpu_model", "unit_price", "id"),
-        _published_index("ix_listing_pub_region_price", "region", "unit_price", "id"),
-        _published_index("ix_listing_pub_origin_newest", "origin", "id"),
-        _published_index(
-            "ix_listing_pub_ppg", "price_per_gpu_hour", "id", extra_where=" AND price_per_gpu_hour IS NOT NULL"
-        ),
-        _published_index(
-            "ix_listing_pub_model_ppg",
-            "gpu_model",
-            "price_per_gpu_hour",
-            "id",
-            extra_where=" AND price_per_gpu_hour IS NOT NULL",
-        ),
-    )
+    __table_args__ = (*search_indexes("ix_listing_pub", SEARCHABLE), *search_indexes("ix_listing_stale", STALE))
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(20), unique=True, nullable=False))

@@ -23,14 +23,15 @@ def _nice_top(value: float) -> float:
 def line_chart(
     series: dict[str, list[tuple[datetime, float]]],
     *,
-    unit: str = "",
+    tick_label: str = "%(value)s",
     start: datetime | None = None,
     end: datetime | None = None,
     date_labels: bool = False,
 ) -> dict:
     """Polylines of `series` (label → [(moment, value)]) over a shared time axis, with ticks and labels.
 
-    Moments are UTC; labels on the time axis are in China Standard Time (hours, or dates).
+    Moments are UTC; labels on the time axis are in China Standard Time (hours, or dates). `tick_label`
+    writes a value of the y axis with its unit, in the reader's language (`"%(value)s s"`, `"¥%(value)s"`).
     """
     points = [point for values in series.values() for point in values]
     if not points:
@@ -51,11 +52,11 @@ def line_chart(
               "points": " ".join(f"{x(moment)},{y(value)}" for moment, value in values),
               "end": {"x": x(values[-1][0]), "y": y(values[-1][1]), "value": values[-1][1]}}
              for index, (label, values) in enumerate(series.items()) if values]  # fmt: skip
-    ticks = [{"value": f"{top * share:g}", "y": y(top * share)} for share in (0, 0.5, 1)]
+    ticks = [{"text": tick_label % {"value": f"{top * share:g}"}, "y": y(top * share)} for share in (0, 0.5, 1)]
     labels = []
     for index in range(5):
         moment = first + (last - first) * index / 4
         local = moment.astimezone(CST)
         labels.append({"x": x(moment), "text": local.strftime("%m-%d" if date_labels else "%H:%M")})
     return {"empty": False, "width": WIDTH, "height": TOP + plot_h + BOTTOM, "left": LEFT, "right": WIDTH - RIGHT,
-            "baseline": TOP + plot_h, "lines": lines, "ticks": ticks, "labels": labels, "unit": unit}  # fmt: skip
+            "baseline": TOP + plot_h, "lines": lines, "ticks": ticks, "labels": labels}  # fmt: skip

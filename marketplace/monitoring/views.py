@@ -10,6 +10,8 @@ from ..accounts.auth import page_role_required
 from ..db import get_session
 from ..errors import NotFound
 from ..federation.directory import is_national
+from ..i18n import _
+from ..i18n.words import term
 from ..models import Listing
 from ..models.types import CST, utcnow
 from ..registry.services import NationalEntry, list_nodes
@@ -47,8 +49,8 @@ def operations():
                          stale_after=_stale_after())  # fmt: skip
     now = utcnow()
     history = lag_history(session=session, hours=24)
-    chart = line_chart({direction: values for direction, values in history.items() if values}, unit="s",
-                       start=now - timedelta(hours=24), end=now)  # fmt: skip
+    chart = line_chart({term(direction): values for direction, values in history.items() if values},
+                       tick_label=_("%(value)s s"), start=now - timedelta(hours=24), end=now)  # fmt: skip
     filters = {name: request.args[name].strip() for name in ("actor", "action", "object")
                if request.args.get(name, "").strip()}  # fmt: skip
     audit = search_audit(session=session, filters=filters | {"limit": 50})
@@ -79,7 +81,7 @@ def federation():
     history = price_index(session=session)
     busiest = sorted(history, key=lambda model: -len(history[model]))[:PRICE_INDEX_MODELS]
     chart = line_chart({model: [(_midday(day), fen / 100) for day, fen in history[model]] for model in busiest},
-                       unit="¥", date_labels=True)  # fmt: skip
+                       tick_label="¥%(value)s", date_labels=True)  # fmt: skip
     return render_template(
         "monitoring/federation.html", nodes=list_nodes(session=session, national=national), origins=origins,
         rtt=from_national, matrix=matrix, chart=chart, history={model: history[model] for model in busiest},

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from .. import metrics
 from ..accounts.auth import api_auth_required
-from ..db import get_session
+from ..db import get_session, replica_read
 from ..errors import DomainError, Forbidden, NotFound
 from ..federation.directory import is_national
 from ..federation.guard import require_node_token
@@ -72,6 +72,7 @@ class ChangesSchema(Schema):
 
 
 @blp.get("/changes")
+@replica_read
 @blp.doc(security=[{"bearerAuth": []}])
 @require_node_token("listings:read")
 @blp.arguments(ChangesArgs(), location="query", unknown=RAISE)
@@ -90,6 +91,7 @@ class SnapshotSchema(Schema):
 
 
 @blp.get("/nodes/<code>/snapshot")
+@replica_read
 @blp.doc(security=[{"bearerAuth": []}])
 @require_node_token("listings:read")
 @blp.response(200, SnapshotSchema)

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from ..i18n import _, _l
+from ..i18n.messages import translate_message
 from ..models import Listing, Order, OrderEvent, User
 from . import capacity
 
@@ -43,18 +45,34 @@ def list_orders(
     return OrderPage(rows[:per_page], per_page, next_cursor)
 
 
+# What a notification says of each kind of event: put in the reader's language when it is shown.
+NOTE_TEXTS = {
+    "expiring": _l("hold expires soon: pay or confirm"),
+    "held": _l("held for you"),
+    "confirmed": _l("confirmed"),
+    "cancelled": _l("cancelled"),
+    "expired": _l("expired: the hold lapsed"),
+    "refunded": _l("cancelled and refunded"),
+    "access_given": _l("access details given"),
+    "reported": _l("reported not delivered"),
+}
+_WITH_REASON = ("cancelled", "refunded", "reported")  # the reason someone gave is part of the notification
+
+
 @dataclass
 class Notification:
+    """Something that happened to an order, from its recorded event: worded only when read."""
+
     at: datetime
     kind: str
     order_code: str
-    text: str
+    reason: str = ""
 
-
-_TEXTS = {
-    "held": "held for you", "confirmed": "confirmed", "cancelled": "cancelled", "expired": "expired: the hold lapsed",
-    "refunded": "cancelled and refunded", "access_given": "access details given", "reported": "reported not delivered",
-}  # fmt: skip
+    @property
+    def text(self) -> str:
+        """What happened, in the reader's language, with the reason a person gave (as they wrote it)."""
+        what = str(NOTE_TEXTS.get(self.kind, self.kind))
+        return _("%(what)s (%(reason)s)", what=what, reason=translate_message(self.reason)) if self.reason else what
 
 
 def notifications_for(*, session: Session, user: User, now: datetime, limit: int = 50) -> list[Notification]:
@@ -68,10 +86,10 @@ def notifications_for(*, session: Session, user: User, now: datetime, limit: int
         select(Order).where(mine, Order.status == "held", Order.hold_expires_at > now,
                             Order.hold_expires_at <= now + EXPIRING_SOON)
     ).all()  # fmt: skip
-    notes = [Notification(o.hold_expires_at, "expiring", o.code, "hold expires soon: pay or confirm") for o in soon]
+    notes = [Notification(o.hold_expires_at, "expiring", o.code) for o in soon]
     for event, code in events:
-        reason = f" ({event.reason})" if event.kind in ("cancelled", "refunded", "reported") and event.reason else ""
-        notes.append(Notification(event.created_at, event.kind, code, _TEXTS.get(event.kind, event.kind) + reason))
+        reason = event.reason if event.kind in _WITH_REASON else ""
+        notes.append(Notification(event.created_at, event.kind, code, reason))
     return notes
 
 

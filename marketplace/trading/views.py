@@ -11,12 +11,14 @@ from ..db import about_to_write, get_session
 from ..errors import DomainError
 from ..federation.directory import node_url
 from ..i18n import _, local_time
+from ..i18n.messages import translate_message
 from ..listings.services import find_listing, listings_of_seller
 from ..models import Listing, Order, OrderEvent
 from ..models.types import utcnow
 from . import capacity
 from .chart import free_chart
 from .forms import cst_input, window_from_form
+from .pricing import line_text
 from .queries import list_orders, notifications_for, utilisation
 from .remote import (
     cancel_remote_order,
@@ -43,6 +45,7 @@ from .services import (
 )
 
 bp = Blueprint("trading", __name__)
+bp.add_app_template_filter(line_text)  # an order line's words, in the reader's language
 
 
 def _published_capacity(listing: Listing, now):
@@ -123,12 +126,12 @@ def reserve(code: str):
     try:
         if listing.origin != config["NODE_CODE"]:  # held at its origin, on the buyer's behalf
             window |= {"listing_code": listing.code, "expected_total": int(expected) if expected.isdigit() else None}
-            record, _new = place_elsewhere(session=session, buyer=current_user, origin=listing.origin, window=window,
-                                        key=None, now=utcnow())  # fmt: skip
+            record, _created = place_elsewhere(session=session, buyer=current_user, origin=listing.origin,
+                                               window=window, key=None, now=utcnow())  # fmt: skip
             flash(_("Order %(code)s is held for you at node %(node)s until %(time)s.", code=record.code,
                     node=record.origin, time=local_time(record.hold_expires_at)), "success")  # fmt: skip
             return redirect(url_for("trading.order_page", code=record.code))
-        order, _new = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
+        order, _created = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
                                node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],
                                expected_total=int(expected) if expected.isdigit() else None, **window)  # fmt: skip
     except DomainError as error:
@@ -138,7 +141,8 @@ def reserve(code: str):
                                errors=error.field_errors() or {"units": [error.message]}, values=request.form,
                                refusal=error), error.status  # fmt: skip
     session.commit()
-    flash(f"Order {order.code} is held for you until {order.hold_expires_at.strftime('%H:%M UTC')}.", "success")
+    flash(_("Order %(code)s is held for you until %(moment)s.", code=order.code,
+            moment=local_time(order.hold_expires_at)), "success")  # fmt: skip
     return redirect(url_for("trading.order_page", code=order.code))
 
 
@@ -149,7 +153,7 @@ def my_orders():
     page = list_orders(session=get_session(), user=current_user, status=request.args.get("status") or None,
                        cursor=_cursor(), per_page=50)  # fmt: skip
     elsewhere = remote_orders_of(session=get_session(), buyer=current_user, limit=100)
-    return render_template("trading/orders.html", page=page, title="My orders", mode="buyer", elsewhere=elsewhere)
+    return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer", elsewhere=elsewhere)
 
 
 def _cursor() -> str | None:
@@ -166,7 +170,7 @@ def sales():
     page = list_orders(session=get_session(), user=current_user, as_role="seller", status=status,
                        listing_code=listing_code, cursor=_cursor(), per_page=50)  # fmt: skip
     listings = listings_of_seller(session=get_session(), seller=current_user)
-    return render_template("trading/orders.html", page=page, title="Sales", mode="seller", listings=listings,
+    return render_template("trading/orders.html", page=page, title=_("Sales"), mode="seller", listings=listings,
                            status=status, listing_code=listing_code)  # fmt: skip
 
 
@@ -177,7 +181,7 @@ def all_orders():
     status = request.args.get("status") if request.args.get("status") in ORDER_STATUS_FILTER else None
     page = list_orders(session=get_session(), user=current_user, as_role="operator", status=status,
                        cursor=_cursor(), per_page=50)  # fmt: skip
-    return render_template("trading/orders.html", page=page, title="All orders", mode="operator", status=status)
+    return render_template("trading/orders.html", page=page, title=_("All orders"), mode="operator", status=status)
 
 
 @bp.get("/notifications")
@@ -250,12 +254,12 @@ def order_action(code: str, action: str):
     except DomainError as error:
         session.rollback()
         order = find_order(session=session, code=code, viewer=current_user)
-        flash(error.message, "error")
+        flash(translate_message(error.message), "error")
         return _order_view(order, error.field_errors(), error.status)
     session.commit()
-    flash({"cancel": "Order cancelled.", "confirm": "Payment recorded: the order is confirmed.",
-           "access": "Access details saved; the buyer sees them now.",
-           "report": "Reported: the seller and the operators see the flag."}[action], "success")  # fmt: skip
+    flash({"cancel": _("Order cancelled."), "confirm": _("Payment recorded: the order is confirmed."),
+           "access": _("Access details saved; the buyer sees them now."),
+           "report": _("Reported: the seller and the operators see the flag.")}[action], "success")  # fmt: skip
     return redirect(url_for("trading.order_page", code=order.code))
 
 

@@ -1,7 +1,7 @@
 """orders across nodes: this node's records of orders held at other nodes, and all-or-nothing order groups
 
 Revision ID: 0019r
-Revises: 0014
+Revises: 0019
 Create Date: 2026-12-01 04:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import marketplace.models.types
 
 revision: str = "0019r"
-down_revision: str | None = "0014"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

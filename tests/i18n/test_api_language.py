@@ -1,5 +1,7 @@
 """The API's machine-readable parts never change with Accept-Language; only an error's `message` does."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from ..factories import bearer, gpu_payload, make_listing
@@ -54,3 +56,20 @@ def test_a_language_cookie_does_not_change_the_api(client):
     response = client.get("/api/v1/listings/R44-00000000-0")
     assert response.get_json()["message"] == "No listing R44-00000000-0."
     assert response.headers["Content-Language"] == "en"
+
+
+def test_quotes_and_orders_are_the_same_in_every_language(client, db_session, seller, buyer):
+    listing = make_listing(db_session, seller)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    window = {"units": 1, "start": start.isoformat(), "end": (start + timedelta(hours=3)).isoformat()}
+    answers = zh, en, plain = both(client, "POST", f"/api/v1/listings/{listing.code}/quote", json=window)
+    assert zh.status_code == en.status_code == 200
+    timeless = [{name: value for name, value in answer.get_json().items() if name != "as_of"} for answer in answers]
+    assert timeless[0] == timeless[1] == timeless[2]
+    assert en.get_json()["lines"][0]["description"].endswith(": 1 × 8 GPUs × 3 h (per GPU-hour)")
+    headers = bearer(db_session, buyer)
+    placed = client.post("/api/v1/orders", json=window | {"listing_code": listing.code}, headers=headers | ZH)
+    assert placed.status_code == 201, placed.get_json()
+    zh, en, plain = both(client, "GET", f"/api/v1/orders/{placed.get_json()['code']}", headers=headers)
+    assert zh.get_json() == en.get_json() == plain.get_json() == placed.get_json()
+    assert placed.get_json()["lines"][0]["description"].endswith("(per GPU-hour)")  # placed in Chinese, stored as is

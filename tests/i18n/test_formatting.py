@@ -9,6 +9,7 @@ from marketplace.i18n.messages import translate_message
 from marketplace.i18n.words import TERMS, term
 from marketplace.identity.industries import SECTIONS, SECTIONS_ZH, section_name
 from marketplace.identity.regions import PROVINCES, PROVINCES_ZH, province_name
+from marketplace.trading.pricing import line_text
 
 ZH = {"Accept-Language": "zh-CN"}
 EN = {"Accept-Language": "en"}
@@ -58,10 +59,38 @@ def test_every_term_is_translated(app):
      ("Application 7 is approved already; its decisions stand.", "第 7 号申请已是“已通过”状态，原有决定不变。"),
      ("Wrong check character 'Q': the code is mistyped.", "校验字符 Q 不正确：编码有误。"),
      ("keys[0]: Needs a kid of 1 to 64 characters.", "keys[0]: 需要 1 到 64 个字符的 kid。"),
+     # a moment in a message is shown in China Standard Time; a value used twice must be the same both times
+     ("The listing is available until 2030-03-01T02:00:00+00:00.", "该挂单可用至 2030年3月1日 10:00 (CST)。"),
+     ("Orders hold 3 units from 2030-03-01T02:00:00+00:00 to 2030-03-02T02:00:00+00:00: quantity cannot go below 3.",
+      "2030年3月1日 10:00 (CST) 至 2030年3月2日 10:00 (CST) 期间已有订单占用 3 份：数量不能少于 3。"),
+     ("The order is held: only a held order is confirmed.", "订单当前为“已预留”状态：只有已预留的订单可以确认。"),
+     ("payment received: 工行 0042", "已收到付款：工行 0042"),
+     # several sentences (a password's feedback): each translated, any unknown one kept
+     ("This password is too easy to guess. This is a very common password. Avoid sequences.",
+      "此密码太容易被猜到。这是非常常见的密码。避免使用连续的序列。"),
+     ("This password is too easy to guess. Something nobody wrote down.",
+      "此密码太容易被猜到。Something nobody wrote down."),
      ("Something nobody wrote down.", "Something nobody wrote down.")],
 )  # fmt: skip
 def test_schema_and_service_messages_in_chinese(app, english, chinese):
+    assert_translated(app, translate_message, english, chinese)
+
+
+def assert_translated(app, translate, english: str, chinese: str) -> None:
+    """`translate` gives `chinese` to a Chinese reader and leaves `english` as it is for an English one."""
     with app.test_request_context("/", headers=ZH):
-        assert translate_message(english) == chinese
+        assert translate(english) == chinese
     with app.test_request_context("/", headers=EN):
-        assert translate_message(english) == english
+        assert translate(english) == english
+
+
+@pytest.mark.parametrize(
+    ("stored", "chinese"),
+    [("贵安 8 卡: H100: 2 × 8 GPUs × 24 h (per GPU-hour)", "贵安 8 卡: H100：2 份 × 8 卡 × 24 小时（每 GPU 卡时）"),
+     ("CPU: 1 × 64 vCPUs × 5 h (per vCPU-hour)", "CPU：1 份 × 64 vCPU × 5 小时（每 vCPU 核时）"),
+     ("存储: 2 × 500 GB × 10 h / 730 h (per GB-month)", "存储：2 份 × 500 GB × 10 小时 ÷ 730 小时（每 GB·月）"),
+     ("模型: 3 prepaid (per million tokens)", "模型：3 份（预付）（每百万词元）"),
+     ("A line someone else wrote", "A line someone else wrote")],
+)  # fmt: skip
+def test_an_order_line_is_stored_in_english_and_shown_in_the_readers_language(app, stored, chinese):
+    assert_translated(app, line_text, stored, chinese)

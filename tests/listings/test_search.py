@@ -157,3 +157,61 @@ def test_cursor_of_another_sort_is_refused(client, catalogue):
     cursor = client.get(API, query_string={"per_page": 1, "sort": "price"}).get_json()["next_cursor"]
     body = client.get(API, query_string={"cursor": cursor, "sort": "-price"}).get_json()
     assert body["code"] == 422 and "another sort" in body["errors"]["query"]["cursor"][0]
+
+
+@pytest.fixture
+def with_stale(db_session, catalogue):
+    """The catalogue, two of whose listings come from an origin unreachable for long."""
+    for name in ("h800", "storage"):
+        catalogue[name].stale_since = catalogue[name].updated_at
+    db_session.flush()
+    return catalogue
+
+
+@pytest.mark.parametrize("sort", ["newest", "price", "-price", "price_per_gpu"])
+def test_include_stale_merges_fresh_and_stale_listings_in_order(client, with_stale, sort):
+    hidden = codes(client.get(API, query_string={"sort": sort}))
+    everything = codes(client.get(API, query_string={"sort": sort, "include_stale": "true"}))
+    assert with_stale["h800"].code not in hidden and with_stale["h800"].code in everything
+    expected = {"newest": ["storage", "small", "server", "h800", "h100"],
+                "price": ["storage", "small", "h800", "h100", "server"],
+                "-price": ["server", "h100", "h800", "small", "storage"],
+                "price_per_gpu": ["small", "server", "h800", "h100"]}[sort]  # fmt: skip
+    assert everything == [with_stale[name].code for name in expected]
+    walked, cursor = [], None  # two by two, by cursor and by page: every listing once, in the same order
+    for page in range(1, len(everything) // 2 + 2):
+        by_page = codes(client.get(API, query_string={"sort": sort, "include_stale": "true", "per_page": 2,
+                                                      "page": page}))  # fmt: skip
+        body = client.get(API, query_string={"sort": sort, "include_stale": "true", "per_page": 2}
+                          | ({"cursor": cursor} if cursor else {})).get_json()  # fmt: skip
+        assert [item["code"] for item in body["items"]] == by_page == everything[2 * (page - 1) : 2 * page]
+        walked += by_page
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == everything
+
+
+def test_include_stale_counts_both(client, with_stale, monkeypatch):
+    body = client.get(API, query_string={"include_stale": "true", "q": "h"}).get_json()
+    assert (body["total"], body["total_exact"]) == (len(body["items"]), True) == (2, True)  # H100, H800
+    monkeypatch.setattr(search_module, "COUNT_CAP", 3)
+    body = client.get(API, query_string={"include_stale": "true"}).get_json()
+    assert (body["total"], body["total_exact"], len(body["items"])) == (3, False, 5)
+
+
+@pytest.mark.parametrize("sort", ["newest", "price", "-price"])
+@pytest.mark.parametrize("q", ["h", "gpu", "shenzhen", "h100 guiyang", "zzzq"])
+def test_text_search_answers_alike_with_few_or_many_matches(client, catalogue, monkeypatch, sort, q):
+    # Above COUNT_CAP matches PostgreSQL walks the sort's index; at most, it reads the matches and sorts them.
+    params = {"q": q, "sort": sort, "per_page": 2}
+    few = client.get(API, query_string=params).get_json()
+    monkeypatch.setattr(search_module, "COUNT_CAP", 0)
+    many = client.get(API, query_string=params).get_json()
+    assert many["items"] == few["items"]
+    assert (many["next_cursor"] is None) == (few["next_cursor"] is None)
+    if few["next_cursor"]:
+        after_few = client.get(API, query_string=params | {"cursor": few["next_cursor"]}).get_json()
+        after_many = client.get(API, query_string=params | {"cursor": many["next_cursor"]}).get_json()
+        assert after_many["items"] == after_few["items"]
+    assert few["total_exact"] and (many["total"], many["total_exact"]) == (0, few["total"] == 0)

@@ -3,6 +3,10 @@
 import pytest
 
 from marketplace.identity.codes import format_code
+from marketplace.models import Stream, SyncCursor
+from marketplace.models.types import utcnow
+from marketplace.monitoring.history import update_price_index
+from marketplace.monitoring.latency import record_round_trips
 from marketplace.registry.schemas import ApplicationSchema
 from marketplace.registry.services import find_node, review_application, set_node_status, submit_application
 
@@ -48,6 +52,11 @@ def world(db_session):
     seller = make_user(db_session, role="seller", name="陈静", organization="贵安算力有限公司")
     listing = make_listing(db_session, seller, node_code="R44", title="贵安 8 卡 H100 服务器", city="贵阳",
                            datacenter="贵安三号机房", description="液冷机房。")  # fmt: skip
+    # What the federation page draws: a price index, a round trip, a node heard healthy.
+    update_price_index(session=db_session)
+    record_round_trips(session=db_session, from_code="N0", round_trips={"R44": 12.5})
+    db_session.add(SyncCursor(stream=Stream.health("R44"), updated_at=utcnow()))
+    db_session.flush()
     return {"initial": initial, "final": final, "rejected": rejected, "listing": listing, "seller": seller}
 
 
@@ -74,6 +83,15 @@ def _paths(world) -> dict[str, list[str]]:
         "registry.overview_page": ["/registry/overview"],
         "registry.resolve": ["/resolve", f"/resolve?code={code}", "/resolve?code=R44-0000",
                              "/resolve?code=R44-00000001-0", f"/resolve?code={format_code('R98', '00000001')}"],
+        "accounts.password": ["/account/password"],
+        "trading.quote": [f"/listings/{code}/quote?units=1"],  # sold at its origin R44, not here
+        "trading.order_page": ["/orders/N0-00000000-0"],
+        "trading.my_orders": ["/orders"],
+        "trading.sales": ["/sales"],
+        "trading.all_orders": ["/operator/orders"],
+        "trading.notifications": ["/notifications"],
+        "monitoring.operations": ["/operations"],
+        "monitoring.federation": ["/federation"],
     }  # fmt: skip
 
 
@@ -116,3 +134,13 @@ def test_review_flash_in_chinese(app, db_session, world):
     text = response.get_data(as_text=True)
     assert f"已记录您对第 {world['initial'].id} 号申请的初审决定（通过）：待国家节点终审。" in text
     assert_chinese(response)
+
+
+def test_the_federation_page_in_chinese(app, db_session, world):
+    client, _user = browser_as(app, db_session, "operator")
+    body = client.get("/federation", headers=ZH).get_data(as_text=True)
+    expected = ("全网概况", "本节点", "往返时延（P50 / P95）", "12.5 / 12.5 毫秒", "按 GPU 型号",
+                "每 GPU 卡时价格中位数", "¥20.50", "已停用", "区域", "正常")  # fmt: skip
+    for text in expected:
+        assert text in body, text
+    assert "<polyline" in body and "¥25" in body  # the chart's axis in yuan
