@@ -9,11 +9,15 @@
    gunicorn settings that does the same lock + overlap check + insert with plain psycopg
    (bench/orders_baseline_app.py).
 
-    .venv/bin/python bench/orders.py [--seconds 20] [--connections 100]
+    .venv/bin/python bench/orders.py [--seconds 20] [--connections 100] [--database bench_orders]
+
+Each phase prints the load average and the cores the rest of the machine used just before it (the
+machine is shared), and the phase's own figures.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -32,12 +36,14 @@ from alembic import command  # noqa: E402
 from marketplace import create_app  # noqa: E402
 from marketplace.accounts.services import create_api_token, create_user  # noqa: E402
 from marketplace.cli import alembic_config  # noqa: E402
+from marketplace.federation.keys import init_keys, keys_path  # noqa: E402
 from marketplace.listings.schemas import ListingCreateSchema  # noqa: E402
 from marketplace.listings.services import publish_listing  # noqa: E402
 
 ROOT = benchkit.ROOT
 WORK = ROOT / "bench" / "_work" / "orders"
-DSN = "postgresql://postgres@127.0.0.1/bench_orders"
+SERVER = "postgresql://postgres@127.0.0.1"
+DSN = f"{SERVER}/bench_orders"  # --database changes it
 BUYERS = 100
 SPREAD = 1000
 
@@ -61,14 +67,16 @@ def listing_payload(quantity: int, title: str) -> dict:
 
 def prepare() -> dict:
     """A fresh database: migrated, a seller, 100 buyers with tokens, listings for every phase."""
-    admin = DSN.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bench_orders")
-        conn.execute("CREATE DATABASE bench_orders")
+    name = DSN.rsplit("/", 1)[1]
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
     app = create_app({"DATABASE_URL": "postgresql+psycopg" + DSN[len("postgresql"):], "NODE_CODE": "R44",
                       "NODE_ROLE": "regional", "SIGNING_KEYS_FILE": str(WORK / "keys.json")})  # fmt: skip
     setup: dict = {"tokens": [], "phases": {}}
     with app.app_context():
+        if not keys_path(app).exists():
+            init_keys(app)  # /healthz wants the node's signing keys
         command.upgrade(alembic_config(), "head")
         with app.extensions["db"].session() as session:
             seller = create_user(session=session, email="seller@bench.cn", password="x" * 12, role="seller",
@@ -142,6 +150,10 @@ def race(url: str, token_list: list[str], code: str) -> int:
     return statuses.count(201)
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def orders_of(codes: list[str]) -> int:
     with psycopg.connect(DSN) as conn:
         return conn.execute('SELECT count(*) FROM "order" WHERE listing_code = ANY(%s)', (codes,)).fetchone()[0]
@@ -151,7 +163,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=BUYERS)
+    parser.add_argument("--database", default="bench_orders", help="the database it drops and creates")
     args = parser.parse_args()
+    global DSN
+    DSN = f"{SERVER}/{args.database}"
+    print(f"serving {ROOT}; load average {_load()}", flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
     setup = prepare()
     env = {"DATABASE_URL": DSN, "NODE_CODE": "R44", "NODE_ROLE": "regional", "SECRET_KEY": "bench",
@@ -168,7 +184,8 @@ def main() -> None:
         for shape in ("hot", "spread"):
             for target, server, path in (("node", node, "/api/v1/orders"), ("bare", bare, "/orders")):
                 codes = setup["phases"][f"{target}-{shape}"]
-                benchkit.wait_quiet()
+                others = benchkit.wait_quiet()
+                print(f"  before {shape} {target}: load average {_load()}, other work {others:.2f} cores", flush=True)
                 result = run_wrk(server.url, lua_script(path, setup["tokens"], codes), args.seconds,
                                  args.connections)  # fmt: skip
                 placed = orders_of(codes)

@@ -1,14 +1,16 @@
 """The outbox: every change of a listing writes its event in the same transaction.
 
 Events are numbered by a counter row that each writer updates and keeps locked until it
-commits, so sequence numbers follow commit order, never wall-clock time.
+commits, so sequence numbers follow commit order, never wall-clock time. Every writer of the
+node queues on that row, so it is taken as late as possible (an order takes it just before commit).
 """
 
 import uuid
 
 import orjson
 from joserfc import jws
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, literal, select, update
+from sqlalchemy import insert as sa_insert
 from sqlmodel import Session
 
 from ..db import insert_for
@@ -38,20 +40,43 @@ def sign_event(payload: bytes) -> str:
     return jws.serialize_compact({"alg": "ES256", "kid": key.kid, "typ": EVENT_TYP}, payload, key)
 
 
-def record_change(*, session: Session, listing: Listing, op: str) -> OutboxEvent:
+def record_change(*, session: Session, listing: Listing, op: str) -> None:
     """Write the signed event of a listing's change (op "upsert" or "delete") into the outbox."""
-    epoch, seq = next_seq(session)
     event_id = str(uuid.uuid4())
-    payload = orjson.dumps({
-        "event_id": event_id, "listing_code": listing.code, "origin": listing.origin, "version": listing.version,
-        "op": op, "epoch": epoch, "seq": seq, "occurred_at": utcnow().isoformat(),
-        "listing": orjson.Fragment(listing.document),
-    })  # fmt: skip
-    event = OutboxEvent(event_id=event_id, epoch=epoch, seq=seq, listing_code=listing.code,
-                        version=listing.version, payload=payload.decode())  # fmt: skip
-    session.add(event)
+    # The payload's bytes around its epoch and seq, which the counter gives: the same bytes as
+    # orjson.dumps of the whole event, whose keys keep this order.
+    head = orjson.dumps({"event_id": event_id, "listing_code": listing.code, "origin": listing.origin,
+                         "version": listing.version, "op": op})[:-1] + b',"epoch":'  # fmt: skip
+    tail = b"," + orjson.dumps({"occurred_at": utcnow().isoformat(), "listing": orjson.Fragment(listing.document)})[1:]
+    row = {"event_id": event_id, "listing_code": listing.code, "version": listing.version, "created_at": utcnow()}
+    if session.get_bind().dialect.name == "postgresql":
+        _insert_numbered(session, row, head.decode(), tail.decode())
+        return
+    epoch, seq = next_seq(session)
+    payload = head + str(epoch).encode() + b',"seq":' + str(seq).encode() + tail
+    session.add(OutboxEvent(epoch=epoch, seq=seq, payload=payload.decode(), **row))
     session.flush()
-    return event
+
+
+def _insert_numbered(session: Session, row: dict, head: str, tail: str) -> None:
+    """PostgreSQL: take the counter and insert the event in one statement (one round trip while the
+    counter's row is locked, instead of two)."""
+    counter = (
+        update(OutboxCounter).where(OutboxCounter.id == OutboxCounter.OUTBOX)
+        .values(last_seq=OutboxCounter.last_seq + 1).returning(OutboxCounter.epoch, OutboxCounter.last_seq)
+        .cte("counter")
+    )  # fmt: skip
+    payload = (literal(head) + cast(counter.c.epoch, Text) + literal(',"seq":') + cast(counter.c.last_seq, Text)
+               + literal(tail))  # fmt: skip
+    columns = OutboxEvent.__table__.c
+    numbered = select(*(literal(value, columns[name].type) for name, value in row.items()), counter.c.epoch,
+                      counter.c.last_seq, payload)  # fmt: skip
+    insert = (sa_insert(OutboxEvent).from_select([*row, "epoch", "seq", "payload"], numbered).add_cte(counter)
+              .returning(OutboxEvent.seq))  # fmt: skip
+    if session.execute(insert).first() is None:  # no counter row yet: the node's first event
+        first = insert_for(session, OutboxCounter).values(id=OutboxCounter.OUTBOX, epoch=1, last_seq=0)
+        session.execute(first.on_conflict_do_nothing())
+        session.execute(insert)
 
 
 def signed_events(*, session: Session, after_seq: int, limit: int) -> list[OutboxEvent]:

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_37_36
@@ -79,8 +79,37 @@ def parse_code(raw: str) -> ResourceCode:
 
 
 def mint_code(*, session: Session, node_code: str) -> str:
-    """Take the next serial under `node_code` and return its code; serials are never reused."""
-    # One atomic increment: concurrent minters never see the same serial.
+    """Take the next serial under `node_code` and return its code; serials are never reused (gaps may occur)."""
+    if not re.fullmatch(NODE_CODE_RE, node_code):
+        raise ValueError(f"not a node code: {node_code!r}")
+    if session.get_bind().dialect.name == "postgresql":
+        serial = _next_from_sequence(session, node_code)
+    else:
+        serial = _next_from_row(session, node_code)
+    return format_code(node_code, encode_serial(serial))
+
+
+def _sequence_name(node_code: str) -> str:
+    return f"node_serial_{node_code.lower()}"
+
+
+def _next_from_sequence(session: Session, node_code: str) -> int:
+    """PostgreSQL: a SEQUENCE per node code. Unlike a counter row it is not locked until commit, so
+    minting does not queue every writer of the node behind one row; a rolled-back minter leaves a gap."""
+    name = _sequence_name(node_code)
+    serial = session.scalar(select(func.nextval(func.to_regclass(name))))  # NULL while there is no sequence
+    if serial is None:
+        # The first code under `node_code` in this database: concurrent first minters take turns here, and
+        # the sequence goes on after the serials the counter row gave out (codes minted before it existed).
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+        first = _last_from_row(session, node_code) + 1
+        session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {first:d}"))
+        serial = session.scalar(select(func.nextval(func.to_regclass(name))))
+    return serial
+
+
+def _next_from_row(session: Session, node_code: str) -> int:
+    """SQLite: one atomic increment of the node's counter row (its write transactions never overlap)."""
     serial = session.execute(
         update(NodeSerial)
         .where(NodeSerial.node_code == node_code)
@@ -91,11 +120,10 @@ def mint_code(*, session: Session, node_code: str) -> str:
         # The node's first code: create its counter; a concurrent first minter may win the insert.
         first = insert_for(session, NodeSerial).values(node_code=node_code, last_serial=0)
         session.execute(first.on_conflict_do_nothing())
-        return mint_code(session=session, node_code=node_code)
-    return format_code(node_code, encode_serial(serial))
+        return _next_from_row(session, node_code)
+    return serial
 
 
-def last_minted_serial(*, session: Session, node_code: str) -> int:
-    """The last serial minted under `node_code` (0 when none)."""
+def _last_from_row(session: Session, node_code: str) -> int:
     value = session.execute(select(NodeSerial.last_serial).where(NodeSerial.node_code == node_code)).scalar()
     return value or 0

@@ -10,7 +10,7 @@ from ..federation.outbox import record_change
 from ..identity.codes import InvalidCode, mint_code, parse_code
 from ..models import Listing, User
 from ..models.types import utcnow
-from .documents import render_document
+from .documents import render_document, rerender_derived
 from .schemas import ListingSchema, document_rule_errors
 from .vocabulary import price_per_gpu_hour
 
@@ -109,7 +109,9 @@ def update_listing(*, session: Session, listing: Listing, changes: dict) -> List
 
 def republish_listing(*, session: Session, listing: Listing) -> Listing:
     """Announce a change the origin made to a listing's derived fields (its free capacity): a new version."""
-    _bump_version(listing)
+    listing.version += 1
+    listing.updated_at = utcnow()
+    listing.document = rerender_derived(listing)
     session.flush()
     _announce(session, listing, was_visible=listing.status != "draft")
     return listing

@@ -5,7 +5,11 @@ from sqlmodel import Field, SQLModel
 
 
 class NodeSerial(SQLModel, table=True):
-    """The last serial minted under a node code; serials are never reused."""
+    """The last serial minted under a node code; serials are never reused.
+
+    On PostgreSQL a sequence per node code (`node_serial_<code>`, made on first use) mints instead,
+    starting after this row's last serial.
+    """
 
     __tablename__ = "node_serial"
 

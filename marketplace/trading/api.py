@@ -134,7 +134,7 @@ class OrderCollection(MethodView):
                                               now=utcnow())  # fmt: skip
             return jsonify(shown_document(record)), 201 if created else 200
         listing = listing_for_sale(session=session, code=data["listing_code"], viewer=bearer_user(),
-                                   node_code=config["NODE_CODE"])  # fmt: skip
+                                   node_code=config["NODE_CODE"], lock=True)  # fmt: skip
         order, created = place_order(
             session=session, listing=listing, buyer=bearer_user(), units=data["units"], start=data["start"],
             end=data["end"], now=utcnow(), node_code=config["NODE_CODE"], hold_seconds=config["ORDER_HOLD_SECONDS"],

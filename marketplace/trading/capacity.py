@@ -8,7 +8,8 @@ serialised by BEGIN IMMEDIATE) and reads the live orders inside that same transa
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, event, or_, select
+from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session
 
 from ..listings.schemas import MAX_CAPACITY_INTERVALS
@@ -22,10 +23,44 @@ def live(now: datetime):
     return or_(Order.status == "confirmed", and_(Order.status == "held", Order.hold_expires_at > now))
 
 
+_LOCKED = "trading.locked_listings"  # session.info key: ids of the listings this transaction has locked
+
+
+def _locked_ids(session: Session) -> set[int]:
+    return session.info.setdefault(_LOCKED, set())
+
+
+@event.listens_for(SASession, "after_transaction_end")
+def _forget_locks(session: SASession, _transaction) -> None:
+    # Row locks last until the transaction ends, or until a rollback to a savepoint taken before them:
+    # forgotten at the end of any transaction, savepoints included (locking again is harmless).
+    session.info.pop(_LOCKED, None)
+
+
+def _locking(session: Session, query) -> Listing | None:
+    listing = session.scalars(query.with_for_update().execution_options(populate_existing=True)).first()
+    if listing is not None:
+        _locked_ids(session).add(listing.id)
+    return listing
+
+
 def lock_listing(session: Session, listing_id: int) -> Listing:
-    """The listing, re-read and locked until the transaction ends: orders of one listing queue here."""
-    query = select(Listing).where(Listing.id == listing_id).with_for_update().execution_options(populate_existing=True)
-    return session.scalars(query).one()
+    """The listing, re-read and locked until the transaction ends: orders of one listing queue here.
+
+    Locked once per transaction: when this transaction holds the lock already, the row read under
+    it is the one in the session, and no statement is sent.
+    """
+    if listing_id in _locked_ids(session) and (listing := session.get(Listing, listing_id)) is not None:
+        return listing
+    listing = _locking(session, select(Listing).where(Listing.id == listing_id))
+    if listing is None:
+        raise LookupError(f"No listing with id {listing_id}.")
+    return listing
+
+
+def lock_listing_by_code(session: Session, code: str) -> Listing | None:
+    """The listing with this (checked, upper-case) code, read and locked in one statement; None if unknown."""
+    return _locking(session, select(Listing).where(Listing.code == code))
 
 
 def lock_listing_row(session: Session, listing_id: int) -> None:

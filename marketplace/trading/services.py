@@ -39,15 +39,26 @@ def _fmt(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def listing_for_sale(*, session: Session, code: str, viewer, node_code: str) -> Listing:
-    """A listing this node sells: 404 for unknown codes and others' drafts, 409 not_for_sale otherwise."""
-    listing = find_listing(session=session, code=code)
+def listing_for_sale(*, session: Session, code: str, viewer, node_code: str, lock: bool = False) -> Listing:
+    """A listing this node sells: 404 for unknown codes and others' drafts, 409 not_for_sale otherwise.
+
+    `lock`: read it under its lock (one statement), for a caller that places an order next.
+    """
+    listing = _locked_by_code(session, code) if lock else find_listing(session=session, code=code)
     if listing is None or not can_see(viewer, listing):
         raise NotFound(f"No listing {code.upper()}.")
     if listing.origin != node_code:
         raise NotForSale(f"{listing.code} is sold at its origin node {listing.origin}; order it there.")
     _check_for_sale(listing)
     return listing
+
+
+def _locked_by_code(session: Session, code: str) -> Listing | None:
+    try:
+        parsed = str(parse_code(code))
+    except InvalidCode:
+        return None
+    return capacity.lock_listing_by_code(session, parsed)
 
 
 def _check_for_sale(listing: Listing) -> None:
@@ -143,10 +154,8 @@ def place_order(
     ever oversold. `idempotency` is (key, body fingerprint): a repeat answers the first order.
     `buyer_node` is the node that placed it on the buyer's behalf (this node unless another one did).
     """
-    if idempotency and (earlier := _existing_for_key(session, buyer, *idempotency)):
-        return earlier, False
     listing = capacity.lock_listing(session, listing.id)
-    # A retry racing the first request waited for the lock above: now it sees the first one's key.
+    # Under the lock, so a retry racing the first request sees the first one's key.
     if idempotency and (earlier := _existing_for_key(session, buyer, *idempotency)):
         return earlier, False
     _check_for_sale(listing)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from marketplace.errors import DomainError, Forbidden
+from marketplace.listings.documents import render_document
 from marketplace.listings.services import set_listing_status, update_listing
 from marketplace.models import Order, OrderEvent, OutboxEvent
 from marketplace.trading.capacity import capacity_of, live_spans
@@ -151,6 +152,28 @@ def test_the_sweep_expires_lapsed_holds_and_publishes_the_freed_capacity(db_sess
     document = orjson.loads(event.payload)["listing"]
     assert event.version == listing.version and [i["free"] for i in document["capacity"]] == [10, 7, 10]
     assert expire_holds(session=db_session, now=NOW + timedelta(minutes=6)) == []
+
+
+def test_the_document_republished_for_capacity_is_the_full_rendering(db_session, listing, buyer):
+    # Orders republish the stored document with its derived fields replaced; it must equal a full rendering.
+    held = order(db_session, listing, buyer, units=2, start=0, end=3)
+    order(db_session, listing, buyer, units=1, start=2, end=6)
+    assert listing.document == render_document(listing) and "capacity" in orjson.loads(listing.document)
+    cancel_order(session=db_session, order=held, actor=buyer, reason="", now=NOW)
+    assert listing.document == render_document(listing)
+    event = db_session.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc())).first()
+    payload = orjson.loads(event.payload)
+    assert event.payload == orjson.dumps(payload).decode() and (payload["epoch"], payload["seq"]) == (
+        event.epoch, event.seq)  # fmt: skip
+    assert payload["listing"] == orjson.loads(listing.document)
+
+
+def test_a_document_stored_before_the_schema_changed_is_republished_whole(db_session, listing, buyer):
+    old = orjson.loads(listing.document)
+    del old["min_hours"]  # as stored before the field existed
+    listing.document = orjson.dumps(old).decode()
+    order(db_session, listing, buyer, units=2, start=0, end=3)
+    assert listing.document == render_document(listing) and orjson.loads(listing.document)["min_hours"] == 1
 
 
 def test_each_change_of_free_capacity_is_a_new_version_in_the_outbox(db_session, listing, buyer):
