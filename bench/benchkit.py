@@ -268,3 +268,17 @@ def run_wrk(
 def _children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def write_results_section(name: str, section: str) -> None:
+    """Put `section` (which starts `<!-- name -->` and ends `<!-- /name -->`) into bench/RESULTS.md, replacing its
+    earlier run; notes written by hand outside it stay."""
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+    print("wrote bench/RESULTS.md")

@@ -105,6 +105,18 @@ def insert_for(session: Session, table):
     return dialect.insert(table)
 
 
+def about_to_write() -> None:
+    """A GET that reads, then writes (an account made at national sign-in, an order read again at its origin).
+
+    On SQLite its next transaction begins IMMEDIATE: a read transaction cannot become a write one once
+    another connection (the sync worker) has committed since it began ("database is locked" at once).
+    """
+    g.db_about_to_write = True
+    session = g.get("db_session")
+    if session is not None and session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        session.commit()  # what was read so far stays; the next statement begins the writing transaction
+
+
 def replica_read(view):
     """Mark a view whose GETs may read from the read replica: it writes nothing, and a reader of it may see
     the catalogue as it was a moment ago (a listing published a moment ago may be missing from a search)."""
@@ -120,12 +132,8 @@ def _replica_allowed() -> bool:
 
 
 def _reading() -> bool:
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS") and not g.get("writes_on_get")
-
-
-def writes_on_get() -> None:
-    """This GET request writes (a page a payment provider sends the person back to): begin IMMEDIATE on SQLite."""
-    g.writes_on_get = True
+    return (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+            and not g.get("db_about_to_write"))  # fmt: skip
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -48,8 +48,11 @@ from .templating import init_app as init_templating
 from .trading.api import listings_blp as trading_listings_api
 from .trading.api import orders_blp as orders_api
 from .trading.cli import orders_cli
+from .trading.group_views import bp as order_group_pages
+from .trading.groups_api import blp as order_groups_api
 from .trading.match_api import blp as matches_api
 from .trading.match_views import bp as match_pages
+from .trading.origin_api import blp as federation_orders_api
 from .trading.views import bp as trading_pages
 
 csrf = CSRFProtect()
@@ -95,8 +98,8 @@ class NodeApi(Api):
 def _init_api(app: Flask) -> None:
     api = NodeApi(app, spec_kwargs={"servers": [{"url": app.config["PUBLIC_URL"]}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    blueprints = [listings_api, trading_listings_api, orders_api, matches_api, health_blp, wellknown_blp,
-                  federation_api, sync_api, audit_api, latency_api]  # fmt: skip
+    blueprints = [listings_api, trading_listings_api, orders_api, order_groups_api, matches_api, health_blp,
+                  wellknown_blp, federation_api, federation_orders_api, sync_api, audit_api, latency_api]  # fmt: skip
     if is_national(app):
         authserver.init_app(app)
         blueprints += [registry_api, oauth_blp, oidc_blp, latency_matrix_api]
@@ -119,6 +122,7 @@ def _init_pages(app: Flask) -> None:
     app.register_blueprint(accounts_pages)
     app.register_blueprint(trading_pages)
     app.register_blueprint(match_pages)
+    app.register_blueprint(order_group_pages)
     app.register_blueprint(payment_pages)
     csrf.exempt("marketplace.payments.views.stripe_webhook")  # signed by Stripe, never sent by a browser
     app.register_blueprint(metrics_pages)

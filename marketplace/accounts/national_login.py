@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import login_user
 
-from ..db import get_session
+from ..db import about_to_write, get_session
 from ..federation.client import authenticated_form, national_issuer
 from ..federation.guard import national_keys
 from ..federation.http import FetchRefused, fetch
@@ -87,6 +87,7 @@ def callback():
         return _failed(error.description)
     if profile.get("sub") != claims["sub"]:
         return _failed(_("national's answers disagree about who you are."))
+    about_to_write()  # the account is looked up, then made: one writing transaction
     db = get_session()
     user, problem = link_national_person(session=db, subject=claims["sub"], email=profile.get("email", ""),
                                          name=profile.get("name") or claims["sub"],

@@ -173,3 +173,17 @@ def link_national_person(
         # Linking by email alone would hand a local account to whoever holds that email at national.
         return None, f"an account with email {email} exists at this node; sign in with its password."
     return user, ""
+
+
+def national_buyer_account(*, session: Session, subject: str, email: str, name: str, organization: str) -> User:
+    """The local account of a national subject for whom another node orders here, made if it is new.
+
+    The same account the person gets on signing in here through national (it is found by the subject),
+    so they see and pay the order here too. An email held by another local account is not taken over.
+    """
+    user, _problem = link_national_person(session=session, subject=subject, email=email, name=name,
+                                          organization=organization)  # fmt: skip
+    if user is None:
+        user, _problem = link_national_person(session=session, subject=subject, email="", name=name,
+                                              organization=organization)  # fmt: skip
+    return user

@@ -4,7 +4,7 @@ from flask import current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from ..db import get_session
+from ..db import about_to_write, get_session
 from ..identity.codes import NATIONAL_CODE
 from ..models import User
 from .authority import is_revoked, issuer
@@ -39,6 +39,7 @@ def authorize():
     """Sign a person in for a node: the code flow with PKCE (S256), for registered redirect URIs only."""
     from authlib.oauth2 import OAuth2Error
 
+    about_to_write()  # reads the person and the client, then stores the code: one writing transaction
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login", next=request.full_path))
     try:

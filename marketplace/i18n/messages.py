@@ -211,6 +211,22 @@ TEMPLATES = (
     N_("The CSRF tokens do not match."),
     N_("Unknown action %(action)s."),
     N_("Please log in to access this page."),
+    # orders across nodes and order groups
+    N_(
+        "Orders at other nodes are placed for people signed in with the national identity. Sign out, choose "
+        "“Sign in with the national identity” and reserve again (API clients: use a token of that account)."
+    ),
+    N_("The origin node %(node)s cannot be reached: %(problem)s"),
+    N_("The origin node %(node)s cannot be looked up now: %(problem)s"),
+    N_("The origin node %(node)s is %(status)s: it takes no orders now."),
+    N_("The origin node %(node)s could not take the call (%(status)s: %(detail)s)."),
+    N_("No node %(node)s in the federation's directory."),
+    N_("A listing and window appear twice: add their units into one part."),
+    N_("No order group %(id)s."),
+    N_(
+        "Part %(number)s (%(code)s at %(node)s) could not be held: %(problem)s Nothing is held: the parts already "
+        "held were cancelled."
+    ),
     # trading: quotes and orders (trading/services.py, schemas.py, views.py)
     N_("%(code)s is sold at its origin node %(origin)s; order it there."),
     N_("%(code)s is %(status)s: it is not for sale."),

@@ -17,6 +17,7 @@ from .listing import Listing  # noqa: E402
 from .monitoring import AuditEntry, PriceIndexDay, ReportedLink, RttSample, SyncSample  # noqa: E402
 from .payment import LedgerEntry, Payment, SellerAccount, StripeEvent  # noqa: E402
 from .registry import Node, NodeApplication, NodeStatusChange, Review  # noqa: E402
+from .remote_order import OrderGroup, OrderGroupPart, RemoteOrder  # noqa: E402
 from .sync import CatalogueChange, OutboxCounter, OutboxEvent, Stream, SyncCursor  # noqa: E402
 from .trading import IdempotencyKey, Order, OrderEvent  # noqa: E402
 
@@ -34,10 +35,13 @@ __all__ = [
     "NodeStatusChange",
     "Order",
     "OrderEvent",
+    "OrderGroup",
+    "OrderGroupPart",
     "OutboxCounter",
     "Payment",
     "OutboxEvent",
     "PriceIndexDay",
+    "RemoteOrder",
     "ReportedLink",
     "Review",
     "RevokedToken",

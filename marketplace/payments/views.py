@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
 from ..config import payment_providers
-from ..db import get_session, writes_on_get
+from ..db import about_to_write, get_session
 from ..errors import DomainError, Forbidden
 from ..models import Order, SellerAccount, User
 from ..models.types import utcnow
@@ -84,7 +84,7 @@ def pay(code: str):
 @page_role_required()
 def paid(code: str):
     """Where Checkout sends the buyer back: the payment is read from Stripe at once, webhook or not."""
-    writes_on_get()
+    about_to_write()
     order, session = _order(code), get_session()
     sync_order(node_payments(current_app), session, order)
     order = _order(code)
@@ -194,7 +194,7 @@ def connect():
 @page_role_required("seller")
 def connected():
     """Back from Stripe's onboarding: the account's status, read from Stripe."""
-    writes_on_get()
+    about_to_write()
     session, stripe = get_session(), node_payments(current_app).stripe
     account = session.scalars(select(SellerAccount).where(SellerAccount.user_id == current_user.id)).first()
     if stripe is None or account is None:

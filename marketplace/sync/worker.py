@@ -23,6 +23,7 @@ from ..models import Stream
 from ..monitoring.sync_status import record_sync_error
 from ..monitoring.watcher import Watcher
 from ..payments.sweep import transfer_due_shares
+from ..trading.remote_sync import refresh_remote_orders
 from ..trading.sweep import sweep_holds
 from .apply import remote_directory
 from .feed import (
@@ -265,6 +266,7 @@ class SyncWorker:
         behind = {"push": False, "pull": False}
         sweep_holds(self.app)  # lapsed holds: marked expired, their freed capacity published (every few seconds)
         transfer_due_shares(self.app)  # sellers' shares of started orders to their Stripe accounts (every minute)
+        refresh_remote_orders(self.app)  # orders this node's buyers hold elsewhere: as their origins see them now
 
         def push_round() -> None:
             behind["push"] = self.push_if_pending() > 0
@@ -292,6 +294,7 @@ class SyncWorker:
                 next_watch = time.monotonic() + self.probe_interval
                 self._watch_safely()
             if self.national:
+                refresh_remote_orders(self.app)
                 try:
                     self.publish_own()
                 except Exception:  # the worker outlives any one failure

@@ -2,19 +2,28 @@
 
 import re
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from ..accounts.auth import api_auth_required, bearer_user
 from ..config import hold_seconds_for, payment_providers
-from ..db import get_session
+from ..db import about_to_write, get_session
 from ..errors import DomainError, NotFound
 from ..listings.services import can_see, find_listing
 from ..models.types import utcnow
 from . import capacity
 from .queries import list_orders
+from .remote import (
+    cancel_remote_order,
+    find_remote_order,
+    held_elsewhere,
+    place_elsewhere,
+    refresh_remote_order,
+    remote_orders_of,
+    shown_document,
+)
 from .schemas import (
     AvailabilitySchema,
     CancelSchema,
@@ -89,7 +98,8 @@ class QuoteView(MethodView):
                 "as_of": quote.as_of}  # fmt: skip
 
 
-def _idempotency_key() -> str | None:
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header, checked; None without one."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
@@ -105,7 +115,12 @@ class OrderCollection(MethodView):
     @orders_blp.arguments(OrderListArgsSchema(unknown=RAISE), location="query")
     @orders_blp.response(200, OrderPageSchema)
     def get(self, args):
-        """The caller's orders (`as=seller`: their sales; `as=operator`: every order of the node), newest first."""
+        """The caller's orders (`as=seller`: their sales; `as=operator`: every order of the node), newest first.
+
+        `held=elsewhere`: the caller's orders held at other nodes, as their origins last answered.
+        """
+        if args["held"] == "elsewhere":
+            return _held_elsewhere_page(args)
         page = list_orders(session=get_session(), user=bearer_user(), as_role=args["as_"], status=args.get("status"),
                            listing_code=args.get("listing_code"), cursor=args.get("cursor"),
                            per_page=args["per_page"])  # fmt: skip
@@ -119,8 +134,12 @@ class OrderCollection(MethodView):
     @orders_blp.alt_response(409, description="capacity_short, price_changed or not_for_sale")
     def post(self, data):
         """Hold units of a listing for a window: the order, `held` until paid or confirmed."""
-        key = _idempotency_key()
+        key = idempotency_key()
         session, config = get_session(), current_app.config
+        if origin := held_elsewhere(data["listing_code"], config["NODE_CODE"]):  # ordered there, on the buyer's behalf
+            record, created = place_elsewhere(session=session, buyer=bearer_user(), origin=origin, window=data, key=key,
+                                              now=utcnow())  # fmt: skip
+            return jsonify(shown_document(record)), 201 if created else 200
         offered = payment_providers(config)
         provider = data.get("payment_provider") or offered[0]
         if provider not in offered:
@@ -146,7 +165,14 @@ class OrderItem(MethodView):
     @orders_blp.response(200, OrderSchema)
     @orders_blp.alt_response(404, description="No such order, or not the caller's to see")
     def get(self, code):
-        """An order: for its buyer, the listing's seller and the node's operators."""
+        """An order: for its buyer, the listing's seller and the node's operators (one held elsewhere: read there)."""
+        session = get_session()
+        if held_elsewhere(code, current_app.config["NODE_CODE"]):
+            record = find_remote_order(session=session, code=code, viewer=bearer_user())
+            about_to_write()  # the read ends here: nothing held open while the origin is asked
+            refresh_remote_order(session=session, record=record, now=utcnow())
+            session.commit()
+            return jsonify(shown_document(record))
         return find_order(session=get_session(), code=code, viewer=bearer_user())
 
 
@@ -159,6 +185,12 @@ class OrderCancel(MethodView):
     def post(self, data, code):
         """Cancel a held order (buyer, seller, operator); a confirmed one is refunded by the seller or an operator."""
         session = get_session()
+        if held_elsewhere(code, current_app.config["NODE_CODE"]):
+            record = find_remote_order(session=session, code=code, viewer=bearer_user())
+            session.commit()  # nothing held open while the origin is called
+            cancel_remote_order(session=session, record=record, reason=data["reason"], now=utcnow())
+            session.commit()
+            return jsonify(shown_document(record))
         order = find_order(session=session, code=code, viewer=bearer_user())
         cancel_order(session=session, order=order, actor=bearer_user(), reason=data["reason"], now=utcnow(),
                      free_cancel_hours=current_app.config["FREE_CANCEL_HOURS"])  # fmt: skip
@@ -182,3 +214,12 @@ class OrderConfirm(MethodView):
         session.commit()
         order_saved.send(current_app._get_current_object(), order=order, session=session)
         return order
+
+
+def _held_elsewhere_page(args):
+    cursor = int(args["cursor"]) if args.get("cursor") else None
+    records = remote_orders_of(session=get_session(), buyer=bearer_user(), cursor=cursor, limit=args["per_page"] + 1)
+    more = len(records) > args["per_page"]
+    records = records[: args["per_page"]]
+    return jsonify({"items": [shown_document(record) for record in records], "per_page": args["per_page"],
+                    "next_cursor": str(records[-1].id) if more else None})  # fmt: skip

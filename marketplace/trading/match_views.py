@@ -15,7 +15,6 @@ from .match_schemas import MatchSchema
 from .matching import match_demand
 
 bp = Blueprint("matching", __name__)
-ORDER_GROUPS_PATH = "/order-groups"  # where a buyer holds every part of an offer at once (order groups' page)
 
 
 def demand_from_form(args) -> tuple[dict, dict[str, list[str]]]:
@@ -76,6 +75,5 @@ def find_capacity():
                 result = match_demand(session=get_session(), demand=data["demand"])
     page = render_template("trading/match.html", result=result, errors=errors, values=request.args,
                            node_code=current_app.config["NODE_CODE"], now=utcnow(), latency_class=latency_class,
-                           order_groups_path=ORDER_GROUPS_PATH,
                            requirement_labels=REQUIREMENT_LABELS)  # fmt: skip
     return page, 422 if errors else 200

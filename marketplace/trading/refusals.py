@@ -1,6 +1,6 @@
 """Why an order, a quote or a change is refused: PROTOCOL.md §8's reasons as domain errors."""
 
-from ..errors import Conflict
+from ..errors import Conflict, DomainError
 
 
 class CapacityShort(Conflict):
@@ -37,3 +37,17 @@ class TransitionRefused(Conflict):
     """The order's status does not allow what was asked."""
 
     reason = "invalid_transition"
+
+
+class OriginUnreachable(DomainError):
+    """The listing's origin node did not answer (or could not be asked): nothing was held."""
+
+    status = 503
+    reason = "origin_unreachable"
+
+
+class NationalIdentityRequired(DomainError):
+    """Orders at other nodes are for people signed in with the national identity."""
+
+    status = 403
+    reason = "national_identity_required"

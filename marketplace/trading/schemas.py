@@ -106,6 +106,8 @@ class OrderListArgsSchema(Schema):
     """`GET /api/v1/orders`: whose orders, which status, and where to continue."""
 
     as_ = fields.String(data_key="as", load_default="buyer", validate=validate.OneOf(("buyer", "seller", "operator")))
+    held = fields.String(load_default="here", validate=validate.OneOf(("here", "elsewhere")),
+                         metadata={"description": "elsewhere: the caller's orders held at other nodes"})
     status = fields.String(validate=validate.OneOf(ORDER_STATUS_FILTER))
     listing_code = _text(40)
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -155,12 +155,13 @@ def _existing_for_key(session: Session, buyer: User, key: str, fingerprint: str)
 def place_order(
     *, session: Session, listing: Listing, buyer: User, units: int, start: datetime, end: datetime, now: datetime,
     node_code: str, hold_seconds: int = HOLD_SECONDS, payment_provider: str = "invoice",
-    expected_total: int | None = None, idempotency: tuple[str, str] | None = None,
+    expected_total: int | None = None, idempotency: tuple[str, str] | None = None, buyer_node: str | None = None,
 ) -> tuple[Order, bool]:  # fmt: skip
     """Hold `units` of a listing for [start, end): (the order, whether it is new).
 
     The listing is locked and its live orders summed in this one transaction, so no instant is
     ever oversold. `idempotency` is (key, body fingerprint): a repeat answers the first order.
+    `buyer_node` is the node that placed it on the buyer's behalf (this node unless another one did).
     """
     listing = capacity.lock_listing(session, listing.id)
     # Under the lock, so a retry racing the first request sees the first one's key.
@@ -183,7 +184,7 @@ def place_order(
     order = Order(
         code=mint_code(session=session, node_code=node_code), listing_id=listing.id, listing_code=listing.code,
         origin=listing.origin, seller_id=listing.seller_id, buyer_id=buyer.id, buyer_name=buyer.name,
-        buyer_org=buyer.organization, buyer_node=node_code, status="held", units=units, starts_at=start,
+        buyer_org=buyer.organization, buyer_node=buyer_node or node_code, status="held", units=units, starts_at=start,
         ends_at=end, total=price.total, currency=price.currency, lines=price.lines,
         hold_expires_at=now + timedelta(seconds=hold_seconds), payment_provider=payment_provider,
         payment_status="awaiting", created_at=now, updated_at=now,

@@ -8,11 +8,12 @@ from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
 from ..config import hold_seconds_for, payment_providers
-from ..db import get_session
+from ..db import about_to_write, get_session
 from ..errors import DomainError
+from ..federation.directory import node_url
 from ..i18n import _, local_time
 from ..i18n.messages import translate_message
-from ..listings.services import listings_of_seller
+from ..listings.services import find_listing, listings_of_seller
 from ..models import Listing, Order, OrderEvent
 from ..models.types import utcnow
 from . import capacity
@@ -20,6 +21,16 @@ from .chart import free_chart
 from .forms import cst_input, window_from_form
 from .pricing import line_text
 from .queries import list_orders, notifications_for, utilisation
+from .remote import (
+    cancel_remote_order,
+    find_remote_order,
+    held_elsewhere,
+    listing_copy_for_sale,
+    place_elsewhere,
+    quote_at_origin,
+    refresh_remote_order,
+    remote_orders_of,
+)
 from .schemas import ORDER_STATUS_FILTER
 from .services import (
     can_sell,
@@ -73,8 +84,18 @@ def listing_utilisation(listing: Listing) -> float | None:
 
 
 def _sellable(code: str) -> Listing:
+    """A listing this node sells, or its copy of another node's listing that is for sale there."""
+    if held_elsewhere(code, current_app.config["NODE_CODE"]):
+        return listing_copy_for_sale(session=get_session(), code=code, viewer=current_user)
     return listing_for_sale(session=get_session(), code=code, viewer=current_user,
                             node_code=current_app.config["NODE_CODE"])  # fmt: skip
+
+
+def _quote(listing: Listing, window: dict):
+    """The quote of this node, or of the listing's origin for another node's listing."""
+    if listing.origin != current_app.config["NODE_CODE"]:
+        return quote_at_origin(origin=listing.origin, listing_code=listing.code, window=window)
+    return quote_order(session=get_session(), listing=listing, now=utcnow(), **window)
 
 
 @bp.get("/listings/<code>/quote")
@@ -82,15 +103,15 @@ def quote(code: str):
     """The price of an order, line by line, and whether its units are free; reserving is one click away."""
     listing = _sellable(code)
     window, errors = window_from_form(request.args)
-    result = None
+    result, refusal = None, None
     if not errors:
         try:
-            result = quote_order(session=get_session(), listing=listing, now=utcnow(), **window)
+            result = _quote(listing, window)
         except DomainError as error:
-            errors = error.field_errors() or {"units": [error.message]}
-    status = 422 if errors else 200
+            errors, refusal = error.field_errors() or {"units": [error.message]}, error
+    status = refusal.status if refusal and not refusal.field_errors() else 422 if errors else 200
     return render_template("trading/quote.html", listing=listing, quote=result, window=window, errors=errors,
-                           values=request.args), status  # fmt: skip
+                           values=request.args, refusal=refusal), status  # fmt: skip
 
 
 @bp.post("/listings/<code>/reserve")
@@ -106,6 +127,13 @@ def reserve(code: str):
     session, config = get_session(), current_app.config
     provider = payment_providers(config)[0]
     try:
+        if listing.origin != config["NODE_CODE"]:  # held at its origin, on the buyer's behalf
+            window |= {"listing_code": listing.code, "expected_total": int(expected) if expected.isdigit() else None}
+            record, _created = place_elsewhere(session=session, buyer=current_user, origin=listing.origin,
+                                               window=window, key=None, now=utcnow())  # fmt: skip
+            flash(_("Order %(code)s is held for you at node %(node)s until %(time)s.", code=record.code,
+                    node=record.origin, time=local_time(record.hold_expires_at)), "success")  # fmt: skip
+            return redirect(url_for("trading.order_page", code=record.code))
         order, _created = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
                                       node_code=config["NODE_CODE"], payment_provider=provider,
                                       hold_seconds=hold_seconds_for(config, provider),
@@ -130,7 +158,8 @@ def my_orders():
     """The signed-in person's orders as a buyer, newest first."""
     page = list_orders(session=get_session(), user=current_user, status=request.args.get("status") or None,
                        cursor=_cursor(), per_page=50)  # fmt: skip
-    return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer")
+    elsewhere = remote_orders_of(session=get_session(), buyer=current_user, limit=100)
+    return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer", elsewhere=elsewhere)
 
 
 def _cursor() -> str | None:
@@ -187,7 +216,14 @@ def _order_view(order: Order, errors: dict | None = None, status: int = 200):
 @bp.get("/orders/<code>")
 @page_role_required()
 def order_page(code: str):
-    """One order: status, hold, total, how to pay, access, what happened."""
+    """One order: status, hold, total, how to pay, access, what happened (one held elsewhere: read there now)."""
+    if held_elsewhere(code, current_app.config["NODE_CODE"]):
+        session = get_session()
+        record = find_remote_order(session=session, code=code, viewer=current_user)
+        about_to_write()  # the read ends here: nothing held open while the origin is asked
+        refresh_remote_order(session=session, record=record, now=utcnow())
+        session.commit()
+        return _remote_order_view(record)
     return _order_view(find_order(session=get_session(), code=code, viewer=current_user))
 
 
@@ -201,6 +237,8 @@ def order_action(code: str, action: str):
     if action not in _ACTIONS:
         abort(404)
     session = get_session()
+    if held_elsewhere(code, current_app.config["NODE_CODE"]):
+        return _remote_order_action(code, action)
     order = find_order(session=session, code=code, viewer=current_user)
     form, now = request.form, utcnow()
     text = form.get(
@@ -231,3 +269,35 @@ def order_action(code: str, action: str):
            "access": _("Access details saved; the buyer sees them now."),
            "report": _("Reported: the seller and the operators see the flag.")}[action], "success")  # fmt: skip
     return redirect(url_for("trading.order_page", code=order.code))
+
+
+def _remote_order_view(record, errors: dict | None = None, status: int = 200):
+    listing = find_listing(session=get_session(), code=record.listing_code)
+    now = utcnow()
+    remaining = None
+    if record.status == "held" and record.hold_expires_at and record.hold_expires_at > now:
+        remaining = int((record.hold_expires_at - now).total_seconds() // 60)
+    page = render_template("trading/remote_order.html", record=record, order=record.document, listing=listing,
+                           remaining=remaining, origin_url=node_url(record.origin), errors=errors or {})  # fmt: skip
+    return page, status
+
+
+def _remote_order_action(code: str, action: str):
+    """An order held elsewhere is cancelled at its origin; the other actions are the origin's own pages'."""
+    if action != "cancel":
+        abort(404)
+    session = get_session()
+    record = find_remote_order(session=session, code=code, viewer=current_user)
+    reason = request.form.get("reason", "").strip()
+    session.commit()  # nothing held open while the origin is asked
+    try:
+        if len(reason) > 2000 or any(ord(c) < 32 and c not in "\r\n\t" for c in reason):
+            raise DomainError("Too long, or holds control characters.", field="reason")
+        cancel_remote_order(session=session, record=record, reason=reason, now=utcnow())
+    except DomainError as error:
+        session.rollback()
+        flash(error.message, "error")
+        return _remote_order_view(record, error.field_errors(), error.status)
+    session.commit()
+    flash(_("Order cancelled at node %(node)s.", node=record.origin), "success")
+    return redirect(url_for("trading.order_page", code=record.code))

@@ -170,11 +170,14 @@ def test_listing_orders_and_sales_with_a_cursor(client, db_session, listing, buy
 
 
 def test_remote_listings_are_not_sold_here(client, db_session, seller, buyer_auth):
+    """Another node's listing is ordered at its origin (tests/trading/test_cross_orders.py), never held here:
+    a buyer without the national identity is told so."""
     remote = make_listing(db_session, seller, node_code="R11")
     remote.origin = "R11"
     db_session.flush()
     response = client.post(ORDERS, json=body(remote), headers=buyer_auth)
-    assert response.status_code == 409 and response.get_json()["reason"] == "not_for_sale"
+    assert response.status_code == 403 and response.get_json()["reason"] == "national_identity_required"
+    assert db_session.scalars(select(Order)).all() == []
 
 
 def test_a_draft_has_no_availability_and_takes_no_orders(client, db_session, seller, buyer_auth):
