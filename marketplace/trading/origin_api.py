@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..accounts.services import national_buyer_account
 from ..config import hold_seconds_for, payment_providers
 from ..db import get_session
-from ..errors import DomainError, NotFound
+from ..errors import NotFound
 from ..federation.guard import require_node_token
 from ..models import Order, User
 from ..models.types import utcnow

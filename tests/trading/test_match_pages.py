@@ -1,9 +1,15 @@
 """The "Find capacity" page: a demand in yuan and China Standard Time, offers compared, exclusions explained."""
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
+from marketplace.models import Order
 from marketplace.models.types import CST
 
+from ..conftest import sign_in
 from ..factories import make_listing
 
 
@@ -26,7 +32,25 @@ def test_offers_are_compared_in_a_table_with_a_reserve_form_per_offer(client, db
     assert page.count('<tr class="offer">') == 1  # neither fills 12 GPUs alone: the two combined
     assert "¥2,560.00" in page and "4 more than asked" in page  # (8 × 15 + 8 × 17) × 10 h; 16 GPUs
     assert "latency-far" in page and "Latencies are estimates" in page  # Guiyang is far from Beijing
-    assert page.count('action="/order-groups"') == 1 and page.count('name="listing_code"') == 2
+    assert page.count('action="/order-groups"') == 1
+    assert 'name="parts-0-listing_code"' in page and 'name="parts-1-listing_code"' in page
+
+
+def test_reserving_an_offer_from_the_page_holds_every_part(client, db_session, seller, other_seller, buyer):
+    first = make_listing(db_session, seller, unit_price=1500, gpu_count=8, quantity=1)
+    second = make_listing(db_session, other_seller, region="11", unit_price=1700, gpu_count=8, quantity=1)
+    sign_in(client, buyer)
+    page = client.get("/match", query_string=_demand()).get_data(as_text=True)
+    form = page[page.index('action="/order-groups"'):]
+    form = form[: form.index("</form>")]
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+    response = client.post("/order-groups", data={k: html.unescape(v) for k, v in fields.items()})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/orders")
+    held = db_session.scalars(select(Order).where(Order.buyer_id == buyer.id)).all()
+    assert sorted((o.listing_code, o.units, o.status) for o in held) == sorted(
+        [(first.code, 1, "held"), (second.code, 1, "held")]
+    )
+    assert sum(o.total for o in held) == 256000  # the prices the offer showed: (8 × 15 + 8 × 17) × 10 h
 
 
 def test_with_no_offer_the_page_says_what_each_requirement_left_out(client, db_session, seller):
