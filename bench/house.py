@@ -91,9 +91,21 @@ def ensure_catalogue(rows: int) -> None:
     """The template database holding `rows` listings at the newest migration (loaded only when it does not)."""
     dsn = f"{SERVER}/{TEMPLATE}"
     have, revision = ensure_database_state(dsn)
-    if have != rows or revision != search_data.migrations_head():
+    if have == rows and revision != search_data.migrations_head():
+        _upgrade(dsn, revision)
+    elif have != rows:
         print(f"data: loading {rows:,} listings into {TEMPLATE}", flush=True)
         search_data.load_postgresql(dsn, rows)
+
+
+def _upgrade(dsn: str, revision: str | None) -> None:
+    # Newer migrations only add tables and columns (with defaults): upgrading in place gives the schema a
+    # fresh load would, in seconds instead of minutes.
+    print(f"data: migrating {TEMPLATE} from {revision} to {search_data.migrations_head()}", flush=True)
+    subprocess.run(
+        [str(PYTHON.parent / "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT, check=True, timeout=600,
+        env={**os.environ, "DATABASE_URL": dsn, "NODE_CODE": "R44", "SECRET_KEY": "bench"},
+    )  # fmt: skip
 
 
 def prepare(args: argparse.Namespace) -> None:
@@ -111,13 +123,7 @@ def prepare(args: argparse.Namespace) -> None:
         if stale.is_file():
             stale.unlink()
     if have == args.rows and revision != wanted["revision"]:
-        # Newer migrations only add tables and columns (with defaults): upgrading in place gives the schema a
-        # fresh load would, in seconds instead of minutes.
-        print(f"data: migrating {TEMPLATE} from {revision} to {wanted['revision']}", flush=True)
-        subprocess.run(
-            [str(PYTHON.parent / "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT, check=True, timeout=600,
-            env={**os.environ, "DATABASE_URL": dsn, "NODE_CODE": "R44", "SECRET_KEY": "bench"},
-        )  # fmt: skip
+        _upgrade(dsn, revision)
     elif have != args.rows or revision != wanted["revision"]:
         print(f"data: loading {args.rows:,} listings into {TEMPLATE}", flush=True)
         search_data.load_postgresql(dsn, args.rows)

@@ -68,8 +68,9 @@ def test_an_order_at_the_origin_lowers_the_free_units_national_shows(n0_and_r44,
     federation = n0_and_r44
     national, r44 = federation["N0"], federation["R44"]
     start = datetime.now(CST).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    # The window opens two days back: the chart's first 6-hour block (which may begin before now) lies inside it.
     listing = federation.publish("R44", title=TITLE, quantity=3,
-                                 available_from=(start - timedelta(hours=3)).isoformat(),
+                                 available_from=(start - timedelta(days=2)).isoformat(),
                                  available_until=(start + timedelta(days=30)).isoformat())  # fmt: skip
     code, day = listing["code"], f"{start:%Y-%m-%d}"
 
