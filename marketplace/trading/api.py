@@ -98,6 +98,13 @@ class QuoteView(MethodView):
                 "as_of": quote.as_of}  # fmt: skip
 
 
+
+def commit_saved(session, order, *, created: bool = True) -> None:
+    """Commit a view's change to an order, then announce it (order_saved: payments acts on what is committed)."""
+    session.commit()
+    if created:
+        order_saved.send(current_app._get_current_object(), order=order, session=session)
+
 def idempotency_key() -> str | None:
     """The request's Idempotency-Key header, checked; None without one."""
     key = request.headers.get("Idempotency-Key")
@@ -152,9 +159,7 @@ class OrderCollection(MethodView):
             hold_seconds=hold_seconds_for(config, provider), expected_total=data.get("expected_total"),
             idempotency=(key, body_fingerprint(data)) if key else None,
         )  # fmt: skip
-        session.commit()
-        if created:
-            order_saved.send(current_app._get_current_object(), order=order, session=session)
+        commit_saved(session, order, created=created)
         return order, 201 if created else 200
 
 
@@ -194,8 +199,7 @@ class OrderCancel(MethodView):
         order = find_order(session=session, code=code, viewer=bearer_user())
         cancel_order(session=session, order=order, actor=bearer_user(), reason=data["reason"], now=utcnow(),
                      free_cancel_hours=current_app.config["FREE_CANCEL_HOURS"])  # fmt: skip
-        session.commit()
-        order_saved.send(current_app._get_current_object(), order=order, session=session)
+        commit_saved(session, order)
         return order
 
 
@@ -211,8 +215,7 @@ class OrderConfirm(MethodView):
         session = get_session()
         order = find_order(session=session, code=code, viewer=bearer_user())
         confirm_order(session=session, order=order, actor=bearer_user(), reference=data["reference"], now=utcnow())
-        session.commit()
-        order_saved.send(current_app._get_current_object(), order=order, session=session)
+        commit_saved(session, order)
         return order
 
 

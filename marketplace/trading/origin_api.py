@@ -19,9 +19,10 @@ from ..errors import NotFound
 from ..federation.guard import require_node_token
 from ..models import Order, User
 from ..models.types import utcnow
+from .api import commit_saved
 from .remote_schemas import FederationOrderSchema
 from .schemas import CancelSchema, OrderSchema, body_fingerprint
-from .services import cancel_order, listing_for_sale, order_saved, place_order
+from .services import cancel_order, listing_for_sale, place_order
 
 blp = Blueprint("federation_orders", __name__, url_prefix="/federation/v1/orders",
                 description="Orders placed by other nodes on their buyers' behalf")  # fmt: skip
@@ -68,9 +69,7 @@ class FederationOrders(MethodView):
             hold_seconds=hold_seconds_for(config, provider), expected_total=data.get("expected_total"),
             idempotency=(key, body_fingerprint(data)), buyer_node=caller,
         )  # fmt: skip
-        session.commit()
-        if created:
-            order_saved.send(current_app._get_current_object(), order=order, session=session)
+        commit_saved(session, order, created=created)
         return order, 201 if created else 200
 
 
@@ -99,6 +98,5 @@ class FederationOrderCancel(MethodView):
         buyer = session.get(User, order.buyer_id)
         cancel_order(session=session, order=order, actor=buyer, reason=data["reason"] or f"cancelled at {_caller()}",
                      now=utcnow(), free_cancel_hours=current_app.config["FREE_CANCEL_HOURS"])  # fmt: skip
-        session.commit()
-        order_saved.send(current_app._get_current_object(), order=order, session=session)
+        commit_saved(session, order)
         return order

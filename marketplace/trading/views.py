@@ -17,6 +17,7 @@ from ..listings.services import find_listing, listings_of_seller
 from ..models import Listing, Order, OrderEvent
 from ..models.types import utcnow
 from . import capacity
+from .api import commit_saved
 from .chart import free_chart
 from .forms import cst_input, window_from_form
 from .pricing import line_text
@@ -40,7 +41,6 @@ from .services import (
     give_access,
     is_operator,
     listing_for_sale,
-    order_saved,
     place_order,
     quote_order,
     report_not_delivered,
@@ -145,8 +145,7 @@ def reserve(code: str):
         return render_template("trading/quote.html", listing=listing, quote=None, window=window,
                                errors=error.field_errors() or {"units": [error.message]}, values=request.form,
                                refusal=error), error.status  # fmt: skip
-    session.commit()
-    order_saved.send(current_app._get_current_object(), order=order, session=session)
+    commit_saved(session, order)
     flash(_("Order %(code)s is held for you until %(moment)s.", code=order.code,
             moment=local_time(order.hold_expires_at)), "success")  # fmt: skip
     return redirect(url_for("trading.order_page", code=order.code))
@@ -263,8 +262,7 @@ def order_action(code: str, action: str):
         order = find_order(session=session, code=code, viewer=current_user)
         flash(translate_message(error.message), "error")
         return _order_view(order, error.field_errors(), error.status)
-    session.commit()
-    order_saved.send(current_app._get_current_object(), order=order, session=session)
+    commit_saved(session, order)
     flash({"cancel": _("Order cancelled."), "confirm": _("Payment recorded: the order is confirmed."),
            "access": _("Access details saved; the buyer sees them now."),
            "report": _("Reported: the seller and the operators see the flag.")}[action], "success")  # fmt: skip
