@@ -56,8 +56,12 @@ def wait_fewest_free(page: Page, path: str, day: str, expected: str) -> None:
     deadline = time.monotonic() + SYNCED_WITHIN
     while True:
         page.goto(path)
-        page.get_by_text("Free units by day (China Standard Time)").click()  # open the table's <details>
-        text = fewest_free(page, day).inner_text().strip()
+        table = page.get_by_text("Free units by day (China Standard Time)")
+        if table.count():  # national may not have the listing's copy yet (its page is then a 404)
+            table.click()  # open the table's <details>
+            text = fewest_free(page, day).inner_text().strip()
+        else:
+            text = "no copy at national"
         if text == expected or time.monotonic() > deadline:
             break
         time.sleep(0.5)
