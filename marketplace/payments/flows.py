@@ -142,7 +142,9 @@ def close_checkout(payments: NodePayments, session: Session, order: Order) -> No
 def after_order_saved(payments: NodePayments, session: Session, order: Order) -> None:
     """What the provider must do after a view committed a change of an order (trading's `order_saved`)."""
     if order.status == "held":
-        open_checkout(payments, session, order)
+        provider = _provider(payments, order.payment_provider)
+        if provider is not None and provider.opens_page:  # a bank transfer opens no page: nothing to read or call
+            open_checkout(payments, session, order)
         return
     payment = payment_of(session, order)
     if payment is None or payment.provider == "invoice" or not payment.session_id:

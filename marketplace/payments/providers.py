@@ -44,6 +44,7 @@ class Provider(Protocol):
     """What the node asks of a way of paying."""
 
     name: str
+    opens_page: bool  # whether `start` opens a page where the buyer pays (False: paid offline, `start` is None)
 
     def start(self, order: Order, *, success_url: str, cancel_url: str) -> Checkout | None:
         """Open the page where the buyer pays the held order (None: paid offline)."""
@@ -62,6 +63,7 @@ class InvoiceProvider:
     """Bank transfer against the node's invoice: the seller or an operator records what arrived."""
 
     name = "invoice"
+    opens_page = False
 
     def __init__(self, account: str):
         self.account = account

@@ -35,6 +35,7 @@ class StripeProvider:
     """Stripe Checkout on the node's own account; Connect for sellers' shares."""
 
     name = "stripe"
+    opens_page = True
 
     def __init__(self, client: stripe.StripeClient):
         self.client = client
