@@ -13,7 +13,9 @@ from .schemas import ListingSchema
 
 _schema = ListingSchema()
 _KEYS = tuple(field.data_key or name for name, field in _schema.dump_fields.items())  # in the order dump gives
-_ALWAYS = frozenset(_KEYS) - {"capacity"}  # every document has these keys; `capacity` only when some unit is taken
+# `capacity` is left out while every unit is free, `city_code` when there is none (the schema's post_dump)
+_OPTIONAL = frozenset({"capacity", "city_code"})
+_ALWAYS = frozenset(_KEYS) - _OPTIONAL  # every document has these keys
 
 
 def render_document(listing: Listing) -> str:
@@ -27,7 +29,7 @@ def rerender_derived(listing: Listing) -> str:
     order, and dumping every field (and up to 100 capacity intervals) through the schema each time is slow.
     """
     document = orjson.loads(listing.document)
-    if document.keys() - {"capacity"} != _ALWAYS:
+    if document.keys() - _OPTIONAL != _ALWAYS:
         return render_document(listing)  # stored before the schema last changed: render it whole
     document["version"] = listing.version
     document["updated_at"] = listing.updated_at.isoformat()

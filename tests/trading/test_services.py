@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from marketplace.errors import DomainError, Forbidden
+from marketplace.listings import documents
 from marketplace.listings.documents import render_document
 from marketplace.listings.services import set_listing_status, update_listing
 from marketplace.models import Order, OrderEvent, OutboxEvent
@@ -154,10 +155,17 @@ def test_the_sweep_expires_lapsed_holds_and_publishes_the_freed_capacity(db_sess
     assert expire_holds(session=db_session, now=NOW + timedelta(minutes=6)) == []
 
 
-def test_the_document_republished_for_capacity_is_the_full_rendering(db_session, listing, buyer):
-    # Orders republish the stored document with its derived fields replaced; it must equal a full rendering.
-    held = order(db_session, listing, buyer, units=2, start=0, end=3)
-    order(db_session, listing, buyer, units=1, start=2, end=6)
+@pytest.mark.parametrize("city_code", [None, "520100"])
+def test_the_document_republished_for_capacity_is_the_full_rendering(db_session, seller, buyer, city_code,
+                                                                      monkeypatch):  # fmt: skip
+    # Orders republish the stored document with its derived fields replaced; it must equal a full rendering,
+    # with or without the optional city_code, and without rendering it whole for every order.
+    listing = sellable(db_session, seller, city_code=city_code)
+    assert ("city_code" in orjson.loads(listing.document)) == bool(city_code)
+    with monkeypatch.context() as patched:
+        patched.setattr(documents, "render_document", None)  # called: TypeError
+        held = order(db_session, listing, buyer, units=2, start=0, end=3)
+        order(db_session, listing, buyer, units=1, start=2, end=6)
     assert listing.document == render_document(listing) and "capacity" in orjson.loads(listing.document)
     cancel_order(session=db_session, order=held, actor=buyer, reason="", now=NOW)
     assert listing.document == render_document(listing)
