@@ -5,7 +5,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from ..audit import record_audit
@@ -128,15 +128,18 @@ def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, A
     return plain, token
 
 
+# One statement, built once: every API request asks this first.
+_USER_OF_TOKEN = (
+    select(User).join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)  # fmt: skip
+
+
 def user_for_token(*, session: Session, plain: str) -> User | None:
     """The owner of a live token, or None."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    # One statement: every API request asks this first.
-    return session.scalars(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))
-    ).first()  # fmt: skip
+    return session.scalars(_USER_OF_TOKEN, {"token_hash": _digest(plain)}).first()
 
 
 def tokens_of(*, session: Session, user: User) -> list[ApiToken]:

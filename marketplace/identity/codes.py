@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlmodel import Session
 from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_37_36
@@ -93,18 +93,21 @@ def _sequence_name(node_code: str) -> str:
     return f"node_serial_{node_code.lower()}"
 
 
+_NEXTVAL = select(func.nextval(func.to_regclass(bindparam("name"))))  # NULL while there is no sequence
+
+
 def _next_from_sequence(session: Session, node_code: str) -> int:
     """PostgreSQL: a SEQUENCE per node code. Unlike a counter row it is not locked until commit, so
     minting does not queue every writer of the node behind one row; a rolled-back minter leaves a gap."""
     name = _sequence_name(node_code)
-    serial = session.scalar(select(func.nextval(func.to_regclass(name))))  # NULL while there is no sequence
+    serial = session.scalar(_NEXTVAL, {"name": name})
     if serial is None:
         # The first code under `node_code` in this database: concurrent first minters take turns here, and
         # the sequence goes on after the serials the counter row gave out (codes minted before it existed).
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
         first = _last_from_row(session, node_code) + 1
         session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {first:d}"))
-        serial = session.scalar(select(func.nextval(func.to_regclass(name))))
+        serial = session.scalar(_NEXTVAL, {"name": name})
     return serial
 
 

@@ -8,7 +8,7 @@ serialised by BEGIN IMMEDIATE) and reads the live orders inside that same transa
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, event, or_, select
+from sqlalchemy import and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session
 
@@ -37,8 +37,23 @@ def _forget_locks(session: SASession, _transaction) -> None:
     session.info.pop(_LOCKED, None)
 
 
-def _locking(session: Session, query) -> Listing | None:
-    listing = session.scalars(query.with_for_update().execution_options(populate_existing=True)).first()
+# Built once (with bound parameters), not per order: building the constructs cost more than running them.
+_LOCK_BY_ID = select(Listing).where(Listing.id == bindparam("id")).with_for_update().execution_options(
+    populate_existing=True)  # fmt: skip
+_LOCK_BY_CODE = select(Listing).where(Listing.code == bindparam("code")).with_for_update().execution_options(
+    populate_existing=True)  # fmt: skip
+_LIVE = {
+    (bounded_start, bounded_end): select(Order.starts_at, Order.ends_at, Order.units).where(
+        Order.listing_id == bindparam("listing_id"), live(bindparam("now", type_=Order.hold_expires_at.type)),
+        *([Order.starts_at < bindparam("end", type_=Order.starts_at.type)] if bounded_end else []),
+        *([Order.ends_at > bindparam("start", type_=Order.ends_at.type)] if bounded_start else []),
+    )
+    for bounded_start in (False, True) for bounded_end in (False, True)
+}  # fmt: skip
+
+
+def _locking(session: Session, query, params: dict) -> Listing | None:
+    listing = session.scalars(query, params).first()
     if listing is not None:
         _locked_ids(session).add(listing.id)
     return listing
@@ -52,7 +67,7 @@ def lock_listing(session: Session, listing_id: int) -> Listing:
     """
     if listing_id in _locked_ids(session) and (listing := session.get(Listing, listing_id)) is not None:
         return listing
-    listing = _locking(session, select(Listing).where(Listing.id == listing_id))
+    listing = _locking(session, _LOCK_BY_ID, {"id": listing_id})
     if listing is None:
         raise LookupError(f"No listing with id {listing_id}.")
     return listing
@@ -60,7 +75,7 @@ def lock_listing(session: Session, listing_id: int) -> Listing:
 
 def lock_listing_by_code(session: Session, code: str) -> Listing | None:
     """The listing with this (checked, upper-case) code, read and locked in one statement; None if unknown."""
-    return _locking(session, select(Listing).where(Listing.code == code))
+    return _locking(session, _LOCK_BY_CODE, {"code": code})
 
 
 def lock_listing_row(session: Session, listing_id: int) -> None:
@@ -72,12 +87,13 @@ def live_spans(
     session: Session, listing_id: int, *, now: datetime, start: datetime | None = None, end: datetime | None = None
 ) -> list[Span]:
     """The live orders of a listing (overlapping [start, end) when given) as spans."""
-    query = select(Order.starts_at, Order.ends_at, Order.units).where(Order.listing_id == listing_id, live(now))
-    if end is not None:
-        query = query.where(Order.starts_at < end)
+    params = {"listing_id": listing_id, "now": now}
     if start is not None:
-        query = query.where(Order.ends_at > start)
-    return [(row.starts_at, row.ends_at, row.units) for row in session.execute(query)]
+        params["start"] = start
+    if end is not None:
+        params["end"] = end
+    rows = session.execute(_LIVE[start is not None, end is not None], params)
+    return [(row.starts_at, row.ends_at, row.units) for row in rows]
 
 
 def usage_steps(spans: list[Span], start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
