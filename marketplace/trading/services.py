@@ -114,20 +114,15 @@ def quote_order(
     return Quote(price=price, free=free, available=free >= units, listing_version=listing.version, as_of=now)
 
 
-_INSERT_EVENT = OrderEvent.__table__.insert()
-
-
 def _record(session: Session, order: Order, *, kind: str, to_status: str, actor: User | None, reason: str,
             now: datetime, from_status: str | None = None) -> None:  # fmt: skip
-    """The order's event and its audit entry, each one INSERT at once (the order is in the database already)."""
-    session.execute(_INSERT_EVENT, {
-        "order_id": order.id, "kind": kind, "from_status": from_status, "to_status": to_status,
-        "actor_id": actor.id if actor else None, "actor": actor.email if actor else "system", "reason": reason,
-        "created_at": now,
-    })  # fmt: skip
+    """The order's event and its audit entry, written at once (the order is in the database already)."""
+    event = {"order_id": order.id, "kind": kind, "from_status": from_status, "to_status": to_status,
+             "actor_id": actor.id if actor else None, "actor": actor.email if actor else "system", "reason": reason,
+             "created_at": now}  # fmt: skip
     insert_audit(session=session, action=f"order.{kind}", actor=actor_of(actor), object=f"order:{order.code}",
                  detail={"from": from_status, "to": to_status, "reason": reason} if reason else
-                        {"from": from_status, "to": to_status})  # fmt: skip
+                        {"from": from_status, "to": to_status}, beside=(OrderEvent.__table__, event))  # fmt: skip
 
 
 def _publish_capacity(session: Session, listing: Listing, now: datetime, spans: list | None = None) -> bool:
