@@ -109,9 +109,20 @@ def update_listing(*, session: Session, listing: Listing, changes: dict) -> List
 
 def republish_listing(*, session: Session, listing: Listing) -> Listing:
     """Announce a change the origin made to a listing's derived fields (its free capacity): a new version."""
+    restate_listing(listing)
+    return announce_restated(session=session, listing=listing)
+
+
+def restate_listing(listing: Listing) -> None:
+    """republish_listing's first half: the new version of a listing whose derived fields changed, not yet
+    written (a caller with rows of its own to write flushes them together, then calls announce_restated)."""
     listing.version += 1
     listing.updated_at = utcnow()
     listing.document = rerender_derived(listing)
+
+
+def announce_restated(*, session: Session, listing: Listing) -> Listing:
+    """republish_listing's second half: write the restated listing and its event in the outbox."""
     session.flush()
     _announce(session, listing, was_visible=listing.status != "draft")
     return listing

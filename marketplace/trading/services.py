@@ -14,7 +14,14 @@ from sqlmodel import Session
 from ..audit import actor_of, insert_audit
 from ..errors import DomainError, Forbidden, NotFound
 from ..identity.codes import InvalidCode, mint_code, parse_code
-from ..listings.services import can_see, find_listing, listing_changing, republish_listing
+from ..listings.services import (
+    announce_restated,
+    can_see,
+    find_listing,
+    listing_changing,
+    republish_listing,
+    restate_listing,
+)
 from ..models import IdempotencyKey, Listing, Order, OrderEvent, User
 from ..models.types import utcnow
 from . import capacity
@@ -125,13 +132,9 @@ def _record(session: Session, order: Order, *, kind: str, to_status: str, actor:
                         {"from": from_status, "to": to_status}, beside=(OrderEvent.__table__, event))  # fmt: skip
 
 
-def _publish_capacity(session: Session, listing: Listing, now: datetime, spans: list | None = None) -> bool:
-    """Recompute the listing's free capacity; if it changed, a new version goes out through the outbox.
-
-    `spans` are the listing's live orders when the caller has just read them under the listing's lock.
-    """
-    if spans is None:
-        spans = capacity.live_spans(session, listing.id, now=now)
+def _publish_capacity(session: Session, listing: Listing, now: datetime) -> bool:
+    """Recompute the listing's free capacity; if it changed, a new version goes out through the outbox."""
+    spans = capacity.live_spans(session, listing.id, now=now)
     new = capacity.capacity_of(listing, spans, now)
     if new == listing.capacity or listing.status in ("draft", "retired"):
         return False
@@ -189,6 +192,12 @@ def place_order(
         hold_expires_at=now + timedelta(seconds=hold_seconds), payment_provider=payment_provider,
         payment_status="awaiting", created_at=now, updated_at=now,
     )  # fmt: skip
+    # The new free capacity is known before the order is written: the listing's new version and the order are
+    # flushed together, and the outbox's counter (which every writer of the node queues on) is taken last.
+    new_capacity = capacity.capacity_of(listing, spans + [(start, end, units)], now)
+    if restated := new_capacity != listing.capacity:
+        listing.capacity = new_capacity
+        restate_listing(listing)
     session.add(order)
     session.flush()
     _record(session, order, kind="held", to_status="held", actor=buyer, reason="placed", now=now)
@@ -201,7 +210,8 @@ def place_order(
             # The same key, sent at the same moment for another listing: the first one to commit keeps it.
             raise DomainError("This Idempotency-Key is in use by another order.", field="Idempotency-Key",
                               location="headers", reason="idempotency_key_reused") from None  # fmt: skip
-    _publish_capacity(session, listing, now, spans + [(start, end, units)])
+    if restated:
+        announce_restated(session=session, listing=listing)
     return order, True
 
 
