@@ -400,13 +400,16 @@ def load_round(args, national_url: str, origins: list[Origin], paths: list[str])
         thread.start()
     time.sleep(args.warmup)
     before, started = feed_count(args.pg_url), time.monotonic()
+    made = sum(o.changes for o in origins)
     searched = run_search(national_url, paths, args.seconds, args.search_rate, args.connections)
     applied, elapsed = feed_count(args.pg_url) - before, time.monotonic() - started
+    made = sum(o.changes for o in origins) - made
     stop.set()
     for thread in threads:
         thread.join(60)
     return {"search": searched, "applied": applied, "applied_per_s": applied / elapsed, "seconds": elapsed,
-            "offered_per_s": args.rate * len(origins)}  # fmt: skip
+            "offered_per_s": args.rate * len(origins),
+            "made_per_s": made / elapsed, "push_errors": sum(o.push_errors for o in origins)}  # fmt: skip
 
 
 def drain(args, origins: list[Origin]) -> tuple[float, set]:
@@ -467,7 +470,7 @@ def summarize(args, national_url, origins, serials, quiet, load, drained, missin
 
 | measure | figure | target |
 |---|---:|---|
-| national applied events/s during the load ({load["applied"]:,} in {load["seconds"]:.0f} s) | {load["applied_per_s"]:.1f} | offered {load["offered_per_s"]:.0f} |
+| national applied events/s during the load ({load["applied"]:,} in {load["seconds"]:.0f} s) | {load["applied_per_s"]:.1f} | origins made {load["made_per_s"]:.1f}/s (asked {load["offered_per_s"]:.0f}/s) |
 | propagation industry origin → {RELAY} → national, p50 / p95 / p99 ({industry["n"]:,} events) | {industry["p50"]:.2f} / {industry["p95"]:.2f} / {industry["p99"]:.2f} s | |
 | propagation regional origin → national, p50 / p95 / p99 ({regional["n"]:,} events) | {regional["p50"]:.2f} / {regional["p95"]:.2f} / {regional["p99"]:.2f} s | |
 | search without load, p50 / p99 ({quiet["requests"]:,} requests, {quiet["errors"]} errors) | {quiet["p50"]:.1f} / {quiet["p99"]:.1f} ms | |
@@ -486,8 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate",
         type=float,
-        default=2.0,
-        help="changes per second at each of the 54 origins (2: ~9 million a day in all)",
+        default=0.5,
+        help="changes per second at each of the 54 origins (0.5: ~2.3 million a day in all, a node of ~10,000 "
+        "listings each changing a few times a day)",
     )
     parser.add_argument("--seconds", type=int, default=60, help="each search measurement, with and without load")
     parser.add_argument("--warmup", type=float, default=10, help="load before the loaded search measurement")
