@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,6 +70,7 @@ POLL, PULL = 0.2, 1.0  # the sync worker's defaults: look for waiting events, re
 PASSWORD = "bench-password-fedload"
 # Python finds gunicorn and flask beside itself: a worktree has no .venv of its own.
 BIN = Path(sys.executable).parent
+SERVERS: dict[str, benchkit.Server] = {}
 benchkit.GUNICORN = benchkit.GUNICORN if benchkit.GUNICORN.exists() else BIN / "gunicorn"
 
 
@@ -388,6 +390,7 @@ def bring_up(args, stack) -> tuple[str, list[Origin], dict[str, int]]:
         registry.register(code, role, RELAY if role == "industry" else "N0", env["PUBLIC_URL"], jwks, n)
         origins.append(Origin(code, app, light=True, first_serial=serials.get(code, 0)))
     print(f"registered at national: {len(origins)} origins ({RELAY} a full node, {len(light)} light)", flush=True)
+    SERVERS.update(national=national, relay=relay)
     return national_url, origins, serials
 
 
@@ -401,15 +404,26 @@ def load_round(args, national_url: str, origins: list[Origin], paths: list[str])
     time.sleep(args.warmup)
     before, started = feed_count(args.pg_url), time.monotonic()
     made = sum(o.changes for o in origins)
+    cpu = cpu_now()
     searched = run_search(national_url, paths, args.seconds, args.search_rate, args.connections)
     applied, elapsed = feed_count(args.pg_url) - before, time.monotonic() - started
     made = sum(o.changes for o in origins) - made
+    cores = {name: (used - cpu[name]) / elapsed for name, used in cpu_now().items()}
     stop.set()
     for thread in threads:
         thread.join(60)
     return {"search": searched, "applied": applied, "applied_per_s": applied / elapsed, "seconds": elapsed,
             "offered_per_s": args.rate * len(origins),
-            "made_per_s": made / elapsed, "push_errors": sum(o.push_errors for o in origins)}  # fmt: skip
+            "made_per_s": made / elapsed, "push_errors": sum(o.push_errors for o in origins),
+            "cores": cores}  # fmt: skip
+
+
+def cpu_now() -> dict[str, float]:
+    """CPU seconds so far: national's gunicorn, R32's gunicorn, this process (the light nodes), the machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"national": benchkit.tree_cpu_seconds(SERVERS["national"].process.pid),
+            "relay": benchkit.tree_cpu_seconds(SERVERS["relay"].process.pid),
+            "light nodes": own.ru_utime + own.ru_stime, "machine": benchkit.busy_cpu_seconds()}  # fmt: skip
 
 
 def drain(args, origins: list[Origin]) -> tuple[float, set]:
@@ -450,6 +464,7 @@ def summarize(args, national_url, origins, serials, quiet, load, drained, missin
             "was shared with other work, so the search figures are noisy."
         )
     )
+    cpu = " / ".join(f"{load['cores'][k]:.2f}" for k in ("national", "relay", "light nodes", "machine"))
     feed_note = "" if args.no_feed else ", national's feed read every second"
     mark = lambda ok: "met" if ok else "MISSED"  # noqa: E731
     settings = " ".join(benchkit.gunicorn_settings()).replace(str(ROOT) + "/", "")
@@ -475,6 +490,7 @@ def summarize(args, national_url, origins, serials, quiet, load, drained, missin
 | propagation regional origin → national, p50 / p95 / p99 ({regional["n"]:,} events) | {regional["p50"]:.2f} / {regional["p95"]:.2f} / {regional["p99"]:.2f} s | |
 | search without load, p50 / p99 ({quiet["requests"]:,} requests, {quiet["errors"]} errors) | {quiet["p50"]:.1f} / {quiet["p99"]:.1f} ms | |
 | search under load, p50 / p99 ({load["search"]["requests"]:,} requests, {load["search"]["errors"]} errors) | {load["search"]["p50"]:.1f} / {load["search"]["p99"]:.1f} ms | |
+| CPU during the load, in cores: national's gunicorn / {RELAY}'s gunicorn / the light nodes' process / whole machine | {cpu} | of {os.cpu_count()} |
 | search p99 under load / without | {ratio:.2f}× | ≤ 2×: {mark(ratio <= 2)} |
 | events that never reached national (of {events:,}; last one {drained:.0f} s after the load stopped) | {len(missing)} | 0: {mark(not missing)} |
 | origins whose catalogue at national differs by snapshot digest (of {len(origins)}) | {len(diverged)}{": " + ", ".join(diverged) if diverged else ""} | 0: {mark(not diverged)} |
