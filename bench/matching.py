@@ -1,10 +1,11 @@
 """Demand matching benchmark: `POST /api/v1/matches` against a 1,000,000-listing PostgreSQL catalogue.
 
-    .venv/bin/python bench/matching.py --rows 1000000 [--runs 300] [--reload]
+    .venv/bin/python bench/matching.py --rows 1000000 [--runs 300] [--reload] [--pg-url URL]
 
-Loads the search benchmark's realistic catalogue (bench/search_data.py: listings of every type from six
-origins, with capacity: most listings 0–3 free-capacity intervals, about a tenth 20 to 60) into its own
-database `bench_matching`, kept between runs while the count matches. Then sends each typical demand
+Uses the search benchmark's realistic catalogue (bench/search_data.py: listings of every type from six
+origins, with capacity: most listings 0–3 free-capacity intervals, about a tenth 20 to 60) in the search
+benchmark's database (`bench`, or `--pg-url`): loaded when it does not hold `--rows` listings, else kept,
+so one load serves bench/search.py and this benchmark. Then sends each typical demand
 `--runs` times through the node's own API in process (Flask's test client: routing, schema, service,
 SQL, JSON; no HTTP server) and prints p50/p99 per demand, with what was found. Target: p99 ≤ 50 ms.
 """
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import search_data  # noqa: E402
 
-PG_URL = "postgresql://postgres@127.0.0.1/bench_matching"
+PG_URL = "postgresql://postgres@127.0.0.1/bench"  # bench/search.py's
 
 
 def demands() -> dict[str, dict]:
@@ -41,14 +42,18 @@ def demands() -> dict[str, dict]:
     }  # fmt: skip
 
 
-def prepare(rows: int, reload: bool) -> None:
-    search_data.ensure_database(PG_URL)
-    have, revision = search_data.state_postgresql(PG_URL)
-    if have == rows and not reload and revision == search_data.migrations_head():
-        print(f"data: {have:,} listings already loaded ({PG_URL})")
+def prepare(url: str, rows: int, reload: bool) -> None:
+    search_data.ensure_database(url)
+    have, revision = search_data.state_postgresql(url)
+    if have == rows and not reload:
+        print(f"data: {have:,} listings already loaded ({url})")
+        if revision != search_data.migrations_head():
+            print(f"data: upgrading the schema from revision {revision} with the app's migrations")
+            search_data.migrate(url)
+            search_data.analyze(url)
         return
-    print(f"data: loading {rows:,} listings into {PG_URL}", flush=True)
-    search_data.load_postgresql(PG_URL, rows)
+    print(f"data: loading {rows:,} listings into {url}", flush=True)
+    search_data.load_postgresql(url, rows)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -61,9 +66,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--reload", action="store_true")
+    parser.add_argument("--pg-url", default=PG_URL, help="the PostgreSQL database of the catalogue")
     args = parser.parse_args()
-    prepare(args.rows, args.reload)
-    os.environ |= {"DATABASE_URL": PG_URL, "NODE_CODE": "R44", "SECRET_KEY": "bench", "REQUEST_LOG": "off"}
+    prepare(args.pg_url, args.rows, args.reload)
+    os.environ |= {"DATABASE_URL": args.pg_url, "NODE_CODE": "R44", "SECRET_KEY": "bench", "LOG_REQUESTS": "0"}
     from marketplace import create_app
 
     app = create_app()

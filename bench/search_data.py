@@ -6,6 +6,7 @@ import os
 import random
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -171,7 +172,7 @@ def migrate(database_url: str) -> None:
     """Create the schema with the app's own migrations."""
     env = {**os.environ, "DATABASE_URL": database_url, "NODE_CODE": "R44", "SECRET_KEY": "bench"}
     subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, timeout=300
+        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, timeout=300
     )
 
 

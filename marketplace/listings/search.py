@@ -96,10 +96,11 @@ def _text_condition(dialect: str) -> ColumnElement[bool]:
     return Listing.id.in_(matches)
 
 
-def _text_query(dialect: str, terms: list[str]) -> str:
-    """The value bound to "text": every term as a prefix, in the backend's query language."""
+def _text_query(dialect: str, terms: list[str], *, prefix: bool = True) -> str:
+    """The value bound to "text": every term as a prefix (or, without `prefix`, as a whole word), in the
+    backend's query language."""
     if dialect == "postgresql":
-        return " & ".join(f"{term}:*" for term in terms)
+        return " & ".join(f"{term}:*" if prefix else term for term in terms)
     return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
 
 
@@ -374,7 +375,13 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
     total = None
     if terms and dialect == "postgresql":
         # The capped count reads only the matches (by the text index) and tells which page plan is cheap.
-        total = session.connection().execute(_statements(shape)[1], values).scalar_one()
+        # Whole words first: every listing they match, the prefixes match too, and a prefix of a common
+        # word gathers every word it begins (slow); only when whole words match few are prefixes counted.
+        count = _statements(shape)[1]
+        total = session.connection().execute(count, values | {"text": _text_query(dialect, terms, prefix=False)})
+        total = total.scalar_one()
+        if total <= COUNT_CAP:
+            total = session.connection().execute(count, values).scalar_one()
         shape = replace(shape, text_plan="index" if total <= COUNT_CAP else "walk")
     query, count = _statements(shape)
     # Documents need no ORM objects: the Core path skips the ORM's per-statement work.

@@ -19,13 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from functools import cached_property, lru_cache
 
-from sqlalchemy import JSON, Float, Integer, Row, and_, bindparam, func, literal_column, not_, select, type_coerce
+from sqlalchemy import JSON, Float, Integer, Row, and_, bindparam, func, not_, select, type_coerce
 from sqlalchemy import text as text_clause
+from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session
 
 from ..listings.latency import estimate_ms, path_table_json, path_table_within
-from ..listings.search import COUNT_CAP, estimate_sql, searchable
+from ..listings.search import estimate_sql, searchable
 from ..models import Listing
 from .pricing import amount_of, whole_hours
 
@@ -74,9 +76,9 @@ class Candidate:
     unit_total: Fraction  # the price of one unit over the window, exact
     estimate: float | None
 
-    @property
+    @cached_property
     def unit_cost(self) -> Fraction:
-        """Price per GPU (or unit) over the window: the greedy order."""
+        """Price per GPU (or unit) over the window: the greedy order (sorted on many times: kept)."""
         return self.unit_total / self.size
 
 
@@ -159,28 +161,46 @@ def _free_intervals_below(dialect: str, per_gpu: bool) -> str:
     return f"SELECT 1 FROM {base} AND {need}"
 
 
-def _requirements(demand: Demand, dialect: str) -> dict[str, list]:
+@dataclass(frozen=True)
+class Shape:
+    """Which requirements a demand makes: demands of one shape share their SQL (only the values differ)."""
+
+    dialect: str
+    per_gpu: bool
+    models: bool
+    regions: bool
+    ceiling: bool
+    bounded: bool  # near_city with max_latency_ms
+
+    @classmethod
+    def of(cls, demand: Demand, dialect: str) -> "Shape":
+        bounded = demand.near_city is not None and demand.max_latency_ms is not None
+        return cls(dialect, demand.per_gpu, bool(demand.gpu_models), bool(demand.regions),
+                   bool(demand.max_price_per_gpu_hour), bounded)  # fmt: skip
+
+
+def _requirements(shape: Shape) -> dict[str, list]:
     """Each requirement of the demand as SQL conditions (values bound by _values); empty when not asked."""
-    quantity = Listing.quantity * func.coalesce(Listing.gpu_count, 1) if demand.per_gpu else Listing.quantity
-    bounded = demand.near_city is not None and demand.max_latency_ms is not None
+    quantity = Listing.quantity * func.coalesce(Listing.gpu_count, 1) if shape.per_gpu else Listing.quantity
+    bounded, dialect = shape.bounded, shape.dialect
     return {
         "currency": [Listing.currency == bindparam("currency")],
-        "gpu_model": [Listing.gpu_model.in_(bindparam("models", expanding=True))] if demand.gpu_models else [],
-        "region": [Listing.region.in_(bindparam("regions", expanding=True))] if demand.regions else [],
-        "price": [Listing.price_per_gpu_hour <= bindparam("ceiling")] if demand.max_price_per_gpu_hour else [],
+        "gpu_model": [Listing.gpu_model.in_(bindparam("models", expanding=True))] if shape.models else [],
+        "region": [Listing.region.in_(bindparam("regions", expanding=True))] if shape.regions else [],
+        "price": [Listing.price_per_gpu_hour <= bindparam("ceiling")] if shape.ceiling else [],
         "window": [Listing.available_from <= bindparam("start"), Listing.available_until >= bindparam("end"),
                    Listing.min_hours <= bindparam("hours", type_=Integer)],
         "latency": [Listing.city_code.in_(bindparam("near_codes", expanding=True)),
                     estimate_sql(dialect) <= bindparam("max_latency_ms", type_=Float)] if bounded else [],
         # `need`: GPUs (or units) that must be free throughout the window: the demand, or 1 for a part.
         "capacity": [quantity >= bindparam("need", type_=Integer),
-                     text_clause(f"NOT EXISTS ({_free_intervals_below(dialect, demand.per_gpu)})")],
+                     text_clause(f"NOT EXISTS ({_free_intervals_below(dialect, shape.per_gpu)})")],
     }  # fmt: skip
 
 
-def _base(demand: Demand) -> list:
+def _base(shape: Shape) -> list:
     base = searchable() + [Listing.resource_type == bindparam("resource_type")]
-    if demand.per_gpu:  # every GPU listing has one; saying so lets the (model, price per GPU-hour) index serve
+    if shape.per_gpu:  # every GPU listing has one; saying so lets the (model, price per GPU-hour) index serve
         base.append(Listing.price_per_gpu_hour.is_not(None))
     return base
 
@@ -207,25 +227,39 @@ _COLUMNS = (
 )  # fmt: skip
 
 
+# What the scan reads of each listing: everything the requirements and offers need, not the stored
+# document nor the text columns (the widest ones).
+_SCANNED = [c for c in Listing.__table__.c if c.name not in ("document", "description", "search_vector")]
+
+
+def _order(shape: Shape) -> tuple:
+    return _ORDERED if shape.per_gpu else (Listing.unit_price.asc(), Listing.id.asc())
+
+
+@lru_cache(maxsize=256)
+def _scan(shape: Shape, one_model: bool):
+    """The statement that reads the candidates of one GPU model (or of any, without `one_model`)."""
+    requirements, order = _requirements(shape), _order(shape)
+    same_model = [Listing.gpu_model == bindparam("model")] if one_model else []
+    # The time bound: only the SCAN_LIMIT cheapest of the model (one index range, walked in order) are
+    # examined. The rest of the demand is checked on those rows as the walk yields them, and the walk
+    # stops once `per_model` qualify. Named "listing", so the capacity check's SQL reads its columns.
+    cheapest = (select(*_SCANNED).where(*_base(shape), *same_model, *requirements["price"]).order_by(*order)
+                .limit(SCAN_LIMIT).subquery("listing"))  # fmt: skip
+    rest = [c for name, cs in requirements.items() if name not in ("gpu_model", "price") for c in cs]
+    on_listing = select(*_COLUMNS).where(*rest).order_by(*order).limit(bindparam("per_model", type_=Integer))
+    return ClauseAdapter(cheapest).traverse(on_listing)  # the same query over the cheapest only
+
+
 def _read(session: Session, demand: Demand, *, whole: bool, per_model: int) -> list:
     """Listings satisfying the demand (each able to fill it alone, or with one unit free), cheapest per
     GPU-hour first, at most `per_model` per GPU model: one indexed walk per model."""
-    dialect = session.get_bind().dialect.name
-    need = demand.amount if whole else 1
-    values = _values(demand, need=need)
-    requirements = _requirements(demand, dialect)
-    order = _ORDERED if demand.per_gpu else (Listing.unit_price.asc(), Listing.id.asc())
-    price = requirements["price"]
-    # The rest is checked on those rows only: without the partial indexes' predicates here, PostgreSQL
-    # reads them by primary key rather than re-scanning the model's whole range.
-    rest = [c for name, cs in requirements.items() if name not in ("gpu_model", "price") for c in cs]
+    shape = Shape.of(demand, session.get_bind().dialect.name)
+    values = _values(demand, need=demand.amount if whole else 1) | {"per_model": per_model}
+    query = _scan(shape, bool(demand.gpu_models))
     rows = []
     for model in demand.gpu_models or (None,):
-        same_model = [] if model is None else [Listing.gpu_model == model]
-        # The time bound: only the SCAN_LIMIT cheapest of the model (an index range) are examined further.
-        cheapest = select(Listing.id).where(*_base(demand), *same_model, *price).order_by(*order).limit(SCAN_LIMIT)
-        query = select(*_COLUMNS).where(Listing.id.in_(cheapest.scalar_subquery()), *rest)
-        rows += session.connection().execute(query.order_by(*order).limit(per_model), values).all()
+        rows += session.connection().execute(query, values | {"model": model}).all()
     return rows
 
 
@@ -270,7 +304,15 @@ def greedy_combination(candidates: list[Candidate], demand: Demand) -> Offer | N
     """Cheapest per GPU first; when the next listing would cover the rest, the cheapest cover of the rest.
 
     Total ≤ the best combination's + one unit of the listing where the order stopped (module docstring)."""
-    ordered = sorted(candidates, key=lambda c: (c.unit_cost, c.listing.id))
+    return _greedy(sorted(candidates, key=_greedy_order), demand)
+
+
+def _greedy_order(candidate: Candidate) -> tuple:
+    return candidate.unit_cost, candidate.listing.id
+
+
+def _greedy(ordered: list[Candidate], demand: Demand) -> Offer | None:
+    """greedy_combination over candidates already in its order."""
     missing, parts = demand.amount, []
     for i, candidate in enumerate(ordered):
         if candidate.free * candidate.size >= missing:
@@ -296,15 +338,15 @@ def _place(listing: Row) -> tuple:
 def _combinations(candidates: list[Candidate], demand: Demand, deadline: float) -> tuple[list[Offer], bool]:
     """The greedy combination over all candidates, and within each node (or, with one_datacenter, within
     each datacenter): a buyer may prefer one merchant, or one site. False when the time budget ran out."""
-    offers = []
+    offers, ordered = [], sorted(candidates, key=_greedy_order)  # once: each group keeps the order
     if not demand.one_datacenter:
-        offer = greedy_combination(candidates, demand)
+        offer = _greedy(ordered, demand)
         offers += [offer] if offer else []
-    groups = _groups(candidates, _place if demand.one_datacenter else (lambda listing: listing.origin))
+    groups = _groups(ordered, _place if demand.one_datacenter else (lambda listing: listing.origin))
     for n, members in enumerate(sorted(groups.values(), key=lambda m: -len(m))):
         if n >= ALWAYS_TRIED and time.perf_counter() > deadline:
             return offers, False
-        offer = greedy_combination(members, demand)
+        offer = _greedy(members, demand)
         if offer and len(offer.parts) > 1:
             offers.append(offer)
     return offers, True
@@ -344,17 +386,14 @@ def match_demand(*, session: Session, demand: Demand) -> MatchResult:
 
 
 def count_exclusions(*, session: Session, demand: Demand) -> dict[str, int]:
-    """For each requirement, how many published listings of the resource type do not meet it (capped at
-    COUNT_CAP + 1, as search's counts are): how narrow each requirement is, to show what to relax."""
-    dialect = session.get_bind().dialect.name
-    values = _values(demand, need=1) | {"cap": COUNT_CAP + 1}
-    requirements = _requirements(demand, dialect)
-    counts = {}
-    for name, conditions in requirements.items():
-        if not conditions:
-            continue  # a requirement the demand does not make
-        unmet = not_(func.coalesce(and_(*conditions), False))  # NULL (e.g. no city) is not met either
-        failing = select(literal_column("1")).select_from(Listing).where(*_base(demand), unmet)
-        capped = failing.limit(bindparam("cap", type_=Integer)).subquery()
-        counts[name] = session.execute(select(func.count()).select_from(capped), values).scalar_one()
-    return counts
+    """For each requirement the demand makes, how many of the SCAN_LIMIT published listings of the resource
+    type cheapest per GPU-hour (or per unit) do not meet it: how narrow each requirement is, to show what to
+    relax. One statement over one index range, so an empty answer keeps the same time bound as offers."""
+    shape = Shape.of(demand, session.get_bind().dialect.name)
+    sample = select(Listing.id).where(*_base(shape)).order_by(*_order(shape)).limit(SCAN_LIMIT)
+    asked = {name: conditions for name, conditions in _requirements(shape).items() if conditions}
+    # NULL (e.g. a listing without a city) does not meet a requirement either.
+    unmet = [func.count().filter(not_(func.coalesce(and_(*conditions), False))) for conditions in asked.values()]
+    row = session.execute(select(*unmet).where(Listing.id.in_(sample.scalar_subquery())),
+                          _values(demand, need=1)).one()  # fmt: skip
+    return dict(zip(asked, row, strict=True))

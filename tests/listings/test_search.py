@@ -215,3 +215,16 @@ def test_text_search_answers_alike_with_few_or_many_matches(client, catalogue, m
         after_many = client.get(API, query_string=params | {"cursor": many["next_cursor"]}).get_json()
         assert after_many["items"] == after_few["items"]
     assert few["total_exact"] and (many["total"], many["total_exact"]) == (0, few["total"] == 0)
+
+
+def test_more_whole_word_matches_than_the_cap_still_finds_every_prefix_match(client, db_session, seller, other_seller,
+                                                                             monkeypatch):  # fmt: skip
+    # PostgreSQL counts whole words first and, above the cap, skips counting prefixes: the page must still
+    # show the listings that only a prefix matches ("Shenzhen" for "shen").
+    shen = make_listing(db_session, seller, title="Shen pod", city="Guiyang")
+    more = make_listing(db_session, other_seller, title="Shen row two", city="Guiyang")
+    city = make_listing(db_session, seller, title="Training pod", region="44", city="Shenzhen")
+    monkeypatch.setattr(search_module, "COUNT_CAP", 1)
+    body = client.get(API, query_string={"q": "shen", "sort": "newest"}).get_json()
+    assert [item["code"] for item in body["items"]] == [city.code, more.code, shen.code]
+    assert (body["total"], body["total_exact"]) == (1, False)

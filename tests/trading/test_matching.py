@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from marketplace.listings.latency import estimate_ms
+from marketplace.trading import matching
 from marketplace.trading.matching import Candidate, Demand, greedy_combination
 
 from ..factories import bearer, make_listing
@@ -78,6 +79,18 @@ def test_nothing_found_says_how_many_listings_each_requirement_excluded(client, 
     answer = match(client, max_price_per_gpu_hour=2500, regions=["52"])
     assert answer["offers"] == []
     assert answer["excluded"] == {"currency": 0, "gpu_model": 1, "region": 1, "price": 1, "window": 0,
+                                  "capacity": 0}  # fmt: skip
+
+
+def test_exclusions_are_counted_among_the_cheapest_listings_the_time_bound_examines(client, db_session, seller,
+                                                                                   monkeypatch):  # fmt: skip
+    monkeypatch.setattr(matching, "SCAN_LIMIT", 2)  # as if the catalogue were larger than the bound
+    make_listing(db_session, seller, unit_price=1000, gpu_count=8, quantity=2, region="44")  # cheapest
+    make_listing(db_session, seller, unit_price=1500, gpu_model="A800", quantity=2, region="44")
+    make_listing(db_session, seller, unit_price=2000, gpu_model="A800", quantity=2)  # beyond the bound
+    answer = match(client, regions=["52"], max_price_per_gpu_hour=100)
+    assert answer["offers"] == []
+    assert answer["excluded"] == {"currency": 0, "gpu_model": 1, "region": 2, "price": 2, "window": 0,
                                   "capacity": 0}  # fmt: skip
 
 
