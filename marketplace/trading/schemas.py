@@ -101,6 +101,10 @@ class OrderSchema(Schema):
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
 
+    def get_attribute(self, obj, attr, default):
+        """Plain attribute access: marshmallow's generic lookup probes SQLModel objects slowly."""
+        return getattr(obj, attr, default)
+
 
 class OrderListArgsSchema(Schema):
     """`GET /api/v1/orders`: whose orders, which status, and where to continue."""
