@@ -100,20 +100,21 @@ def usage_steps(spans: list[Span], start: datetime, end: datetime) -> list[tuple
     """The units taken over [start, end) as contiguous (from, until, used) pieces, equal neighbours merged."""
     if start >= end:
         return []
-    edges = {start, end}
-    for s, e, _units in spans:
-        if s < end and e > start:
-            edges.update(t for t in (s, e) if start < t < end)
-    points = sorted(edges)
-    deltas: dict[datetime, int] = {}
+    # One pass over the spans (clipped to [start, end)): a hot listing's every order sums all its live orders.
+    deltas = {start: 0, end: 0}
     for s, e, units in spans:
         if s < end and e > start:
-            deltas[max(s, start)] = deltas.get(max(s, start), 0) + units
-            deltas[min(e, end)] = deltas.get(min(e, end), 0) - units
+            if s < start:
+                s = start
+            if e > end:
+                e = end
+            deltas[s] = deltas.get(s, 0) + units
+            deltas[e] = deltas.get(e, 0) - units
+    points = sorted(deltas)
     pieces: list[tuple[datetime, datetime, int]] = []
     used = 0
     for left, right in zip(points, points[1:], strict=False):
-        used += deltas.get(left, 0)
+        used += deltas[left]
         if pieces and pieces[-1][2] == used:
             pieces[-1] = (pieces[-1][0], right, used)
         else:
