@@ -8,8 +8,9 @@ the count matches; --reload forces a fresh load), serves the node with gunicorn 
 127.0.0.1, and measures (a) a filtered, sorted first page, (b) text searches of every
 kind (a common term, a selective one, a rare one, a word in no listing, a typo, a
 model and a city), (c) a page reached by following next_cursor deep into the
-results, (d) the window filter (start/end/units) alone and with filters, and (e)
-include_stale=true. bench/baseline_app.py
+results, (d) the window filter (start/end/units) alone and with filters, (e) near_city
+with max_latency_ms, and (f) include_stale=true, each at full load (-c16) and again at
+-c2 for latency. bench/baseline_app.py
 serves the very statements the node's search view sends (captured from the app) with
 no framework layers, under the same gunicorn settings. Prints the figures and the
 query plans, and replaces this backend's section of bench/RESULTS.md. A statement whose
@@ -88,6 +89,10 @@ def make_scenarios(deep_pages: int, rare: str) -> list[Scenario]:
         Scenario("deep_cursor", f"cursor page {deep_pages + 1}", {"resource_type": "gpu", "sort": "price"}),
         Scenario("window", "window, first page", window),
         Scenario("window_filter", "window + filter + sort", h100 | window),
+        # A buyer in Beijing who wants a datacenter within 5 ms (§10's estimate).
+        Scenario(
+            "near_city", "near_city ≤ 5 ms + filter + sort", h100 | {"near_city": "110100", "max_latency_ms": "5"}
+        ),
         Scenario("stale", "include_stale, filter + sort", h100 | {"include_stale": "true"}),
     ]
 

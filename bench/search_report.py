@@ -14,6 +14,7 @@ TARGETS = {
     "text_": (25.0, 0.7),
     "deep_cursor": (25.0, 0.7),
     "window": (50.0, None),
+    "near_city": (50.0, None),
 }
 
 
