@@ -8,8 +8,9 @@ the count matches; --reload forces a fresh load), serves the node with gunicorn 
 127.0.0.1, and measures (a) a filtered, sorted first page, (b) text searches of every
 kind (a common term, a selective one, a rare one, a word in no listing, a typo, a
 model and a city), (c) a page reached by following next_cursor deep into the
-results, (d) the window filter (start/end/units) alone and with filters, and (e)
-include_stale=true. bench/baseline_app.py
+results, (d) the window filter (start/end/units) alone and with filters, (e) near_city
+with max_latency_ms, and (f) include_stale=true, each at full load (-c16) and again at
+-c2 for latency. bench/baseline_app.py
 serves the very statements the node's search view sends (captured from the app) with
 no framework layers, under the same gunicorn settings. Prints the figures and the
 query plans, and replaces this backend's section of bench/RESULTS.md. A statement whose
@@ -60,6 +61,9 @@ class Scenario:
     statements: list[dict] = field(default_factory=list)
     api: benchkit.WrkResult | None = None
     baseline: benchkit.WrkResult | None = None
+    # The same at --light-connections: the latency a buyer sees when requests do not queue for the cores.
+    api_light: benchkit.WrkResult | None = None
+    baseline_light: benchkit.WrkResult | None = None
     replaced: int = 0  # gunicorn workers replaced during this scenario's measured runs, either side
 
     @property
@@ -85,6 +89,10 @@ def make_scenarios(deep_pages: int, rare: str) -> list[Scenario]:
         Scenario("deep_cursor", f"cursor page {deep_pages + 1}", {"resource_type": "gpu", "sort": "price"}),
         Scenario("window", "window, first page", window),
         Scenario("window_filter", "window + filter + sort", h100 | window),
+        # A buyer in Beijing who wants a datacenter within 5 ms (§10's estimate).
+        Scenario(
+            "near_city", "near_city ≤ 5 ms + filter + sort", h100 | {"near_city": "110100", "max_latency_ms": "5"}
+        ),
         Scenario("stale", "include_stale, filter + sort", h100 | {"include_stale": "true"}),
     ]
 
@@ -321,14 +329,28 @@ def measure(servers: dict[str, benchkit.Server], scenarios: list[Scenario], args
                 if best is None or result.rps > best.rps:
                     setattr(s, side, result)
                 replaced = f", {result.workers_replaced} WORKERS REPLACED" if result.workers_replaced else ""
-                print(
-                    f"  {s.name:<14} {side:<8} round {round_}: p50 {result.p50_ms:7.2f} ms  "
-                    f"p99 {result.p99_ms:7.2f} ms  {result.rps:8.1f} req/s  CPU/request: server "
-                    f"{result.server_cpu_ms:.2f} ms, database {result.db_cpu_ms:.2f} ms; "
-                    f"others used {result.other_cores:.2f} cores  ({result.requests:,} requests, "
-                    f"{result.errors} errors{replaced})",
-                    flush=True,
-                )
+                _print_run(s.name, f"{side:<8} round {round_}", result, replaced)
+        if not args.light_connections:
+            continue
+        for side, url in urls.items():
+            benchkit.wait_quiet(args.quiet_cores, timeout=args.quiet_wait)
+            result = benchkit.run_wrk(url, seconds=args.seconds, threads=1, connections=args.light_connections,
+                                      server=servers[side].process.pid,
+                                      database=lambda: database_pids(args.backend, args.database_url))  # fmt: skip
+            s.replaced += result.workers_replaced
+            setattr(s, f"{side}_light", result)
+            _print_run(s.name, f"{side:<8} -c{args.light_connections}  ", result, "")
+
+
+def _print_run(name: str, what: str, result: benchkit.WrkResult, replaced: str) -> None:
+    print(
+        f"  {name:<14} {what}: p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  {result.rps:8.1f} req/s  CPU/request: server "
+        f"{result.server_cpu_ms:.2f} ms, database {result.db_cpu_ms:.2f} ms; "
+        f"others used {result.other_cores:.2f} cores  ({result.requests:,} requests, "
+        f"{result.errors} errors{replaced})",
+        flush=True,
+    )
 
 
 def machine(backend: str, database_url: str, api: benchkit.Server) -> dict[str, str]:
@@ -362,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating API/baseline rounds; the best counts")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--light-connections",
+        type=int,
+        default=2,
+        help="a second run per scenario and side at this many connections, for latency (0: none)",
+    )
     parser.add_argument("--deep-pages", type=int, default=500, help="pages to follow before the deep cursor page")
     parser.add_argument("--sqlite-path", type=Path, default=SQLITE_PATH)
     parser.add_argument("--quiet-cores", type=float, default=0.3, help="wait until others use fewer cores than this")

@@ -14,6 +14,7 @@ TARGETS = {
     "text_": (25.0, 0.7),
     "deep_cursor": (25.0, 0.7),
     "window": (50.0, None),
+    "near_city": (50.0, None),
 }
 
 
@@ -51,9 +52,16 @@ class Report:
         out = []
         for s in self.scenarios:
             a, b = s.api, s.baseline
+            light = [f"{r.p50_ms:.2f} / {r.p99_ms:.2f}" if r else "–" for r in (s.api_light, s.baseline_light)]
             out.append([s.label, s.matches, f"{a.p50_ms:.2f}", f"{a.p99_ms:.2f}", f"{a.rps:,.0f}",
-                        f"{b.p50_ms:.2f}", f"{b.p99_ms:.2f}", f"{b.rps:,.0f}", f"{a.rps / b.rps:.0%}"])  # fmt: skip
+                        f"{b.p50_ms:.2f}", f"{b.p99_ms:.2f}", f"{b.rps:,.0f}", f"{a.rps / b.rps:.0%}",
+                        *light])  # fmt: skip
         return out
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        light = f"-c{self.args.light_connections} p50 / p99 ms"
+        return (*self.HEADER, f"API {light}", f"base {light}")
 
     HEADER = ("scenario", "matches", "API p50 ms", "API p99 ms", "API req/s",
               "base p50 ms", "base p99 ms", "base req/s", "API/base")  # fmt: skip
@@ -72,7 +80,7 @@ class Report:
     def table(self) -> str:
         """Plain-text tables for the terminal."""
         return (
-            _text_table(self.HEADER, self.rows())
+            _text_table(self.header, self.rows())
             + "\n\nCPU ms per request\n"
             + _text_table(self.CPU_HEADER, self.cpu_rows())
         )
@@ -80,7 +88,7 @@ class Report:
     def markdown_table(self) -> str:
         """The same tables in Markdown."""
         return (
-            _markdown_table(self.HEADER, self.rows())
+            _markdown_table(self.header, self.rows())
             + "\n\nCPU milliseconds per request (from /proc; `others` = cores used by processes outside the "
             "benchmark during the run):\n\n" + _markdown_table(self.CPU_HEADER, self.cpu_rows())
         )
@@ -98,10 +106,15 @@ class Report:
                              "baseline (no target)")  # fmt: skip
                 continue
             p99, ratio = target
-            met = s.api.p99_ms <= p99 and (ratio is None or s.api.rps / s.baseline.rps >= ratio)
+            # Latency is judged where requests do not queue for the 2 cores (the light run), throughput at
+            # full load; without a light run, on the full-load run's p99.
+            latency = s.api_light or s.api
+            at = f" at -c{self.args.light_connections}" if s.api_light else f" at -c{self.args.connections}"
+            met = latency.p99_ms <= p99 and (ratio is None or s.api.rps / s.baseline.rps >= ratio)
             wanted = f"p99 ≤ {p99:.0f} ms" + (f", ≥ {ratio:.0%} of the baseline" if ratio else "")
-            lines.append(f"- {s.label}: p99 {s.api.p99_ms:.1f} ms, {s.api.rps / s.baseline.rps:.0%} of the baseline "
-                         f"(target {wanted}): {'met' if met else 'MISSED'}{where}")  # fmt: skip
+            lines.append(f"- {s.label}: p99 {latency.p99_ms:.1f} ms{at}, {s.api.rps / s.baseline.rps:.0%} of the "
+                         f"baseline's req/s at -c{self.args.connections} (target {wanted}): "
+                         f"{'met' if met else 'MISSED'}{where}")  # fmt: skip
         lines += [
             "- query plans: "
             + (
@@ -133,7 +146,10 @@ class Report:
             "figures are of the code as it stood)",
             f"- load: `wrk -t{a.threads} -c{a.connections} -d{a.seconds}s --latency` after a {a.warmup} s warm-up, "
             f"per scenario and server, alternating, best of {a.rounds} rounds (by req/s), each after waiting for "
-            "the rest of the machine to go quiet; wrk runs on the same machine",
+            "the rest of the machine to go quiet; wrk runs on the same machine. At that load requests queue for "
+            "the 2 cores, so p50 and p99 there are mostly waiting (Little's law: connections / req/s); latency is "
+            f"measured again with `wrk -t1 -c{a.light_connections}` (about one request per core, no queue), "
+            "and the p99 targets are judged on that run, the throughput targets on the full-load one",
             "- API = `GET /api/v1/listings?…` of the node; base = bench/baseline_app.py running the statements "
             "the node sent for the same search (page + capped count), captured from the app, on a plain connection",
             "",
@@ -169,6 +185,7 @@ _DEFAULTS = {
     "warmup": 2,
     "rounds": 2,
     "connections": 16,
+    "light_connections": 2,
     "threads": 2,
     "quiet_wait": 60,
     "pg_url": "postgresql://postgres@127.0.0.1/bench",
