@@ -16,6 +16,7 @@ SCAN_LIMIT cheapest of a model (under the price ceiling).
 import math
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -258,9 +259,27 @@ def _read(session: Session, demand: Demand, *, whole: bool, per_model: int) -> l
     values = _values(demand, need=demand.amount if whole else 1) | {"per_model": per_model}
     query = _scan(shape, bool(demand.gpu_models))
     rows = []
-    for model in demand.gpu_models or (None,):
-        rows += session.connection().execute(query, values | {"model": model}).all()
+    with _walked_in_order(session):
+        for model in demand.gpu_models or (None,):
+            rows += session.connection().execute(query, values | {"model": model}).all()
     return rows
+
+
+@contextmanager
+def _walked_in_order(session: Session):
+    """PostgreSQL: the cheapest SCAN_LIMIT are read by walking the index in order, never by a bitmap of the
+    whole price range sorted afterwards. When a model has a few thousand listings under the ceiling, the
+    planner estimates the walk reads most of them and picks the bitmap; underestimated (18,444 rows of one
+    model, not 2,332), that read 140 ms instead of 7."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    connection = session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = DEFAULT")
 
 
 def _free_units(raw: list | None, quantity: int, start_s: int, end_s: int) -> int:
