@@ -35,6 +35,15 @@ def on_starting(server):
     os.makedirs(directory, exist_ok=True)
 
 
+def post_worker_init(worker):
+    # What the worker loaded to serve (the app, its modules, tables and catalogues) lives as long as the
+    # worker: out of the collector's sight, a full collection no longer walks it (~90 ms every few dozen
+    # requests, the p99 of every endpoint).
+    import gc
+
+    gc.freeze()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

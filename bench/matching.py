@@ -11,6 +11,7 @@ SQL, JSON; no HTTP server) and prints p50/p99 per demand, with what was found. T
 """
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -73,6 +74,7 @@ def main() -> None:
     from marketplace import create_app
 
     app = create_app()
+    gc.freeze()  # as a gunicorn worker does once the app is loaded (gunicorn.conf.py's post_worker_init)
     client = app.test_client()
     print(f"\n{'demand':<28} {'p50 ms':>7} {'p99 ms':>7}  offers  parts  considered  excluded")
     for name, body in demands().items():

@@ -1,5 +1,6 @@
 """`flask sync once|run`: the sync worker from the command line."""
 
+import gc
 import signal
 import threading
 
@@ -52,6 +53,7 @@ def run_command(pull_interval: float, watch_interval: float):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     worker = SyncWorker(current_app._get_current_object(), pull_interval=pull_interval, probe_interval=watch_interval)
+    gc.freeze()  # what was loaded to run stays for the process's life: full collections need not walk it
     click.echo(f"sync worker of {current_app.config['NODE_CODE']} running; SIGTERM stops it")
     worker.run(stop)
     click.echo("sync worker stopped")
