@@ -347,7 +347,7 @@ def server_on(name: str, env: dict, port: int) -> benchkit.Server:
         benchkit.free_port = original
 
 
-def bring_up(args, stack) -> tuple[str, list[Origin], dict[str, int]]:
+def bring_up(args, stack) -> tuple[str, str, list[Origin], dict[str, int]]:
     """National, the relay R32 with its sync worker, and the light nodes, each registered at national."""
     port = benchkit.free_port()
     national_url = f"http://127.0.0.1:{port}"
@@ -356,13 +356,22 @@ def bring_up(args, stack) -> tuple[str, list[Origin], dict[str, int]]:
     national = server_on("N0", national_env, port)
     stack.callback(national.stop)
     national.wait_healthy()
+    # As README's "Running national at scale" advises: pushes (and the feed its children read) go to web hosts
+    # of their own, the same program and settings on the same database, so searches never wait behind them.
+    sync_url = national_url
+    if not args.one_host:
+        sync_port = benchkit.free_port()
+        sync_url = f"http://127.0.0.1:{sync_port}"
+        sync_host = server_on("N0-sync", national_env, sync_port)
+        stack.callback(sync_host.stop)
+        sync_host.wait_healthy()
     registry = Registry(national_url, args.pg_url)
     serials = first_serials(args.pg_url)
 
     relay_db, relay_port = f"{args.pg_url}_r32", benchkit.free_port()
     fresh_database(relay_db)
     relay_url = f"http://127.0.0.1:{relay_port}"
-    relay_env = node_env(RELAY, "regional", relay_url, national_url, relay_db)
+    relay_env = node_env(RELAY, "regional", relay_url, national_url, relay_db, parent=sync_url)
     flask(relay_env, "db", "upgrade")
     flask(relay_env, "keys", "init")
     relay = server_on(RELAY, relay_env, relay_port)
@@ -382,7 +391,7 @@ def bring_up(args, stack) -> tuple[str, list[Origin], dict[str, int]]:
         database = WORK / f"{code}.sqlite3"
         shutil.copyfile(template, database)
         env = node_env(code, role, f"http://{code.lower()}.nodes.bench.example", national_url,
-                       f"sqlite:///{database}", parent=relay_url if role == "industry" else "")  # fmt: skip
+                       f"sqlite:///{database}", parent=relay_url if role == "industry" else sync_url)  # fmt: skip
         app = app_for(env)
         with app.app_context():
             init_keys()
@@ -391,13 +400,15 @@ def bring_up(args, stack) -> tuple[str, list[Origin], dict[str, int]]:
         origins.append(Origin(code, app, light=True, first_serial=serials.get(code, 0)))
     print(f"registered at national: {len(origins)} origins ({RELAY} a full node, {len(light)} light)", flush=True)
     SERVERS.update(national=national, relay=relay)
-    return national_url, origins, serials
+    if not args.one_host:
+        SERVERS["national_sync"] = sync_host
+    return national_url, sync_url, origins, serials
 
 
-def load_round(args, national_url: str, origins: list[Origin], paths: list[str]) -> dict:
+def load_round(args, national_url: str, sync_url: str, origins: list[Origin], paths: list[str]) -> dict:
     """Every origin changes listings while buyers search; what national applied meanwhile."""
     stop = threading.Event()
-    threads = [threading.Thread(target=o.run, args=(args.rate, stop, national_url, not args.no_feed), daemon=True)
+    threads = [threading.Thread(target=o.run, args=(args.rate, stop, sync_url, not args.no_feed), daemon=True)
                for o in origins]  # fmt: skip
     for thread in threads:
         thread.start()
@@ -421,7 +432,9 @@ def load_round(args, national_url: str, origins: list[Origin], paths: list[str])
 def cpu_now() -> dict[str, float]:
     """CPU seconds so far: national's gunicorn, R32's gunicorn, this process (the light nodes), the machine."""
     own = resource.getrusage(resource.RUSAGE_SELF)
+    sync_host = SERVERS.get("national_sync")
     return {"national": benchkit.tree_cpu_seconds(SERVERS["national"].process.pid),
+            "national sync": benchkit.tree_cpu_seconds(sync_host.process.pid) if sync_host else 0.0,
             "relay": benchkit.tree_cpu_seconds(SERVERS["relay"].process.pid),
             "light nodes": own.ru_utime + own.ru_stime, "machine": benchkit.busy_cpu_seconds()}  # fmt: skip
 
@@ -464,17 +477,26 @@ def summarize(args, national_url, origins, serials, quiet, load, drained, missin
             "was shared with other work, so the search figures are noisy."
         )
     )
-    cpu = " / ".join(f"{load['cores'][k]:.2f}" for k in ("national", "relay", "light nodes", "machine"))
+    cpu = " / ".join(f"{load['cores'][k]:.2f}" for k in ("national", "national sync", "relay", "light nodes",
+                                                            "machine"))  # fmt: skip
+    hosts = (
+        "one gunicorn serves searches, pushes and the feed (`--one-host`)"
+        if args.one_host
+        else "two gunicorns on one database, as README's 'Running national at scale' advises: one serves the "
+        "buyers' searches, the other the children's pushes and feed reads"
+    )
     feed_note = "" if args.no_feed else ", national's feed read every second"
     mark = lambda ok: "met" if ok else "MISSED"  # noqa: E731
     settings = " ".join(benchkit.gunicorn_settings()).replace(str(ROOT) + "/", "")
     flags = f" --rate {args.rate:g} --seconds {args.seconds} --search-rate {args.search_rate:g}"
     flags += " --no-feed" if args.no_feed else ""
+    flags += " --one-host" if args.one_host else ""
     return f"""<!-- federation_load -->
 ## Federation under load
 
 - command: `nice -n 19 .venv/bin/python bench/federation_load.py --rows {args.rows}{flags}`
 - date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}; PostgreSQL {pg}; national: gunicorn `{settings}`{trial}
+- national's web hosts: {hosts}
 - national N0 on PostgreSQL with {args.rows:,} listings; 34 regional and 20 industry origins, each with its own keys,
   applied and approved through national's registry API. {len(origins) - 1} are light nodes in the benchmark's process
   (the app on SQLite: listing services, outbox, the sync worker's push every {POLL} s{feed_note});
@@ -490,7 +512,7 @@ def summarize(args, national_url, origins, serials, quiet, load, drained, missin
 | propagation regional origin → national, p50 / p95 / p99 ({regional["n"]:,} events) | {regional["p50"]:.2f} / {regional["p95"]:.2f} / {regional["p99"]:.2f} s | |
 | search without load, p50 / p99 ({quiet["requests"]:,} requests, {quiet["errors"]} errors) | {quiet["p50"]:.1f} / {quiet["p99"]:.1f} ms | |
 | search under load, p50 / p99 ({load["search"]["requests"]:,} requests, {load["search"]["errors"]} errors) | {load["search"]["p50"]:.1f} / {load["search"]["p99"]:.1f} ms | |
-| CPU during the load, in cores: national's gunicorn / {RELAY}'s gunicorn / the light nodes' process / whole machine | {cpu} | of {os.cpu_count()} |
+| CPU during the load, in cores: national's search gunicorn / its sync gunicorn / {RELAY}'s gunicorn / the light nodes' process / whole machine | {cpu} | of {os.cpu_count()} |
 | search p99 under load / without | {ratio:.2f}× | ≤ 2×: {mark(ratio <= 2)} |
 | events that never reached national (of {events:,}; last one {drained:.0f} s after the load stopped) | {len(missing)} | 0: {mark(not missing)} |
 | origins whose catalogue at national differs by snapshot digest (of {len(origins)}) | {len(diverged)}{": " + ", ".join(diverged) if diverged else ""} | 0: {mark(not diverged)} |
@@ -514,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-rate", type=float, default=40, help="buyers' searches per second at national")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (buyers searching at once)")
     parser.add_argument("--no-feed", action="store_true", help="light nodes do not read national's feed")
+    parser.add_argument("--one-host", action="store_true",
+                        help="pushes and feed reads go to the gunicorn that serves the searches (default: one of "
+                             "their own, as README's 'Running national at scale' advises)")  # fmt: skip
     parser.add_argument("--drain-timeout", type=float, default=300, help="longest wait for the last events")
     parser.add_argument("--quiet-cores", type=float, default=0.5, help="wait until others use fewer cores")
     parser.add_argument("--quiet-wait", type=float, default=60, help="longest wait for a quiet moment")
@@ -523,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True)
     prepare_national(args.pg_url, args.rows, args.reload)
     with ExitStack() as stack:
-        national_url, origins, serials = bring_up(args, stack)
+        national_url, sync_url, origins, serials = bring_up(args, stack)
         paths = search_paths(args.pg_url)
         for path in paths:  # warm the caches and every worker's first connection
             benchkit.get_json(national_url + path)
@@ -531,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet = run_search(national_url, paths, args.seconds, args.search_rate, args.connections)
         print(f"search without load: p50 {quiet['p50']:.1f} ms, p99 {quiet['p99']:.1f} ms, {quiet['rps']:.1f}/s",
               flush=True)  # fmt: skip
-        load = load_round(args, national_url, origins, paths)
+        load = load_round(args, national_url, sync_url, origins, paths)
         print(f"search under load: p50 {load['search']['p50']:.1f} ms, p99 {load['search']['p99']:.1f} ms; "
               f"national applied {load['applied_per_s']:.1f} events/s", flush=True)  # fmt: skip
         drained, missing = drain(args, origins)
