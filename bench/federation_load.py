@@ -71,6 +71,7 @@ PASSWORD = "bench-password-fedload"
 # Python finds gunicorn and flask beside itself: a worktree has no .venv of its own.
 BIN = Path(sys.executable).parent
 SERVERS: dict[str, benchkit.Server] = {}
+NICE_ORIGINS = True  # --origins-compete turns it off
 benchkit.GUNICORN = benchkit.GUNICORN if benchkit.GUNICORN.exists() else BIN / "gunicorn"
 
 
@@ -219,6 +220,10 @@ class Origin:
 
     def run(self, rate: float, stop: threading.Event, national_url: str, feed: bool) -> None:
         """Changes at `rate` per second until `stop`; a light node pushes every POLL and reads the feed every PULL."""
+        if NICE_ORIGINS:
+            # The origins stand for other machines: on this one they yield the cores to national, its database
+            # and the buyers' wrk whenever those want them (Linux: a thread's own priority).
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         started, n, next_pull = time.monotonic(), 0, time.monotonic()
         while not stop.is_set():
             now = time.monotonic()
@@ -491,12 +496,19 @@ def summarize(args, national_url, origins, serials, quiet, load, drained, missin
     flags = f" --rate {args.rate:g} --seconds {args.seconds} --search-rate {args.search_rate:g}"
     flags += " --no-feed" if args.no_feed else ""
     flags += " --one-host" if args.one_host else ""
+    flags += " --origins-compete" if args.origins_compete else ""
+    origins_cpu = (
+        "at normal priority (`--origins-compete`), competing with national for the 2 cores"
+        if args.origins_compete
+        else "at nice 19 (they stand for other machines: on this one they yield the cores to national, "
+        "its database and wrk)"
+    )
     return f"""<!-- federation_load -->
 ## Federation under load
 
 - command: `nice -n 19 .venv/bin/python bench/federation_load.py --rows {args.rows}{flags}`
 - date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}; PostgreSQL {pg}; national: gunicorn `{settings}`{trial}
-- national's web hosts: {hosts}
+- national's web hosts: {hosts}; the light nodes' threads run {origins_cpu}
 - national N0 on PostgreSQL with {args.rows:,} listings; 34 regional and 20 industry origins, each with its own keys,
   applied and approved through national's registry API. {len(origins) - 1} are light nodes in the benchmark's process
   (the app on SQLite: listing services, outbox, the sync worker's push every {POLL} s{feed_note});
@@ -536,6 +548,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-rate", type=float, default=40, help="buyers' searches per second at national")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (buyers searching at once)")
     parser.add_argument("--no-feed", action="store_true", help="light nodes do not read national's feed")
+    parser.add_argument(
+        "--origins-compete",
+        action="store_true",
+        help="the light nodes' threads run at normal priority (default: nice 19, as if elsewhere)",
+    )
     parser.add_argument("--one-host", action="store_true",
                         help="pushes and feed reads go to the gunicorn that serves the searches (default: one of "
                              "their own, as README's 'Running national at scale' advises)")  # fmt: skip
@@ -544,6 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, default=60, help="longest wait for a quiet moment")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
+    global NICE_ORIGINS
+    NICE_ORIGINS = not args.origins_compete
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     prepare_national(args.pg_url, args.rows, args.reload)
