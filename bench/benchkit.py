@@ -7,6 +7,7 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,12 +39,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def flask(env: dict, *args: str, timeout: float = 600) -> str:
+    """`flask --app app ARGS` of this checkout with a node's environment (added to this one); its output."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=os.environ | env,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)}: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
 class Server:
     """A gunicorn process serving `wsgi_app` on 127.0.0.1; stop() always ends it and its workers."""
 
-    def __init__(self, name: str, wsgi_app: str, env: dict[str, str], log_dir: Path, chdir: Path = ROOT):
+    def __init__(self, name: str, wsgi_app: str, env: dict[str, str], log_dir: Path, chdir: Path = ROOT,
+                 port: int | None = None):  # fmt: skip
+        """`port`: one chosen before the server starts (a node whose PUBLIC_URL must name it); else a free one."""
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"{name}.log"
         command = [str(GUNICORN), *gunicorn_settings(), "-b", f"127.0.0.1:{self.port}", "--chdir", str(chdir)]

@@ -55,16 +55,6 @@ def node_env(code: str, urls: dict[str, str]) -> dict:
             "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "1"}  # fmt: skip
 
 
-def flask(env: dict, *args: str) -> str:
-    import subprocess
-
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=os.environ | env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)}: {done.stdout}{done.stderr}")
-    return done.stdout
-
-
 def fresh_databases() -> None:
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         for name in DATABASES.values():
@@ -88,8 +78,8 @@ def prepare(envs: dict[str, dict]) -> dict:
     """Migrated databases and keys; R11 and R44 in national's directory; a listing at R44 and at R11; tokens."""
     fresh_databases()
     for env in envs.values():
-        flask(env, "db", "upgrade")
-        flask(env, "keys", "init", "--if-missing")
+        benchkit.flask(env, "db", "upgrade")
+        benchkit.flask(env, "keys", "init", "--if-missing")
     now = datetime.now(UTC)
     with psycopg.connect(SERVER + "/" + DATABASES["N0"]) as conn:
         for code in ("R11", "R44"):
@@ -235,6 +225,7 @@ def write_results(args, results: dict) -> None:
   national's answers cached for 30 s, R44's hold, R11's record)
 <!-- /cross-orders -->"""  # noqa: E501
     benchkit.write_results_section("cross-orders", section)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -71,17 +71,7 @@ PASSWORD = "bench-password-fedload"
 # Python finds gunicorn and flask beside itself: a worktree has no .venv of its own.
 BIN = Path(sys.executable).parent
 SERVERS: dict[str, benchkit.Server] = {}
-NICE_ORIGINS = True  # --origins-compete turns it off
 benchkit.GUNICORN = benchkit.GUNICORN if benchkit.GUNICORN.exists() else BIN / "gunicorn"
-
-
-def flask(env: dict, *args: str) -> str:
-    """`flask --app app ...` with a node's environment; its output."""
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=os.environ | env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)}: {done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def node_env(code: str, role: str, url: str, national: str, database_url: str, parent: str = "") -> dict:
@@ -218,9 +208,9 @@ class Origin:
             self.feed_after = response.json().get("next_cursor") or self.feed_after
             self.feed_pages += 1
 
-    def run(self, rate: float, stop: threading.Event, national_url: str, feed: bool) -> None:
+    def run(self, rate: float, stop: threading.Event, national_url: str, feed: bool, nice: bool) -> None:
         """Changes at `rate` per second until `stop`; a light node pushes every POLL and reads the feed every PULL."""
-        if NICE_ORIGINS:
+        if nice:
             # The origins stand for other machines: on this one they yield the cores to national, its database
             # and the buyers' wrk whenever those want them (Linux: a thread's own priority).
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
@@ -342,23 +332,13 @@ def percentiles(values: list[float]) -> dict:
     return {"n": len(values), "p50": statistics.median(values), "p95": pick(0.95), "p99": pick(0.99)}
 
 
-def server_on(name: str, env: dict, port: int) -> benchkit.Server:
-    """A gunicorn node on a port chosen before it starts (its PUBLIC_URL names it)."""
-    original = benchkit.free_port
-    benchkit.free_port = lambda: port
-    try:
-        return benchkit.Server(name, "app:app", env, WORK)
-    finally:
-        benchkit.free_port = original
-
-
 def bring_up(args, stack) -> tuple[str, str, list[Origin], dict[str, int]]:
     """National, the relay R32 with its sync worker, and the light nodes, each registered at national."""
     port = benchkit.free_port()
     national_url = f"http://127.0.0.1:{port}"
     national_env = node_env("N0", "national", national_url, national_url, args.pg_url) | {"TRUSTED_PROXIES": "1"}
-    flask(national_env, "keys", "init")
-    national = server_on("N0", national_env, port)
+    benchkit.flask(national_env, "keys", "init")
+    national = benchkit.Server("N0", "app:app", national_env, WORK, port=port)
     stack.callback(national.stop)
     national.wait_healthy()
     # As README's "Running national at scale" advises: pushes (and the feed its children read) go to web hosts
@@ -367,7 +347,7 @@ def bring_up(args, stack) -> tuple[str, str, list[Origin], dict[str, int]]:
     if not args.one_host:
         sync_port = benchkit.free_port()
         sync_url = f"http://127.0.0.1:{sync_port}"
-        sync_host = server_on("N0-sync", national_env, sync_port)
+        sync_host = benchkit.Server("N0-sync", "app:app", national_env, WORK, port=sync_port)
         stack.callback(sync_host.stop)
         sync_host.wait_healthy()
     registry = Registry(national_url, args.pg_url)
@@ -377,9 +357,9 @@ def bring_up(args, stack) -> tuple[str, str, list[Origin], dict[str, int]]:
     fresh_database(relay_db)
     relay_url = f"http://127.0.0.1:{relay_port}"
     relay_env = node_env(RELAY, "regional", relay_url, national_url, relay_db, parent=sync_url)
-    flask(relay_env, "db", "upgrade")
-    flask(relay_env, "keys", "init")
-    relay = server_on(RELAY, relay_env, relay_port)
+    benchkit.flask(relay_env, "db", "upgrade")
+    benchkit.flask(relay_env, "keys", "init")
+    relay = benchkit.Server(RELAY, "app:app", relay_env, WORK, port=relay_port)
     stack.callback(relay.stop)
     relay.wait_healthy()
     registry.register(RELAY, "regional", "N0", relay_url, benchkit.get_json(f"{relay_url}/.well-known/jwks.json"), 0)
@@ -413,8 +393,8 @@ def bring_up(args, stack) -> tuple[str, str, list[Origin], dict[str, int]]:
 def load_round(args, national_url: str, sync_url: str, origins: list[Origin], paths: list[str]) -> dict:
     """Every origin changes listings while buyers search; what national applied meanwhile."""
     stop = threading.Event()
-    threads = [threading.Thread(target=o.run, args=(args.rate, stop, sync_url, not args.no_feed), daemon=True)
-               for o in origins]  # fmt: skip
+    settings = (args.rate, stop, sync_url, not args.no_feed, not args.origins_compete)
+    threads = [threading.Thread(target=o.run, args=settings, daemon=True) for o in origins]
     for thread in threads:
         thread.start()
     time.sleep(args.warmup)
@@ -561,8 +541,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, default=60, help="longest wait for a quiet moment")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
-    global NICE_ORIGINS
-    NICE_ORIGINS = not args.origins_compete
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     prepare_national(args.pg_url, args.rows, args.reload)

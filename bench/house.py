@@ -128,7 +128,7 @@ def prepare(args: argparse.Namespace) -> None:
         print(f"data: loading {args.rows:,} listings into {TEMPLATE}", flush=True)
         search_data.load_postgresql(dsn, args.rows)
     national_env = sync_bench.node_env("N0", "national", "http://127.0.0.1:9", "http://127.0.0.1:9", dsn)
-    sync_bench.flask(national_env, "keys", "init", "--if-missing")
+    benchkit.flask(national_env, "keys", "init", "--if-missing")
     from marketplace.federation.keys import public_jwks
 
     for code, count in (("R47", WARMUP_EVENTS), ("R46", args.events)):

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import search_data  # noqa: E402
+import search  # noqa: E402
 
-PG_URL = "postgresql://postgres@127.0.0.1/bench"  # bench/search.py's
+PG_URL = search.PG_URL  # one catalogue for both benchmarks
 
 
 def demands() -> dict[str, dict]:
@@ -43,20 +43,6 @@ def demands() -> dict[str, dict]:
     }  # fmt: skip
 
 
-def prepare(url: str, rows: int, reload: bool) -> None:
-    search_data.ensure_database(url)
-    have, revision = search_data.state_postgresql(url)
-    if have == rows and not reload:
-        print(f"data: {have:,} listings already loaded ({url})")
-        if revision != search_data.migrations_head():
-            print(f"data: upgrading the schema from revision {revision} with the app's migrations")
-            search_data.migrate(url)
-            search_data.analyze(url)
-        return
-    print(f"data: loading {rows:,} listings into {url}", flush=True)
-    search_data.load_postgresql(url, rows)
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -69,7 +55,7 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true")
     parser.add_argument("--pg-url", default=PG_URL, help="the PostgreSQL database of the catalogue")
     args = parser.parse_args()
-    prepare(args.pg_url, args.rows, args.reload)
+    search.prepare_data("postgresql", args.rows, args.reload, search.SQLITE_PATH, args.pg_url)
     os.environ |= {"DATABASE_URL": args.pg_url, "NODE_CODE": "R44", "SECRET_KEY": "bench", "LOG_REQUESTS": "0"}
     from marketplace import create_app
 

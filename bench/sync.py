@@ -182,16 +182,6 @@ def postgresql_version() -> str:
         return conn.execute("SHOW server_version").fetchone()[0]
 
 
-def flask(env: dict, *args: str) -> str:
-    import subprocess
-
-    done = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "app", *args], cwd=ROOT, env=os.environ | env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)}: {done.stdout}{done.stderr}")
-    return done.stdout
-
-
 def propagation(national: benchkit.Server, rate: float, seconds: float) -> dict:
     """IM01 → R11 → N0 under a steady rate of changes; latency from IM01's outbox to national's feed.
 
@@ -208,15 +198,15 @@ def propagation(national: benchkit.Server, rate: float, seconds: float) -> dict:
                              parent_url=r11_url)}  # fmt: skip
     try:
         for (code, env), port in zip(envs.items(), (r11_port, ij_port), strict=True):
-            flask(env, "db", "upgrade")
-            flask(env, "keys", "init", "--if-missing")
+            benchkit.flask(env, "db", "upgrade")
+            benchkit.flask(env, "keys", "init", "--if-missing")
             # Measured is the steady state of established nodes, not their first catch-up on the feed.
             start_at_feed_end(app_for(env))
             jwks = json.loads((WORK / f"{code}.keys.json").read_text())
             public = {"keys": [{k: v for k, v in jwk.items() if k != "d"} for jwk in jwks.values()]}
             register(code, "regional" if code == "R11" else "industry", "N0" if code == "R11" else "R11",
                      env["PUBLIC_URL"], public)  # fmt: skip
-            servers.append(_server_on(code, env, port))
+            servers.append(benchkit.Server(code, "app:app", env, WORK, port=port))
         for server in servers:
             server.wait_healthy()
         for env in envs.values():
@@ -224,8 +214,10 @@ def propagation(national: benchkit.Server, rate: float, seconds: float) -> dict:
             workers.append(subprocess.Popen([str(ROOT / ".venv/bin/flask"), "--app", "app", "sync", "run"], cwd=ROOT,
                                             env=os.environ | env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True))  # fmt: skip
-        flask(envs["IM01"], "users", "create", "seller@im01.bench", "--role", "seller", "--password", "bench-password")
-        token = flask(envs["IM01"], "tokens", "create", "seller@im01.bench").strip().splitlines()[-1]
+        benchkit.flask(
+            envs["IM01"], "users", "create", "seller@im01.bench", "--role", "seller", "--password", "bench-password"
+        )
+        token = benchkit.flask(envs["IM01"], "tokens", "create", "seller@im01.bench").strip().splitlines()[-1]
         codes = publish_at_rate(ij_url, token, rate, seconds)
         time.sleep(5)  # let the last changes arrive
         return latencies(WORK / "IM01.sqlite3", codes)
@@ -235,15 +227,6 @@ def propagation(national: benchkit.Server, rate: float, seconds: float) -> dict:
             worker.wait(10)
         for server in servers:
             server.stop()
-
-
-def _server_on(code: str, env: dict, port: int) -> benchkit.Server:
-    original = benchkit.free_port
-    benchkit.free_port = lambda: port
-    try:
-        return benchkit.Server(code, "app:app", env, WORK)
-    finally:
-        benchkit.free_port = original
 
 
 def publish_at_rate(url: str, token: str, rate: float, seconds: float) -> set[str]:
@@ -326,8 +309,8 @@ def main() -> int:
     port = benchkit.free_port()
     url = f"http://127.0.0.1:{port}"
     env = node_env("N0", "national", url, url, DSN)
-    flask(env, "keys", "init", "--if-missing")
-    national = _server_on("N0", env, port)
+    benchkit.flask(env, "keys", "init", "--if-missing")
+    national = benchkit.Server("N0", "app:app", env, WORK, port=port)
     try:
         national.wait_healthy()
         push = push_throughput(national, args.events)
