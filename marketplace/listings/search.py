@@ -377,11 +377,11 @@ def search_listings(*, session: Session, params: dict, documents: bool = False) 
         # The capped count reads only the matches (by the text index) and tells which page plan is cheap.
         # Whole words first: every listing they match, the prefixes match too, and a prefix of a common
         # word gathers every word it begins (slow); only when whole words match few are prefixes counted.
-        count = _statements(shape)[1]
-        total = session.connection().execute(count, values | {"text": _text_query(dialect, terms, prefix=False)})
-        total = total.scalar_one()
+        capped = _statements(shape)[1]
+        whole_words = values | {"text": _text_query(dialect, terms, prefix=False)}
+        total = session.connection().execute(capped, whole_words).scalar_one()
         if total <= COUNT_CAP:
-            total = session.connection().execute(count, values).scalar_one()
+            total = session.connection().execute(capped, values).scalar_one()
         shape = replace(shape, text_plan="index" if total <= COUNT_CAP else "walk")
     query, count = _statements(shape)
     # Documents need no ORM objects: the Core path skips the ORM's per-statement work.

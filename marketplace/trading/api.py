@@ -98,12 +98,26 @@ class QuoteView(MethodView):
                 "as_of": quote.as_of}  # fmt: skip
 
 
-
 def commit_saved(session, order, *, created: bool = True) -> None:
     """Commit a view's change to an order, then announce it (order_saved: payments acts on what is committed)."""
     session.commit()
     if created:
         order_saved.send(current_app._get_current_object(), order=order, session=session)
+
+
+def hold_and_commit(session, *, listing, buyer, window: dict, provider: str, idempotency, buyer_node=None):
+    """Hold `window`'s units of a listing of this node (its `units`, `start`, `end`, `expected_total`) and commit:
+    (the order, 201), or (the first order, 200) for a repeat of an idempotent request."""
+    config = current_app.config
+    order, created = place_order(
+        session=session, listing=listing, buyer=buyer, units=window["units"], start=window["start"], end=window["end"],
+        now=utcnow(), node_code=config["NODE_CODE"], payment_provider=provider,
+        hold_seconds=hold_seconds_for(config, provider), expected_total=window.get("expected_total"),
+        idempotency=idempotency, buyer_node=buyer_node,
+    )  # fmt: skip
+    commit_saved(session, order, created=created)
+    return order, 201 if created else 200
+
 
 def idempotency_key() -> str | None:
     """The request's Idempotency-Key header, checked; None without one."""
@@ -153,14 +167,8 @@ class OrderCollection(MethodView):
             raise DomainError(f"This node takes {' and '.join(offered)} payments only.", field="payment_provider")
         listing = listing_for_sale(session=session, code=data["listing_code"], viewer=bearer_user(),
                                    node_code=config["NODE_CODE"], lock=True)  # fmt: skip
-        order, created = place_order(
-            session=session, listing=listing, buyer=bearer_user(), units=data["units"], start=data["start"],
-            end=data["end"], now=utcnow(), node_code=config["NODE_CODE"], payment_provider=provider,
-            hold_seconds=hold_seconds_for(config, provider), expected_total=data.get("expected_total"),
-            idempotency=(key, body_fingerprint(data)) if key else None,
-        )  # fmt: skip
-        commit_saved(session, order, created=created)
-        return order, 201 if created else 200
+        return hold_and_commit(session, listing=listing, buyer=bearer_user(), window=data, provider=provider,
+                               idempotency=(key, body_fingerprint(data)) if key else None)  # fmt: skip
 
 
 @orders_blp.route("/<code>")

@@ -13,16 +13,16 @@ from marshmallow import RAISE
 from sqlalchemy import select
 
 from ..accounts.services import national_buyer_account
-from ..config import hold_seconds_for, payment_providers
+from ..config import payment_providers
 from ..db import get_session
 from ..errors import NotFound
 from ..federation.guard import require_node_token
 from ..models import Order, User
 from ..models.types import utcnow
-from .api import commit_saved
+from .api import commit_saved, hold_and_commit
 from .remote_schemas import FederationOrderSchema
 from .schemas import CancelSchema, OrderSchema, body_fingerprint
-from .services import cancel_order, listing_for_sale, place_order
+from .services import cancel_order, listing_for_sale
 
 blp = Blueprint("federation_orders", __name__, url_prefix="/federation/v1/orders",
                 description="Orders placed by other nodes on their buyers' behalf")  # fmt: skip
@@ -63,14 +63,8 @@ class FederationOrders(MethodView):
         # Keys are the calling node's: two nodes may send the same key for one person without meeting. Hashed,
         # so that the node's code and a key of the full 255 characters fit the column.
         key = f"{caller}:{hashlib.sha256(data['idempotency_key'].encode()).hexdigest()}"
-        order, created = place_order(
-            session=session, listing=listing, buyer=buyer, units=data["units"], start=data["start"], end=data["end"],
-            now=utcnow(), node_code=config["NODE_CODE"], payment_provider=provider,
-            hold_seconds=hold_seconds_for(config, provider), expected_total=data.get("expected_total"),
-            idempotency=(key, body_fingerprint(data)), buyer_node=caller,
-        )  # fmt: skip
-        commit_saved(session, order, created=created)
-        return order, 201 if created else 200
+        return hold_and_commit(session, listing=listing, buyer=buyer, window=data, provider=provider,
+                               idempotency=(key, body_fingerprint(data)), buyer_node=caller)  # fmt: skip
 
 
 @blp.route("/<code>")
