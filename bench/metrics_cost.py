@@ -1,12 +1,19 @@
 """What per-request metrics and JSON request logs cost on search: one checkout served twice, on and off, interleaved.
 
-    .venv/bin/python bench/metrics_cost.py [--rounds 4] [--seconds 6]
+    .venv/bin/python bench/metrics_cost.py [--rounds 4] [--seconds 6] [--together] [--variants]
 
 Serves this checkout under gunicorn twice, on two copies of bench/house.py's catalogue (the template database
 `bench_house_tpl`, loaded by house.py): "on" with the default settings, "off" with `LOG_REQUESTS=0
 REQUEST_METRICS=0`. Every round runs house.py's search scenarios (filtered, sorted first page, text search,
-deep cursor page) under wrk against each in turn, the order flipping each round, and reports server CPU
-milliseconds per request (gunicorn master and workers, from /proc), database CPU per request and req/s.
+deep cursor page) under wrk against each side and reports server CPU milliseconds per request (gunicorn
+master and workers, from /proc), database CPU per request and req/s.
+
+By default the sides are loaded one after the other, the order flipping each round. With `--together` they
+are loaded at the same time (a round's ratio then cancels the moments when the shared machine runs slow,
+which move CPU per request by ±15 % from one measurement to the next), and each round restarts every
+setting on another side's database and port (their own differences, up to ±5 % of database CPU, cancel
+over the rounds). `--variants` adds metrics alone and the log alone, to see what each half costs.
+
 gunicorn's output, where the JSON lines go, is written to bench/_work/metrics/api-<side>.log; the script
 counts the lines there to show that "on" logged every request and "off" none.
 Prints each round, the medians and the off/on ratios, and replaces the `<!-- metrics-cost -->` section of
@@ -20,18 +27,21 @@ import signal
 import statistics
 import subprocess
 import sys
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import benchkit  # noqa: E402
 import house  # noqa: E402  (also puts the checkout and bench/ on the path, and picks the venv's gunicorn)
 
 ROOT = house.ROOT
 WORK = ROOT / "bench" / "_work" / "metrics"
 house.WORK = WORK  # the servers' logs go here, apart from house.py's own runs
 SIDES = {"on": {}, "off": {"LOG_REQUESTS": "0", "REQUEST_METRICS": "0"}}
+# --variants: each half alone, to see which of the two costs what.
+VARIANTS = {"metrics": {"LOG_REQUESTS": "0"}, "log": {"REQUEST_METRICS": "0"}}
 FIGURES = {"server_ms": "server CPU ms/request", "db_ms": "database CPU ms/request", "rps": "req/s (wall clock)"}
 
 
@@ -45,16 +55,16 @@ def json_lines(log: Path) -> int:
     return count
 
 
-def table(rounds: list[dict]) -> str:
-    """Markdown: per-round figures and medians, on vs off, per scenario."""
+def table(rounds: list[dict], side: str = "on") -> str:
+    """Markdown: per-round figures and medians, `side` (on, or a variant) vs off, per scenario."""
     lines = [
-        "| scenario: figure | ON per round | OFF per round | ON median | OFF median | ON/OFF of medians "
-        "| ON/OFF per round | median of ON/OFF per round |",
+        f"| scenario: figure | {side.upper()} per round | OFF per round | {side.upper()} median | OFF median "
+        f"| {side.upper()}/OFF of medians | {side.upper()}/OFF per round | median of {side.upper()}/OFF per round |",
         "|---|---|---|---:|---:|---:|---|---:|",
     ]
     for name in house.SCENARIOS:
         for figure, label in FIGURES.items():
-            on, off = ([r[name][side][figure] for r in rounds] for side in ("on", "off"))
+            on, off = ([r[name][s][figure] for r in rounds] for s in (side, "off"))
             fmt = "{:.1f}" if figure == "rps" else "{:.3f}"
             mon, moff = statistics.median(on), statistics.median(off)
             # The sides of one round ran minutes apart at most: their ratio cancels the machine's drift.
@@ -66,10 +76,46 @@ def table(rounds: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def together_round(sides: dict, args: argparse.Namespace) -> dict:
+    """wrk each scenario against every side at the same time: whatever slows the machine slows them alike.
+
+    Each side's "others" is what neither it nor the sides beside it (their servers and database) took."""
+    out: dict[str, dict] = {}
+    with ThreadPoolExecutor(len(sides)) as pool:
+        for name in house.SCENARIOS:
+            for load in (args.warmup, args.seconds):
+                runs = {side: pool.submit(
+                    benchkit.run_wrk, s["urls"][name], seconds=load, threads=1, connections=args.connections,
+                    server=s["api"].process.pid, database=lambda db=s["db"]: house.backend_pids(db),
+                ) for side, s in sides.items()}  # fmt: skip
+                results = {side: run.result() for side, run in runs.items()}
+            for side, r in results.items():
+                if r.errors:
+                    raise RuntimeError(f"search {name} at {side}: {r.errors} failed requests")
+                beside = sum((o.server_cpu_ms + o.db_cpu_ms) * o.requests / 1000 / args.seconds
+                             for other, o in results.items() if other != side)  # fmt: skip
+                out.setdefault(name, {})[side] = {
+                    "server_ms": r.server_cpu_ms, "db_ms": r.db_cpu_ms, "rps": r.rps, "p50_ms": r.p50_ms,
+                    "requests": r.requests, "others": max(0.0, r.other_cores - beside),
+                }  # fmt: skip
+                print(f"  search {name:<12} {side}: {r.server_cpu_ms:6.3f} ms server CPU, {r.db_cpu_ms:6.3f} ms "
+                      f"database CPU per request; {r.rps:7.1f} req/s ({r.requests:,} requests)",
+                      flush=True)  # fmt: skip
+    return out
+
+
 def others(rounds: list[dict]) -> tuple[float, float]:
     """The least and most CPU (cores) that other processes took during a measurement."""
     values = [r[name][side]["others"] for r in rounds for name in house.SCENARIOS for side in SIDES]
     return min(values), max(values)
+
+
+MODES = {
+    False: "the sides loaded one after the other, back to back, so that a round's ratio cancels slow drift",
+    True: "the sides loaded at the same time (`--together`), so that a round's ratio cancels the machine's "
+          "moment-to-moment speed as well, and each round every setting restarted on the next side's database and "
+          "port, so that the databases' own differences cancel over the rounds",
+}
 
 
 def write_results(args: argparse.Namespace, commit: str, rounds: list[dict], started: datetime, logged: dict,
@@ -85,9 +131,9 @@ def write_results(args: argparse.Namespace, commit: str, rounds: list[dict], sta
 - started {started:%Y-%m-%d %H:%M} UTC, {len(rounds)} rounds; commit {commit}; machine: nproc {os.cpu_count()},
   shared: load average {load} at the start, others took {low:.2f}–{high:.2f} cores during the measurements
 - data: {args.rows:,} listings (template `{house.TEMPLATE}`), one copy per side
-- search: `wrk -t2 -c{args.connections} -d{args.seconds}s` after {args.warmup} s of warm-up, per scenario and side,
-  after {args.warmup_rounds} whole round(s) not counted; the target is judged on the median of the per-round
-  ON/OFF ratios (each round's two sides ran back to back, so their ratio cancels the machine's drift)
+- search: `wrk -t{1 if args.together else 2} -c{args.connections} -d{args.seconds}s` after {args.warmup} s of warm-up,
+  per scenario and side, after {args.warmup_rounds} whole round(s) not counted; {MODES[args.together]}; the target
+  is judged on the median of the per-round ON/OFF ratios
 - JSON request lines in gunicorn's output: ON {logged["on"]:,}, OFF {logged["off"]:,}
 
 {table(rounds)}
@@ -113,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--warmup-rounds", type=int, default=1, help="whole rounds run first and not counted")
     parser.add_argument("--deep-pages", type=int, default=200, help="pages followed before the cursor page")
+    parser.add_argument("--together", action="store_true",
+                        help="load the sides at the same time in each round, not one after the other")
+    parser.add_argument("--variants", action="store_true",
+                        help="also serve metrics alone and the log alone (printed, not written to RESULTS.md)")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
@@ -125,36 +175,69 @@ def main(argv: list[str] | None = None) -> int:
     keys = {"SIGNING_KEYS_FILE": str(WORK / "R44.keys.json")}  # /healthz wants the node's signing keys
     subprocess.run([str(house.PYTHON), "-m", "flask", "--app", "app", "keys", "init", "--if-missing"], cwd=ROOT,
                    env={**os.environ, **house.SEARCH_ENV, **keys}, check=True, capture_output=True)  # fmt: skip
+    served = SIDES | (VARIANTS if args.variants else {})
+    # One database and port per side; with --together the settings move to the next database each round.
+    slots = [(f"bench_metrics_{side}", benchkit.free_port()) for side in served]
+    for db, _port in slots:
+        house.copy_database(db)
     rounds: list[dict] = []
-    with ExitStack() as stack:
+    logged = dict.fromkeys(served, 0)
+
+    def serve(rotation: int) -> dict[str, dict]:
+        """Every side's server, side i on slot i + rotation; their search URLs, checked to answer alike."""
         sides: dict[str, dict] = {}
-        for side, switches in SIDES.items():
-            db = f"bench_metrics_{side}"
-            dsn = house.copy_database(db)
-            env = {**house.SEARCH_ENV, **keys, **switches, "DATABASE_URL": dsn,
+        for i, (side, switches) in enumerate(served.items()):
+            db, port = slots[(i + rotation) % len(slots)]
+            env = {**house.SEARCH_ENV, **keys, **switches, "DATABASE_URL": f"{house.SERVER}/{db}",
                    "PROMETHEUS_MULTIPROC_DIR": str(WORK / f"prometheus-{side}")}  # fmt: skip
-            api = house.server(f"api-{side}", ROOT, env)
-            stack.callback(api.stop)
-            urls, answers = house.search_urls(api, args.deep_pages)
-            sides[side] = {"api": api, "db": db, "urls": urls, "answers": answers}
-        if sides["on"]["answers"] != sides["off"]["answers"]:
-            raise RuntimeError(f"the sides answer differently: {sides['on']['answers']} {sides['off']['answers']}")
-        print("search: both sides answer every scenario with the same listings and totals", flush=True)
+            try:
+                api = house.server(f"api-{side}", ROOT, env, port=port)
+            except Exception:
+                stop(sides)
+                raise
+            sides[side] = {"api": api, "db": db}
+        for side in sides.values():
+            side["urls"], side["answers"] = house.search_urls(side["api"], args.deep_pages)
+        if len({str(side["answers"]) for side in sides.values()}) != 1:
+            stop(sides)
+            raise RuntimeError(f"the sides answer differently: {[side['answers'] for side in sides.values()]}")
+        return sides
+
+    def stop(sides: dict[str, dict]) -> None:
+        for side, s in sides.items():
+            s["api"].stop()
+            logged[side] += json_lines(s["api"].log)
+
+    sides = serve(0)
+    try:
+        print("search: every side answers every scenario with the same listings and totals", flush=True)
         if args.warmup_rounds:
             print(f"{args.warmup_rounds} warm-up round(s), not counted: caches, the planner's statistics, the "
                   "workers' first requests", flush=True)  # fmt: skip
             for _ in range(args.warmup_rounds):
-                house.search_round(sides, ["on", "off"], args)
+                together_round(sides, args) if args.together else house.search_round(sides, list(served), args)
         for n in range(1, args.rounds + 1):
-            order = ["on", "off"] if n % 2 else ["off", "on"]
-            print(f"round {n} ({' then '.join(order)})", flush=True)
-            rounds.append(house.search_round(sides, order, args))
+            if args.together:
+                if n > 1:  # each setting on another database and port than last round: their own quirks cancel
+                    stop(sides)
+                    sides = serve(n - 1)
+                    together_round(sides, args)  # the new workers' first requests, not counted
+                place = ", ".join(f"{side} on {s['db']}" for side, s in sides.items())
+                print(f"round {n} (at the same time: {place})", flush=True)
+                rounds.append(together_round(sides, args))
+            else:
+                order = list(served) if n % 2 else list(reversed(served))
+                print(f"round {n} ({' then '.join(order)})", flush=True)
+                rounds.append(house.search_round(sides, order, args))
             (WORK / "rounds.json").write_text(json.dumps({"commit": commit, "rounds": rounds}, indent=1))
-        logged = {side: json_lines(sides[side]["api"].log) for side in SIDES}
+    finally:
+        stop(sides)
     print(f"JSON request lines in gunicorn's output: on {logged['on']:,}, off {logged['off']:,}")
     if logged["off"] or not logged["on"]:
         raise RuntimeError("the switches did not take: expected request lines from ON only")
-    print("\n" + table(rounds))
+    for side in served:
+        if side != "off":
+            print("\n" + table(rounds, side))
     if not args.no_results:
         write_results(args, commit, rounds, started, logged, load)
     return 0
