@@ -68,6 +68,10 @@ class VerifiedEvent:
         return self.payload["version"]
 
 
+REASON_CHARS = 500  # a reason told back; the rest is cut, so that a batch's answer stays far below 1 MB
+EVENT_ID_CHARS = 100  # event ids are UUIDs; a longer one is not told back
+
+
 @dataclass(frozen=True)
 class EventResult:
     """The answer for one pushed event (PROTOCOL.md §6)."""
@@ -78,8 +82,12 @@ class EventResult:
     reason_code: str | None = None  # machine-readable, for metrics; not part of the answer
 
     def answer(self) -> dict:
-        """As the push endpoint answers it."""
-        return {"event_id": self.event_id, "status": self.status, "reason": self.reason}
+        """As the push endpoint answers it: the reason cut to REASON_CHARS (a rejected event's text, an origin's
+        name or a validation message, may be as long as the sender made it)."""
+        reason = self.reason
+        if reason is not None and len(reason) > REASON_CHARS:
+            reason = reason[: REASON_CHARS - 1] + "…"
+        return {"event_id": self.event_id, "status": self.status, "reason": reason}
 
 
 @dataclass(frozen=True)
@@ -275,7 +283,7 @@ def _event_id(compact: str) -> str | None:
         value = unverified_payload(compact).get("event_id")
     except EventRejected:
         return None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and len(value) <= EVENT_ID_CHARS else None
 
 
 def apply_batch(

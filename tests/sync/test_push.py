@@ -122,6 +122,21 @@ def test_a_malformed_batch_rejects_each_bad_event_and_applies_the_good_ones(fede
     assert set(at_national(federation)) == set(codes)
 
 
+def test_a_rejection_tells_back_a_bounded_reason_whatever_the_event_carried(federation):
+    """An origin's name or an event id as long as the sender made it is not echoed in full: a batch's answer
+    stays small enough for the sender's 1 MB limit on answers (it would otherwise retry the batch for ever)."""
+    long_origin, long_id = "R" + "9" * 5_000, "e" * 5_000
+    payload = base64.urlsafe_b64encode(json.dumps({"origin": long_origin, "event_id": long_id}).encode()).decode()
+    answer = raw_push(federation, "R44", [f"eyJhbGciOiJFUzI1NiJ9.{payload.rstrip('=')}.c2ln"] * 20)
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 20
+    assert all(r["event_id"] is None for r in results)  # too long to be an event id of ours: not told back
+    assert all(r["reason"].startswith("R44 may not send events of origin 'R999") for r in results)
+    assert all(len(r["reason"]) == 500 and r["reason"].endswith("…") for r in results)
+    assert len(answer.content) < 20 * 600
+
+
 def _resigned(federation, event: str, change) -> str:
     """`event` with its payload changed by `change`, signed again with its origin's key (a faulty origin)."""
     body = json.loads(base64.urlsafe_b64decode(event.split(".")[1] + "=="))
