@@ -17,7 +17,7 @@ from ..identity.codes import NATIONAL_CODE
 from ..models import CatalogueChange, OutboxCounter, Stream, SyncCursor
 from ..models.types import utcnow
 from .apply import Directory, EventRejected, VerifiedEvent, apply_events, verify_event
-from .schemas import MAX_BIGINT
+from .schemas import MAX_BIGINT, fitting
 
 FEED_LIMIT = 500
 
@@ -84,7 +84,8 @@ def decode_cursor(cursor: str | None) -> int:
 
 
 def read_feed(*, session: Session, after: str | None, limit: int) -> dict:
-    """Events after the cursor, oldest first; CursorExpired when they are no longer kept."""
+    """Events after the cursor, oldest first, at most `limit` and MAX_BATCH_BYTES of them; CursorExpired when they
+    are no longer kept."""
     start = decode_cursor(after)
     oldest = session.scalar(select(func.min(CatalogueChange.seq)))
     if start and oldest is not None and start < oldest - 1:
@@ -92,9 +93,9 @@ def read_feed(*, session: Session, after: str | None, limit: int) -> dict:
     rows = session.scalars(
         select(CatalogueChange).where(CatalogueChange.seq > start).order_by(CatalogueChange.seq).limit(limit + 1)
     ).all()
-    page = rows[:limit]
+    page = rows[: fitting([row.jws for row in rows[:limit]])]
     last = page[-1].seq if page else start
-    return {"events": [row.jws for row in page], "next_cursor": encode_cursor(last), "has_more": len(rows) > limit}
+    return {"events": [row.jws for row in page], "next_cursor": encode_cursor(last), "has_more": len(rows) > len(page)}
 
 
 @dataclass

@@ -15,6 +15,7 @@ from ..federation.client import call_node
 from ..federation.outbox import signed_events
 from ..models import CatalogueChange, OutboxEvent, Stream, SyncCursor
 from ..models.types import utcnow
+from .schemas import fitting
 
 PUSH_CONCURRENCY = 3  # batches in flight at once: the parent applies them on all its cores
 
@@ -51,11 +52,18 @@ def waiting_count(session: Session, parent_code: str) -> int:
 
 
 def own_batches(*, session: Session, parent_code: str, limit: int, concurrency: int) -> list[Batch]:
-    """The next batches of this node's own events, each signed (once); flushes the signatures."""
+    """The next batches of this node's own events (each at most `limit` events and MAX_BATCH_BYTES), each signed
+    (once); flushes the signatures. Events read but not batched go in the next round."""
     events = signed_events(session=session, after_seq=cursor_seq(session, Stream.outgoing(parent_code)),
                            limit=limit * concurrency)  # fmt: skip
-    return [Batch([event.jws for event in events[i : i + limit]], events[min(i + limit, len(events)) - 1].seq)
-            for i in range(0, len(events), limit)]  # fmt: skip
+    batches, start = [], 0
+    while start < len(events):
+        taken = events[start : start + fitting([event.jws for event in events[start : start + limit]])]
+        batches.append(Batch([event.jws for event in taken], taken[-1].seq))
+        start += len(taken)
+        if len(batches) == concurrency:
+            break
+    return batches
 
 
 def relay_batch(*, session: Session, parent_code: str, limit: int) -> Batch | None:
@@ -65,6 +73,7 @@ def relay_batch(*, session: Session, parent_code: str, limit: int) -> Batch | No
         .where(CatalogueChange.seq > cursor_seq(session, Stream.relayed(parent_code)))
         .order_by(CatalogueChange.seq).limit(limit)
     ).all()  # fmt: skip
+    rows = rows[: fitting([row.jws for row in rows])]
     return Batch([row.jws for row in rows], rows[-1].seq) if rows else None
 
 

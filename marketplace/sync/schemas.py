@@ -8,6 +8,21 @@ from ..listings.schemas import ListingSchema, SellerSchema
 from ..listings.vocabulary import STATUSES
 
 MAX_BATCH = 500
+# The events of one push or one feed page, in bytes: well below the 1 MiB a node accepts of a request
+# (MAX_CONTENT_LENGTH) and reads of an answer (federation/http.py). 500 listings with long descriptions and
+# capacity come to several MiB, so a message is cut by bytes as well as by count.
+MAX_BATCH_BYTES = 768 * 1024
+
+
+def fitting(compacts: list[str], budget: int = MAX_BATCH_BYTES) -> int:
+    """How many of the leading events fit in one message of `budget` bytes; at least one (a document's fields are
+    bounded, so one event is far smaller than a message)."""
+    total = 0
+    for count, compact in enumerate(compacts):
+        total += len(compact) + 3  # compact JWS are ASCII; JSON adds the quotes and a comma
+        if total > budget and count:
+            return count
+    return len(compacts)
 MAX_INT = 2**31 - 1  # versions and epochs are INTEGER columns
 MAX_BIGINT = 2**63 - 1  # sequence numbers are BIGINT
 

@@ -146,3 +146,17 @@ def test_national_marks_an_unreachable_origins_listings_stale_and_never_deletes_
     federation.route_http()
     national.probe()
     assert search.get("/api/v1/listings?origin=R44").get_json()["total"] == 2
+
+
+def test_listings_of_the_largest_size_travel_in_messages_below_one_megabyte(federation):
+    """60 listings with descriptions of the longest allowed come to 1.2 MB of events, more than a node accepts of a
+    request or reads of an answer (1 MiB): pushes and feed pages are cut by bytes, and everything still arrives."""
+    codes = publish(federation, "R44", count=60, description="算力" * 2500)
+    pushed = SyncWorker(federation["R44"]).push_once()
+    assert pushed.sent == 60 and not pushed.rejected
+    assert set(codes) == set(at_national(federation))
+    reader, pages = SyncWorker(federation["R11"]), []
+    while not pages or pages[-1].has_more:
+        pages.append(reader.pull_once())
+    assert set(codes) == set(listings_at(federation, "R11"))
+    assert len(pages) == 2 and sum(page.received for page in pages) == 60  # a page holds 768 KiB of events
