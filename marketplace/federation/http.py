@@ -36,6 +36,10 @@ class FetchRefused(DomainError):
     reason = "peer_unreachable"
 
 
+class AnswerTooLarge(FetchRefused):
+    """The answer ran past MAX_RESPONSE_BYTES: unread, as a smaller question may be answered."""
+
+
 def _client() -> httpx.Client:
     """The app's HTTP client; tests route it between in-process apps by setting HTTP_CLIENT."""
     client = current_app.extensions.get("http_client")
@@ -108,7 +112,7 @@ def fetch(method: str, url: str, **kwargs) -> httpx.Response:
         for chunk in response.iter_bytes():
             body += chunk
             if len(body) > MAX_RESPONSE_BYTES:
-                raise FetchRefused(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
+                raise AnswerTooLarge(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
     except httpx.HTTPError as error:
         raise FetchRefused(f"{method} {url} failed while reading: {error}") from None
     finally:

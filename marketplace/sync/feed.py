@@ -12,6 +12,7 @@ from ..b64 import b64url_decode, b64url_encode
 from ..db import insert_for
 from ..errors import DomainError
 from ..federation.client import call_node
+from ..federation.http import AnswerTooLarge
 from ..federation.outbox import next_seq
 from ..identity.codes import NATIONAL_CODE
 from ..models import CatalogueChange, OutboxCounter, Stream, SyncCursor
@@ -114,10 +115,20 @@ def feed_position(session: Session) -> str:
 
 
 def fetch_feed_page(*, national_url: str, after: str, limit: int = FEED_LIMIT) -> dict:
-    """One page of national's feed; CursorExpired when it no longer reaches back to `after`."""
-    params = {"limit": limit} | ({"after": after} if after else {})
-    response = call_node("GET", f"{national_url}/federation/v1/changes", audience=NATIONAL_CODE,
-                         scope="listings:read", params=params)  # fmt: skip
+    """One page of national's feed; CursorExpired when it no longer reaches back to `after`.
+
+    A page too large to read (a national that cuts its pages by count only) is asked for again with half as
+    many events, down to one: the reader never stands still behind a page of long listings."""
+    while True:
+        params = {"limit": limit} | ({"after": after} if after else {})
+        try:
+            response = call_node("GET", f"{national_url}/federation/v1/changes", audience=NATIONAL_CODE,
+                                 scope="listings:read", params=params)  # fmt: skip
+            break
+        except AnswerTooLarge:
+            if limit == 1:
+                raise
+            limit //= 2
     if response.status_code == 410:
         raise CursorExpired(response.json().get("message", "cursor expired"))
     response.raise_for_status()

@@ -56,6 +56,8 @@ NOTE_TEXTS = {
     "access_given": _l("access details given"),
     "reported": _l("reported not delivered"),
 }
+# Where the seller of the order reads something else than its buyer.
+SELLER_TEXTS = {"held": _l("held by a buyer")}
 _WITH_REASON = ("cancelled", "refunded", "reported")  # the reason someone gave is part of the notification
 
 
@@ -67,11 +69,13 @@ class Notification:
     kind: str
     order_code: str
     reason: str = ""
+    to_seller: bool = False  # read by the order's seller, not its buyer
 
     @property
     def text(self) -> str:
         """What happened, in the reader's language, with the reason a person gave (as they wrote it)."""
-        what = str(NOTE_TEXTS.get(self.kind, self.kind))
+        texts = SELLER_TEXTS if self.to_seller and self.kind in SELLER_TEXTS else NOTE_TEXTS
+        what = str(texts.get(self.kind, self.kind))
         return _("%(what)s (%(reason)s)", what=what, reason=translate_message(self.reason)) if self.reason else what
 
 
@@ -79,17 +83,17 @@ def notifications_for(*, session: Session, user: User, now: datetime, limit: int
     """What happened to the orders a person bought or sold, newest first, with holds about to lapse on top."""
     mine = or_(Order.buyer_id == user.id, Order.seller_id == user.id)
     events = session.execute(
-        select(OrderEvent, Order.code).join(Order, Order.id == OrderEvent.order_id).where(mine)
+        select(OrderEvent, Order.code, Order.buyer_id).join(Order, Order.id == OrderEvent.order_id).where(mine)
         .order_by(OrderEvent.id.desc()).limit(limit)
     ).all()  # fmt: skip
     soon = session.scalars(
         select(Order).where(mine, Order.status == "held", Order.hold_expires_at > now,
                             Order.hold_expires_at <= now + EXPIRING_SOON)
     ).all()  # fmt: skip
-    notes = [Notification(o.hold_expires_at, "expiring", o.code) for o in soon]
-    for event, code in events:
+    notes = [Notification(o.hold_expires_at, "expiring", o.code, to_seller=o.buyer_id != user.id) for o in soon]
+    for event, code, buyer_id in events:
         reason = event.reason if event.kind in _WITH_REASON else ""
-        notes.append(Notification(event.created_at, event.kind, code, reason))
+        notes.append(Notification(event.created_at, event.kind, code, reason, to_seller=buyer_id != user.id))
     return notes
 
 

@@ -110,7 +110,7 @@ def test_the_pages_of_orders_read_as_chinese_readers_expect(app, world):
     assert "¥3,936.00" in page  # 8 GPUs × 24 h × ¥20.50, in yuan
     assert order.lines[0]["description"].endswith("1 × 8 GPUs × 24 h (per GPU-hour)")  # stored as the API gives it
     notes = client.get("/notifications", headers=ZH).get_data(as_text=True)
-    expected = ("已为您预留", "已取消并退款（机房检修。）", "已报告未交付（未交付）", "已过期：预留已失效",
+    expected = ("已被买家预留", "已取消并退款（机房检修。）", "已报告未交付（未交付）", "已过期：预留已失效",
                 "已提供访问方式")  # fmt: skip
     for text in expected:
         assert text in notes, text

@@ -160,3 +160,15 @@ def test_listings_of_the_largest_size_travel_in_messages_below_one_megabyte(fede
         pages.append(reader.pull_once())
     assert set(codes) == set(listings_at(federation, "R11"))
     assert len(pages) == 2 and sum(page.received for page in pages) == 60  # a page holds 768 KiB of events
+
+
+def test_a_page_too_large_to_read_is_asked_for_again_with_fewer_events(federation, monkeypatch):
+    """A national whose pages outgrow what this node reads (here: a reader limited to 100 kB) is asked for half as
+    many events until a page fits; the reader never stands still behind it."""
+    codes = publish(federation, "R44", count=12, description="算力" * 2500)  # about 21 kB an event
+    SyncWorker(federation["R44"]).push_once()
+    monkeypatch.setattr("marketplace.federation.http.MAX_RESPONSE_BYTES", 100_000)
+    reader = SyncWorker(federation["R11"])
+    assert reader.pull_once().received == 3  # 500, 250, ... 7 events were too many; 3 fit
+    reader.pull_all()
+    assert set(codes) == set(listings_at(federation, "R11"))

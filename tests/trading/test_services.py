@@ -247,4 +247,7 @@ def test_notifications_tell_buyer_and_seller_what_happened_and_what_lapses_soon(
         assert [(n.kind, n.order_code) for n in notes[1:]] == [("cancelled", held.code), ("held", held.code),
                                                               ("held", soon.code)]  # fmt: skip
         assert "maintenance" in notes[1].text
+    # The same hold, told to each from where they stand.
+    assert [n.text for n in notifications_for(session=db_session, user=buyer, now=NOW)][2:] == ["held for you"] * 2
+    assert [n.text for n in notifications_for(session=db_session, user=seller, now=NOW)][2:] == ["held by a buyer"] * 2
     assert notifications_for(session=db_session, user=buyer, now=NOW - timedelta(hours=1))[0].kind != "expiring"
