@@ -79,13 +79,13 @@ def app_for(env: dict):
 
 def start_at_feed_end(app) -> None:
     """Make the node an established one: its copy of national's catalogue is current (the feed's end)."""
-    from marketplace.models import SyncCursor
-    from marketplace.sync.feed import FEED_STREAM, encode_cursor
+    from marketplace.models import Stream, SyncCursor
+    from marketplace.sync.feed import encode_cursor
 
     with psycopg.connect(DSN) as conn:
         last = conn.execute("SELECT coalesce(max(seq), 0) FROM catalogue_change").fetchone()[0]
     with app.app_context(), app.extensions["db"].session() as session:
-        session.merge(SyncCursor(stream=FEED_STREAM, epoch=1, last_seq=0, position=encode_cursor(last)))
+        session.merge(SyncCursor(stream=Stream.FEED, epoch=1, last_seq=0, position=encode_cursor(last)))
         session.commit()
 
 
@@ -112,6 +112,11 @@ def fill_outbox(app, origin: str, count: int) -> list[str]:
     for seq, row in enumerate(search_data.generate_rows(count, seed=7), start=1):
         values = dict(zip(search_data.COLUMNS, row, strict=True))
         values.update(code=format_code(origin, encode_serial(seq)), origin=origin, version=1, status="published")
+        if values["capacity"]:  # the column's text, [[from, until, free]] in seconds, as the model reads it
+            values["capacity"] = [
+                {"from": datetime.fromtimestamp(start, UTC), "until": datetime.fromtimestamp(end, UTC), "free": free}
+                for start, end, free in json.loads(values["capacity"])
+            ]  # fmt: skip
         event_id = str(uuid.uuid4())
         payload = orjson.dumps({
             "event_id": event_id, "listing_code": values["code"], "origin": origin, "version": 1, "op": "upsert",
@@ -142,8 +147,14 @@ def push_throughput(national: benchkit.Server, count: int) -> dict:
     with psycopg.connect(DSN) as conn:
         before = conn.execute("SELECT count(*) FROM listing WHERE origin = 'R46'").fetchone()[0]
     started = time.perf_counter()
-    pushed = SyncWorker(regional).push_all()
+    worker, pushed, rejected = SyncWorker(regional), 0, []
+    while report := worker.push_once():
+        if not report.sent:
+            break
+        pushed, rejected = pushed + report.sent, rejected + report.rejected
     elapsed = time.perf_counter() - started
+    if rejected:
+        print(f"  national rejected {len(rejected)} events, e.g. {rejected[0]}", flush=True)
     with psycopg.connect(DSN) as conn:
         applied = conn.execute("SELECT count(*) FROM listing WHERE origin = 'R46'").fetchone()[0] - before
     assert pushed == count and applied == count, f"pushed {pushed}, applied {applied} of {count}"
@@ -159,7 +170,12 @@ def bare_upsert(events: list[str], origin: str) -> float:
     for compact in events:
         payload = json.loads(base64.urlsafe_b64decode(compact.split(".")[1] + "=="))
         doc = payload["listing"]
-        row = {c: doc.get(c) for c in UPSERT_COLUMNS if c in doc}
+        row = {c: doc.get(c) for c in UPSERT_COLUMNS if c in doc and c != "capacity"}
+        # The column's form (models.types.CapacityIntervals), in every row: the statement has one shape.
+        row["capacity"] = doc.get("capacity") and json.dumps([
+            [int(datetime.fromisoformat(i["from"]).timestamp()), int(datetime.fromisoformat(i["until"]).timestamp()),
+             i["free"]] for i in doc["capacity"]
+        ])  # fmt: skip
         row.update(code=doc["code"].replace("R46", origin, 1), origin=origin, seller_name=doc["seller"]["name"],
                    seller_org=doc["seller"]["org"], document=json.dumps(doc), price_per_gpu_hour=None)  # fmt: skip
         rows.append(row)
