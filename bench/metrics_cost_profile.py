@@ -59,7 +59,7 @@ def main() -> int:
     api = house.server("api-profile", house.ROOT, env)
     try:
         urls, _answers = house.search_urls(api, 200)
-        for name in ("filter_sort", "deep_cursor"):
+        for name in ("filter_sort", "text", "deep_cursor"):
             benchkit.run_wrk(urls[name], seconds=2, threads=2, connections=8)
             output = work / f"profile-{name}.txt"
             output.unlink(missing_ok=True)
