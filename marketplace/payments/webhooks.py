@@ -1,4 +1,5 @@
-"""Stripe's webhook events: verified, stored once by id, and applied by re-reading the order's payment.
+"""Stripe's webhook events: verified, stored once by id, and applied by re-reading the order's payment
+(or, for `account.updated`, the seller's connected account).
 
 An event only says which order to look at: what is applied is the payment as Stripe has it when read
 (pypi/warehouse's billing view does the same), so duplicates, retries and any order of arrival end in
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from ..audit import record_audit
 from ..errors import DomainError
 from ..metrics import WEBHOOK_EVENTS
-from ..models import Order, Payment, StripeEvent
+from ..models import Order, Payment, SellerAccount, StripeEvent
 from ..models.types import utcnow
 from .flows import NodePayments, give_back
 from .services import Outcome, apply_state
@@ -67,6 +68,8 @@ def receive_event(payments: NodePayments, session: Session, event) -> tuple[str,
         session.rollback()
         return "duplicate", []
     obj = event.data.object
+    if getattr(obj, "object", None) == "account":
+        return _account_changed(payments, session, event, obj)
     payment = _payment_for(payments, session, obj)
     state = None
     if payment is not None:
@@ -80,11 +83,7 @@ def receive_event(payments: NodePayments, session: Session, event) -> tuple[str,
         payment = session.get(Payment, payment_id)
     else:
         session.rollback()
-    session.add(StripeEvent(id=event.id, type=event.type, object_id=str(getattr(obj, "id", "")), received_at=utcnow()))
-    try:
-        session.flush()
-    except IntegrityError:  # the same event, delivered at the same moment, was applied by the other delivery
-        session.rollback()
+    if not _stored_once(session, event, obj):
         return "duplicate", []
     order = session.get(Order, payment.order_id) if payment is not None else None
     outcome = Outcome()
@@ -98,3 +97,39 @@ def receive_event(payments: NodePayments, session: Session, event) -> tuple[str,
     if order is not None and outcome.refund_due:
         outcome.changes += give_back(payments, session, order, amount=outcome.refund_due, key=f"refund-{order.code}")
     return ("applied" if order is not None else "ignored"), outcome.changes
+
+
+def _stored_once(session: Session, event, obj) -> bool:
+    """Store the event's id; False when the same event, delivered at the same moment, was stored by the other
+    delivery (rolled back)."""
+    session.add(StripeEvent(id=event.id, type=event.type, object_id=str(getattr(obj, "id", "")), received_at=utcnow()))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def _account_changed(payments: NodePayments, session: Session, event, obj) -> tuple[str, list[str]]:
+    """A seller's connected account changed at Stripe (onboarding finished, payouts paused or resumed): its status,
+    re-read from Stripe, is stored, so that payouts follow it without the seller coming back to the node."""
+    session.rollback()
+    if payments.stripe is None:
+        return "ignored", []
+    try:
+        submitted, enabled = payments.stripe.account_status(obj.id)  # outside any transaction
+    except stripe.StripeError as error:  # Stripe retries the delivery later; nothing was stored
+        raise DomainError(f"Stripe did not answer: {error.user_message or type(error).__name__}.",
+                          status=503, reason="provider_unreachable") from None  # fmt: skip
+    if not _stored_once(session, event, obj):
+        return "duplicate", []
+    account = session.scalars(select(SellerAccount).where(SellerAccount.stripe_account_id == obj.id)).first()
+    changes = []
+    if account is not None and (account.details_submitted, account.payouts_enabled) != (submitted, enabled):
+        account.details_submitted, account.payouts_enabled, account.updated_at = submitted, enabled, utcnow()
+        changes.append(f"payouts {'enabled' if enabled else 'paused'} for {obj.id}")
+    record_audit(session=session, action="payment.webhook", actor="stripe", object=f"stripe:{obj.id}",
+                 detail={"event": event.id, "type": event.type, "changes": changes})  # fmt: skip
+    session.commit()
+    return ("applied" if account is not None else "ignored"), changes

@@ -1,14 +1,16 @@
 """Reconciliation after lost webhooks, the seller's balance and Stripe account, payouts, fapiao requests."""
 
+import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from marketplace.models import SellerAccount
+from marketplace.models import AuditEntry, SellerAccount, StripeEvent
 
 from ..conftest import form_token, sign_in
 from ..factories import bearer, make_listing, make_user
+from .conftest import deliver, events_of
 from .helpers import assert_balanced, order_row, payment_row, place, sums
 from .test_checkout import paid
 
@@ -116,3 +118,22 @@ def test_the_pay_button_opens_checkout_for_an_invoice_hold_unless_too_little_of_
     response = client.post(f"/payments/orders/{short['code']}/pay", data={"csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/orders/{short['code']}")
     assert stripe.state.all("checkout.session", lambda s: s["client_reference_id"] == short["code"]) == []
+
+
+def test_account_updated_from_stripe_turns_payouts_on_without_the_seller_coming_back(client, db_session, stripe,
+                                                                                    listing, seller):  # fmt: skip
+    """The seller finishes onboarding at Stripe and closes the tab: Stripe's `account.updated` tells the node."""
+    sign_in(client, seller)
+    client.post("/payments/connect", data={"csrf_token": form_token(client, "/payments/balance")})
+    account = db_session.scalars(select(SellerAccount)).one()
+    stripe.onboard(account.stripe_account_id)
+    [event] = events_of(stripe, account.stripe_account_id, "account.updated")
+    assert deliver(client, stripe, event).status_code == 200
+    db_session.expire_all()
+    assert db_session.get(SellerAccount, account.id).payouts_enabled is True
+    assert deliver(client, stripe, event).status_code == 200  # a second delivery changes nothing
+    assert db_session.scalar(select(func.count()).select_from(StripeEvent).where(StripeEvent.id == event["id"])) == 1
+    trail = db_session.scalars(select(AuditEntry).where(AuditEntry.object == f"stripe:{account.stripe_account_id}"))
+    assert [json.loads(entry.detail)["changes"] for entry in trail] == [
+        [f"payouts enabled for {account.stripe_account_id}"]
+    ]
