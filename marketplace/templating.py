@@ -44,9 +44,9 @@ def init_app(app: Flask) -> None:
         industry=lambda letter: section_name(letter, current_locale()),
         term=term,
         tr=translate_message,
-        city=city_label,
+        city=lambda code: city_label(code, current_locale()),
     )
-    app.jinja_env.globals.update(url_with=url_with, city_choices=city_choices)
+    app.jinja_env.globals.update(url_with=url_with, city_choices=lambda: city_choices(current_locale()))
 
     @app.context_processor
     def _node():

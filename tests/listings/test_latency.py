@@ -2,7 +2,7 @@
 
 import pytest
 
-from marketplace.identity.cities import cities, find_city
+from marketplace.identity.cities import cities, city_label, find_city
 from marketplace.listings.latency import distance_km, estimate_ms, latency_class
 
 from ..conftest import form_token, sign_in
@@ -18,6 +18,16 @@ def test_cities_come_from_the_gb_t_2260_table_with_their_seats():
     assert find_city("520000") is None and find_city("999999") is None  # a province; no city
     # Beijing–Shanghai by the great circle is about 1,068 km.
     assert abs(distance_km(find_city(BEIJING), find_city("310100")) - 1068) < 10
+
+
+def test_english_pages_name_cities_in_pinyin_beside_their_chinese_names():
+    names = {city.name: city.latin_name for city in cities().values()}
+    chinese = ("贵阳市", "西安市", "大兴安岭地区", "重庆市", "六安市", "黔东南苗族侗族自治州", "兴安盟")
+    assert [names[n] for n in chinese] == [
+        "Guiyang", "Xi'an", "Daxing'anling", "Chongqing", "Lu'an", "Qiandongnan", "Xing'an"]  # fmt: skip
+    assert [names[n] for n in ("乌鲁木齐市", "长治市", "伊犁哈萨克自治州")] == ["Urumqi", "Changzhi", "Ili"]
+    assert all(name and name.isascii() or "ü" in name for name in names.values())
+    assert city_label(GUIYANG, "en") == "Guiyang 贵阳市 (520100)" and city_label(GUIYANG) == "贵阳市 (520100)"
 
 
 def test_the_estimate_is_distance_times_1_5_over_200_km_per_ms_plus_access():
@@ -107,7 +117,9 @@ def test_search_page_shows_latency_classes_as_estimates(client, placed):
 def test_publish_form_offers_the_city_from_a_list(client, db_session, seller):
     sign_in(client, seller)
     page = client.get("/listings/new").get_data(as_text=True)
-    assert '<option value="520100"' in page and "贵阳市 (520100)" in page
+    assert '<option value="520100"' in page and "Guiyang 贵阳市 (520100)" in page
+    chinese = client.get("/listings/new", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert ">贵阳市 (520100)</option>" in chinese and "Guiyang" not in chinese
     form = {"csrf_token": form_token(client, "/listings/new"), "action": "publish"}
     fields = gpu_payload(city_code=GUIYANG) | {"price": "20.50"}
     form |= {k: str(v) for k, v in fields.items() if k not in ("unit_price", "available_from", "available_until")}
