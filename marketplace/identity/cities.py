@@ -2,18 +2,16 @@
 
 The table is cpca's `resources/adcodes.csv` (PyPI package cpca, MIT licence: every GB/T 2260
 division with the longitude and latitude of its seat). It is read as a data file, without importing
-cpca (whose matcher loads pandas). English names are the pinyin of the Chinese ones (pypinyin), but
-for the few cities English knows by another name, listed here.
+cpca (whose matcher loads pandas). The English names are in `cities_en.json`, written by
+scripts/city_names.py from the same table.
 """
 
 import csv
 import importlib.util
-import re
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-from pypinyin import lazy_pinyin
 
 from ..i18n.messages import N_
 from .regions import PROVINCES_ZH
@@ -22,23 +20,6 @@ SOURCE = "cpca (PyPI) resources/adcodes.csv"
 CITY_HINT = N_("Not a GB/T 2260 city code (six digits, e.g. 520100 for Guiyang).")
 # A municipality's districts and counties sit under "市辖区" / "县"; the city is the municipality itself.
 _UNDER_MUNICIPALITY = {"市辖区"}
-
-
-# What a name's pinyin leaves out: the level of the division, and an autonomous prefecture's peoples
-# (黔东南苗族侗族自治州 is Qiandongnan in English, as 贵阳市 is Guiyang).
-_PEOPLES = "苗|侗|布依|藏|羌|彝|朝鲜|土家|哈尼|傣|景颇|白|傈僳|回|蒙古|哈萨克|柯尔克孜|壮"
-_DIVISION = re.compile(rf"(?:(?:(?:{_PEOPLES})族?)+自治州|地区|市|盟)$")
-# Cities whose English name is not the pinyin of their characters: names from another of China's languages
-# (Hohhot, Urumqi, Lhasa...), and characters read otherwise in a place name than elsewhere (长治 Changzhi).
-_ENGLISH = {
-    "长治市": "Changzhi", "吕梁市": "Lüliang", "呼和浩特市": "Hohhot", "鄂尔多斯市": "Ordos",
-    "呼伦贝尔市": "Hulunbuir", "巴彦淖尔市": "Bayannur", "乌兰察布市": "Ulanqab", "锡林郭勒盟": "Xilingol",
-    "阿拉善盟": "Alxa", "朝阳市": "Chaoyang", "哈尔滨市": "Harbin", "漯河市": "Luohe", "拉萨市": "Lhasa",
-    "日喀则市": "Shigatse", "昌都市": "Qamdo", "林芝市": "Nyingchi", "那曲地区": "Nagqu", "阿里地区": "Ngari",
-    "乌鲁木齐市": "Urumqi", "克拉玛依市": "Karamay", "吐鲁番市": "Turpan", "博尔塔拉蒙古自治州": "Bortala",
-    "巴音郭楞蒙古自治州": "Bayingolin", "阿克苏地区": "Aksu", "克孜勒苏柯尔克孜自治州": "Kizilsu",
-    "喀什地区": "Kashgar", "和田地区": "Hotan", "伊犁哈萨克自治州": "Ili", "阿勒泰地区": "Altay",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,18 +33,18 @@ class City:
 
     @property
     def latin_name(self) -> str:
-        """The name in pinyin without tones, as English text writes it: `Guiyang`, `Xi'an`, `Qiandongnan`."""
-        return latin_name(self.name)
+        """The name as English text writes it: `Guiyang`, `Xi'an`, `Qiandongnan`, `Urumqi`."""
+        return english_names().get(self.code, self.name)
 
 
-def latin_name(name: str) -> str:
-    """A Chinese place name in pinyin without tones, its level left out; an apostrophe before a syllable that
-    starts with a vowel, as pinyin's rule has it (西安 Xi'an, not Xian)."""
-    if name in _ENGLISH:
-        return _ENGLISH[name]
-    syllables = lazy_pinyin(_DIVISION.sub("", name) or name)
-    text = syllables[0] + "".join(("'" if s[0] in "aeo" else "") + s for s in syllables[1:])
-    return text[:1].upper() + text[1:]
+ENGLISH_NAMES = Path(__file__).with_name("cities_en.json")
+
+
+@lru_cache(maxsize=1)
+def english_names() -> dict[str, str]:
+    """The cities' English names by code, as scripts/city_names.py wrote them (pinyin, read once: the
+    dictionary that makes them takes 56 MB, which no worker should hold for a label)."""
+    return json.loads(ENGLISH_NAMES.read_text(encoding="utf-8"))
 
 
 def _adcodes_path() -> Path:

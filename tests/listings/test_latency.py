@@ -1,5 +1,9 @@
 """Latency to the buyer (PROTOCOL.md §10): listings' city_code, near_city, estimated_latency_ms, sort=latency."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from marketplace.identity.cities import cities, city_label, find_city
@@ -28,6 +32,12 @@ def test_english_pages_name_cities_in_pinyin_beside_their_chinese_names():
     assert [names[n] for n in ("乌鲁木齐市", "长治市", "伊犁哈萨克自治州")] == ["Urumqi", "Changzhi", "Ili"]
     assert all(name and name.isascii() or "ü" in name for name in names.values())
     assert city_label(GUIYANG, "en") == "Guiyang 贵阳市 (520100)" and city_label(GUIYANG) == "贵阳市 (520100)"
+
+
+def test_the_english_names_are_what_their_script_writes_from_the_city_table():
+    check = subprocess.run([sys.executable, "scripts/city_names.py", "--check"], cwd=Path(__file__).parents[2],
+                           capture_output=True, text=True)  # fmt: skip
+    assert check.returncode == 0, check.stderr
 
 
 def test_the_estimate_is_distance_times_1_5_over_200_km_per_ms_plus_access():
