@@ -339,3 +339,12 @@ def test_a_post_without_csrf_token_is_refused(client, db_session, seller, path, 
     assert response.status_code == 400 and "CSRF" in page_text(response)
     db_session.refresh(listing)
     assert (listing_count(db_session), listing.status, listing.version) == (before, "published", 1)
+
+
+def test_a_card_names_a_municipality_once_not_as_its_own_city(client, db_session, seller):
+    make_listing(db_session, seller, title="Beijing offer", region="11", city="Beijing")
+    make_listing(db_session, seller, title="Gui'an offer", region="52", city="Gui'an")
+    db_session.commit()
+    text = page_text(client.get("/listings", headers={"Accept-Language": "en"}))
+    assert "Beijing, Beijing" not in text and "Beijing ·" in text
+    assert "Guizhou, Gui'an" in text
