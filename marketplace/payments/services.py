@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from ..audit import record_audit
 from ..errors import DomainError, Forbidden
-from ..models import Order, Payment, User
+from ..models import Order, Payment, SellerAccount, User
 from ..trading import capacity
 from ..trading.services import can_sell, expire_hold, refund_confirmed, settle_paid_hold
 from . import ledger
@@ -26,6 +26,13 @@ class Outcome:
 
     changes: list[str] = field(default_factory=list)
     refund_due: int = 0
+
+
+def set_account_status(account: SellerAccount, *, submitted: bool, enabled: bool, now: datetime) -> bool:
+    """Store a connected account's status as Stripe reported it; whether it changed."""
+    changed = (account.details_submitted, account.payouts_enabled) != (submitted, enabled)
+    account.details_submitted, account.payouts_enabled, account.updated_at = submitted, enabled, now
+    return changed
 
 
 def payment_of(session: Session, order: Order) -> Payment | None:

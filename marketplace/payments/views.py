@@ -17,7 +17,7 @@ from ..trading.services import can_sell, find_order, free_cancel_until
 from . import ledger
 from .flows import give_back, node_payments, open_checkout, sync_order
 from .forms import FapiaoIssuedForm, FapiaoRequestForm, PayoutForm, RefundForm
-from .services import check_refund, ensure_payment, payment_of, record_manual_refund
+from .services import check_refund, ensure_payment, payment_of, record_manual_refund, set_account_status
 from .webhooks import receive_event, verify_event
 
 bp = Blueprint("payments", __name__)
@@ -203,7 +203,7 @@ def connected():
     session.rollback()
     submitted, enabled = stripe.account_status(account_id)
     account = session.scalars(select(SellerAccount).where(SellerAccount.user_id == current_user.id)).first()
-    account.details_submitted, account.payouts_enabled, account.updated_at = submitted, enabled, utcnow()
+    set_account_status(account, submitted=submitted, enabled=enabled, now=utcnow())
     session.commit()
     flash(_("Stripe account connected: your shares are transferred after each order's start.") if enabled
           else _("Stripe needs more details before it pays you out."), "success" if enabled else "error")  # fmt: skip

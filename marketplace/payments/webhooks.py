@@ -18,7 +18,7 @@ from ..metrics import WEBHOOK_EVENTS
 from ..models import Order, Payment, SellerAccount, StripeEvent
 from ..models.types import utcnow
 from .flows import NodePayments, give_back
-from .services import Outcome, apply_state
+from .services import Outcome, apply_state, set_account_status
 
 TOLERANCE_SECONDS = 300
 
@@ -77,9 +77,8 @@ def receive_event(payments: NodePayments, session: Session, event) -> tuple[str,
         session.rollback()
         try:
             state = provider.read(payment) if provider else None  # re-read, outside any transaction
-        except stripe.StripeError as error:  # Stripe retries the delivery later; nothing was stored
-            raise DomainError(f"Stripe did not answer: {error.user_message or type(error).__name__}.",
-                              status=503, reason="provider_unreachable") from None  # fmt: skip
+        except stripe.StripeError as error:
+            raise _unreachable(error) from None
         payment = session.get(Payment, payment_id)
     else:
         session.rollback()
@@ -97,6 +96,12 @@ def receive_event(payments: NodePayments, session: Session, event) -> tuple[str,
     if order is not None and outcome.refund_due:
         outcome.changes += give_back(payments, session, order, amount=outcome.refund_due, key=f"refund-{order.code}")
     return ("applied" if order is not None else "ignored"), outcome.changes
+
+
+def _unreachable(error: stripe.StripeError) -> DomainError:
+    """A 503 for a delivery Stripe could not be asked about: Stripe retries it later, and nothing was stored."""
+    return DomainError(f"Stripe did not answer: {error.user_message or type(error).__name__}.", status=503,
+                       reason="provider_unreachable")
 
 
 def _stored_once(session: Session, event, obj) -> bool:
@@ -119,15 +124,13 @@ def _account_changed(payments: NodePayments, session: Session, event, obj) -> tu
         return "ignored", []
     try:
         submitted, enabled = payments.stripe.account_status(obj.id)  # outside any transaction
-    except stripe.StripeError as error:  # Stripe retries the delivery later; nothing was stored
-        raise DomainError(f"Stripe did not answer: {error.user_message or type(error).__name__}.",
-                          status=503, reason="provider_unreachable") from None  # fmt: skip
+    except stripe.StripeError as error:
+        raise _unreachable(error) from None
     if not _stored_once(session, event, obj):
         return "duplicate", []
     account = session.scalars(select(SellerAccount).where(SellerAccount.stripe_account_id == obj.id)).first()
     changes = []
-    if account is not None and (account.details_submitted, account.payouts_enabled) != (submitted, enabled):
-        account.details_submitted, account.payouts_enabled, account.updated_at = submitted, enabled, utcnow()
+    if account is not None and set_account_status(account, submitted=submitted, enabled=enabled, now=utcnow()):
         changes.append(f"payouts {'enabled' if enabled else 'paused'} for {obj.id}")
     record_audit(session=session, action="payment.webhook", actor="stripe", object=f"stripe:{obj.id}",
                  detail={"event": event.id, "type": event.type, "changes": changes})  # fmt: skip

@@ -13,18 +13,19 @@ MAX_BATCH = 500
 # capacity come to several MiB, so a message is cut by bytes as well as by count.
 MAX_BATCH_BYTES = 768 * 1024
 
+MAX_INT = 2**31 - 1  # versions and epochs are INTEGER columns
+MAX_BIGINT = 2**63 - 1  # sequence numbers are BIGINT
 
-def fitting(compacts: list[str], budget: int = MAX_BATCH_BYTES) -> int:
-    """How many of the leading events fit in one message of `budget` bytes; at least one (a document's fields are
+
+def fitting(compacts: list[str]) -> int:
+    """How many of the leading events fit in one message of MAX_BATCH_BYTES; at least one (a document's fields are
     bounded, so one event is far smaller than a message)."""
     total = 0
     for count, compact in enumerate(compacts):
         total += len(compact) + 3  # compact JWS are ASCII; JSON adds the quotes and a comma
-        if total > budget and count:
+        if total > MAX_BATCH_BYTES and count:
             return count
     return len(compacts)
-MAX_INT = 2**31 - 1  # versions and epochs are INTEGER columns
-MAX_BIGINT = 2**63 - 1  # sequence numbers are BIGINT
 
 
 class RemoteSellerSchema(SellerSchema):
