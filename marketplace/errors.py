@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 from flask import Flask, g, jsonify, render_template, request
 from marshmallow import INCLUDE, Schema, fields
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .i18n import MACHINE_PREFIXES
@@ -165,7 +166,15 @@ def handle_domain_error(error: DomainError):
 
 
 def handle_unexpected(error: Exception):
-    """A bug: log it with its traceback and answer a plain 500."""
+    """A bug: log it with its traceback and answer a plain 500; a lost database connection is a 503."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        # The database restarted or dropped the connection mid-request: SQLAlchemy has emptied the pool,
+        # so the same request sent again gets a fresh connection.
+        log.warning("database connection lost on %s %s: %s", request.method, request.path, error.orig)
+        body, status, headers = handle_http_exception(
+            ServiceUnavailable("The database connection was lost; send the request again.")
+        )
+        return body, status, headers | {"Retry-After": "1"}
     log.exception("unhandled error on %s %s", request.method, request.path)
     return handle_http_exception(InternalServerError())
 
