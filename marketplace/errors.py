@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .i18n import MACHINE_PREFIXES
-from .i18n.messages import translate_message
+from .i18n.messages import N_, translate_message
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def handle_unexpected(error: Exception):
         # so the same request sent again gets a fresh connection.
         log.warning("database connection lost on %s %s: %s", request.method, request.path, error.orig)
         body, status, headers = handle_http_exception(
-            ServiceUnavailable("The database connection was lost; send the request again.")
+            ServiceUnavailable(N_("The database connection was lost; send the request again."))
         )
         return body, status, headers | {"Retry-After": "1"}
     log.exception("unhandled error on %s %s", request.method, request.path)

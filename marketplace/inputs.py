@@ -10,12 +10,14 @@ import decimal
 import math
 import numbers
 import re
+from datetime import UTC, datetime
 
 from flask import Flask, request
 from marshmallow import ValidationError, fields
 from werkzeug.routing import IntegerConverter
 
 from .errors import DomainError
+from .i18n.messages import N_
 
 MAX_JSON_DEPTH = 64
 MAX_ID = 2**31 - 1  # ids are INTEGER columns on every backend
@@ -26,6 +28,11 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: 
 _NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
 CONTROL_MESSAGE = "Contains a control character (such as NUL); only printable text is allowed."
 CONTROL_MESSAGE_MULTILINE = "Contains a control character (such as NUL); only printable text, line breaks and tabs."
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is digits 0-9 only: `str.isdigit` also takes "²" and "٣", which `int` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def has_control(value: str, *, multiline: bool = False) -> bool:
@@ -72,6 +79,32 @@ class WholeNumber(fields.Integer):
         elif not isinstance(value, numbers.Integral):
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+# Moments the program can shift by hours, days and months and still hold in a datetime (years 1-9999).
+EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def moment_in_range(moment: datetime) -> bool:
+    """Whether an aware moment lies in [EARLIEST_MOMENT, LATEST_MOMENT) (one at the edge of year 1 or 9999
+    cannot even be put in UTC)."""
+    try:
+        return EARLIEST_MOMENT <= moment.astimezone(UTC) < LATEST_MOMENT
+    except OverflowError:
+        return False
+
+
+class Moment(fields.AwareDateTime):
+    """An RFC 3339 date-time with its offset, between 1970 and 9000 (UTC)."""
+
+    default_error_messages = {"out_of_range": N_("Out of range: must lie between 1970-01-01 and 9000-01-01 (UTC).")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not moment_in_range(moment):
+            raise self.make_error("out_of_range")
+        return moment
 
 
 class IdConverter(IntegerConverter):

@@ -53,6 +53,8 @@ class Node:
             "PARENT_URL": parent_url, "SIGNING_KEYS_FILE": str(HOME / f"{self.code}.keys.json"),
             "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "1", "ACCESS_LOG": str(HOME / f"{self.code}.access.log"),
             "SYNC_STALE_AFTER": STALE_AFTER,
+            # A made-up account: the demo's buyers see where a bank transfer would go.
+            "INVOICE_ACCOUNT": f"示范银行 · 户名：{self.code} 节点运营方 · 账号：6200 0000 0000 {self.code[-2:]}00",
         }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from flask_smorest import abort
 
 from ..db import get_session
 from ..federation.tokens import bearer_token
+from ..inputs import ascii_digits
 from ..models import User
 from .services import user_for_token
 
@@ -24,7 +25,7 @@ login_manager.localize_callback = gettext  # its "Please log in..." flash, in th
 def _load_user(session_id: str) -> User | None:
     """The user of a session cookie, while the cookie's nonce is still the account's (see User.session_nonce)."""
     user_id, _, nonce = session_id.partition(":")
-    if not user_id.isdigit() or len(user_id) > 18 or not nonce:
+    if not ascii_digits(user_id) or len(user_id) > 18 or not nonce:
         return None
     user = get_session().get(User, int(user_id))
     if user is None or not secrets.compare_digest(user.session_nonce.encode(), nonce.encode()):

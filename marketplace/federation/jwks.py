@@ -22,6 +22,8 @@ def jwks_errors(jwks) -> list[str]:
     for index, key in enumerate(keys):
         errors += [f"keys[{index}]: {message}" for message in _key_errors(key)]
         kid = key.get("kid") if isinstance(key, dict) else None
+        if not isinstance(kid, str):
+            continue  # its own errors say so; only text kids can repeat
         if kid in kids:
             errors.append(f"keys[{index}]: kid {kid!r} appears twice.")
         kids.add(kid)

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from ..db import about_to_write, get_session
 from ..identity.codes import NATIONAL_CODE
+from ..inputs import ascii_digits
 from ..models import User
 from .authority import is_revoked, issuer
 from .authserver import server
@@ -64,7 +65,7 @@ def userinfo():
         if is_revoked(claims["jti"]):
             raise TokenRejected("The token was revoked.")
         user_id = str(claims["sub"]).removeprefix("cpn-")
-        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+        user = get_session().get(User, int(user_id)) if ascii_digits(user_id) and len(user_id) <= 10 else None
         if user is None:
             raise TokenRejected("No such person.")
     except TokenRejected as error:

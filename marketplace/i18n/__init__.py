@@ -96,8 +96,9 @@ def money(minor_units: int | None, currency: str = "cny") -> str:
     if minor_units is None:
         return "—"
     sign = CURRENCY_SIGNS.get(currency, currency.upper() + " ")
-    amount = Decimal(minor_units).scaleb(-2)
-    return sign + numbers.format_decimal(amount, format="#,##0.00", locale=_babel_locale())
+    amount = Decimal(abs(minor_units)).scaleb(-2)
+    minus = "-" if minor_units < 0 else ""  # -¥1,000.00, not ¥-1,000.00
+    return minus + sign + numbers.format_decimal(amount, format="#,##0.00", locale=_babel_locale())
 
 
 def number(value: int | float | Decimal | None) -> str:

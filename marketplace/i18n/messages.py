@@ -44,6 +44,8 @@ TEMPLATES = (
     N_("Unknown field."),
     N_("String does not match expected pattern."),
     N_("Not a valid %(kind)s."),
+    N_("Give %(needed)s with %(given)s."),
+    N_("Nests arrays or objects deeper than %(depth)s levels: not a JWKS."),
     N_("Length must be between %(min)s and %(max)s."),
     N_("Length must be %(equal)s."),
     N_("Longer than maximum length %(max)s."),

@@ -8,6 +8,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
+from ..inputs import ascii_digits, moment_in_range
 from ..models import Listing
 from ..models.types import CST
 from .schemas import DRAFT_OPTIONAL, MAX_PRICE
@@ -55,9 +56,9 @@ def _amount(text: str) -> Decimal | None:
     """A finite decimal amount of sensible size, or None."""
     try:
         amount = Decimal(text)
-    except ArithmeticError:  # InvalidOperation, Overflow
-        return None
-    if not amount.is_finite() or abs(amount) > Decimal(MAX_PRICE) / 100:
+        if not amount.is_finite() or abs(amount) > Decimal(MAX_PRICE) / 100:
+            return None
+    except ArithmeticError:  # InvalidOperation; Overflow of an exponent such as 1E+100000000
         return None
     return amount
 
@@ -162,12 +163,13 @@ def search_form_values(args) -> dict[str, str]:
     """The search form's values for an address in the API's units: yuan and CST dates for people."""
     values = {name: value for name, value in args.items()}
     price = args.get("max_price", "")
-    if price.isdigit():
+    if ascii_digits(price):
         values["max_yuan"] = f"{Decimal(price) / 100:.2f}"
     moment = args.get("available_at", "")
     try:
         parsed = datetime.fromisoformat(moment)
-        values["available_on"] = parsed.astimezone(CST).date().isoformat() if parsed.tzinfo else ""
+        in_range = parsed.tzinfo is not None and moment_in_range(parsed)
+        values["available_on"] = parsed.astimezone(CST).date().isoformat() if in_range else ""
     except ValueError:
         values["available_on"] = moment
     return values

@@ -6,7 +6,7 @@ from ..i18n.messages import N_
 from ..identity.cities import CITY_HINT, find_city
 from ..identity.codes import NODE_CODE_RE
 from ..identity.regions import PROVINCES
-from ..inputs import Text, WholeNumber
+from ..inputs import Moment, Text, WholeNumber
 from .search import SORT_ORDERS
 from .vocabulary import (
     CURRENCIES,
@@ -28,11 +28,11 @@ def _text(max_len: int, min_len: int = 0, **kw) -> Text:
     return Text(validate=validate.Length(min=min_len, max=max_len), **kw)
 
 
-def _moment(**kw) -> fields.AwareDateTime:
-    """An RFC 3339 date-time that must carry its timezone offset."""
+def _moment(**kw) -> Moment:
+    """An RFC 3339 date-time that must carry its timezone offset, within the years the program handles."""
     hint = "an RFC 3339 date-time with a timezone offset, e.g. 2026-12-01T08:00:00+08:00"
     messages = {"invalid": f"Not {hint}.", "invalid_awareness": f"Missing the timezone: use {hint}."}
-    return fields.AwareDateTime(format="iso", error_messages=messages, **kw)
+    return Moment(format="iso", error_messages=messages, **kw)
 
 
 moment_field = _moment  # for the schemas of other packages
@@ -308,8 +308,8 @@ class SearchArgsSchema(Schema):
     def _like_with_like(self, data: dict, **_kw) -> None:
         if data.get("max_price") is not None and not data.get("price_unit"):
             raise ValidationError(
-                "Say which price unit the maximum is in (price_unit, e.g. gpu_hour): prices per GPU-hour, "
-                "per month or per million tokens cannot be compared.",
+                N_("Say which price unit the maximum is in (price_unit, e.g. gpu_hour): prices per GPU-hour, "
+                   "per month or per million tokens cannot be compared."),
                 "max_price",
             )
 

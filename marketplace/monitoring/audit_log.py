@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from ..accounts.auth import api_auth_required
 from ..db import get_session
+from ..inputs import Moment
 from ..models import AuditEntry
 
 blp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit", description="The audit log (operators)")
@@ -17,7 +18,7 @@ class AuditQuerySchema(Schema):
     actor = fields.String(validate=validate.Length(max=254), metadata={"description": "exact email, node or system"})
     action = fields.String(validate=validate.Length(max=40), metadata={"description": "exact, or a prefix ending in ."})
     object = fields.String(validate=validate.Length(max=120), metadata={"description": "exact, e.g. listing:R11-…"})
-    since = fields.AwareDateTime(format="iso", metadata={"description": "RFC 3339 with offset"})
+    since = Moment(format="iso", metadata={"description": "RFC 3339 with offset"})
     before = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                             metadata={"description": "the previous page's next_before"})  # fmt: skip
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))

@@ -102,7 +102,7 @@ def enter_payout(*, session: Session, seller_id: int, amount: int, currency: str
 
 
 def unbalanced(session: Session) -> list[str]:
-    """Every order whose entries do not add up, and every seller paid more than they earned, in words."""
+    """Every order whose entries do not add up, or that was refunded or transferred more than it holds, in words."""
     problems = []
     per_order: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = session.execute(

@@ -11,6 +11,7 @@ from ..accounts.auth import page_role_required
 from ..config import payment_providers
 from ..db import about_to_write, get_session
 from ..errors import DomainError, Forbidden
+from ..i18n import money
 from ..models import Order, SellerAccount, User
 from ..models.types import utcnow
 from ..trading.services import can_sell, find_order, free_cancel_until
@@ -224,6 +225,11 @@ def payouts():
         seller = session.scalars(select(User).where(User.email == data["seller_email"].lower())).first()
         if seller is None or seller.role != "seller":
             raise DomainError(_("No seller with this email."), field="seller_email")
+        owed = ledger.seller_balance(session=session, seller_id=seller.id, now=utcnow()).owed
+        if data["amount"] > owed:
+            owed_text = money(max(owed, 0), "cny")
+            message = _("This seller is owed %(owed)s: a payout cannot be more.", owed=owed_text)
+            raise DomainError(message, field="amount")
         ledger.enter_payout(session=session, seller_id=seller.id, amount=data["amount"], currency="cny",
                             reference=f"payout:{data['reference']}", note=data["note"], actor=current_user.email,
                             now=utcnow())  # fmt: skip

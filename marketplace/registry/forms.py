@@ -8,6 +8,7 @@ import json
 
 from marshmallow import Schema, fields, validate
 
+from ..inputs import MAX_JSON_DEPTH, json_depth
 from ..models.registry import NODE_STATUSES
 from .schemas import StatusChangeSchema
 
@@ -52,6 +53,8 @@ def form_to_document(form) -> tuple[dict, dict[str, list[str]]]:
     text = form.get("jwks", "").strip()
     if len(text) > MAX_JWKS_CHARS:
         errors["jwks"] = [f"At most {MAX_JWKS_CHARS:,} characters."]
+    elif text and json_depth(text.encode()) > MAX_JSON_DEPTH:  # the parser would recurse that deep
+        errors["jwks"] = [f"Nests arrays or objects deeper than {MAX_JSON_DEPTH} levels: not a JWKS."]
     elif text:
         try:
             raw["jwks"] = json.loads(text)

@@ -3,7 +3,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..identity.codes import NODE_CODE_RE
-from ..inputs import Text
+from ..inputs import Moment, Text
 from ..listings.schemas import ListingSchema, SellerSchema
 from ..listings.vocabulary import STATUSES
 
@@ -49,7 +49,7 @@ class RemoteListingSchema(ListingSchema):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT))
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     seller = fields.Nested(RemoteSellerSchema, required=True)
-    updated_at = fields.AwareDateTime(required=True, format="iso")
+    updated_at = Moment(required=True, format="iso")
 
 
 class EventSchema(Schema):
@@ -62,7 +62,7 @@ class EventSchema(Schema):
     op = fields.String(required=True, validate=validate.OneOf(("upsert", "delete")))
     epoch = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT))
     seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_BIGINT))
-    occurred_at = fields.AwareDateTime(required=True, format="iso")
+    occurred_at = Moment(required=True, format="iso")
     listing = fields.Dict(required=True)
 
 

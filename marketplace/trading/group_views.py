@@ -13,6 +13,7 @@ from ..db import get_session
 from ..errors import DomainError
 from ..i18n import _
 from ..i18n.messages import translate_message
+from ..inputs import ascii_digits
 from ..models.types import utcnow
 from .forms import window_from_form
 from .groups import Placement, group_document, place_order_group
@@ -37,7 +38,7 @@ def parts_from_form(form) -> tuple[list[dict], dict]:
         if not code or len(code) > 40:
             problems = problems | {"listing_code": ["Missing data for required field."]}
         expected = form.get(prefix + "expected_total", "").strip()  # the offer's price: held only at that price
-        if expected and not (expected.isdigit() and len(expected) <= 15):
+        if expected and not (ascii_digits(expected) and len(expected) <= 15):
             problems = problems | {"expected_total": ["Not a valid integer."]}
         if problems:
             errors[index] = problems

@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 
 from ..db import get_session
 from ..i18n.messages import N_
+from ..inputs import ascii_digits
 from ..listings.latency import latency_class
 from ..models.types import utcnow
 from .forms import CST_OFFSET
@@ -23,7 +24,7 @@ def demand_from_form(args) -> tuple[dict, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     amount = args.get("amount", "").strip()
     if amount:
-        if not amount.isdigit():
+        if not ascii_digits(amount):
             errors["amount"] = [N_("Write a whole number, e.g. 8.")]
         else:
             raw["gpus" if raw["resource_type"] == "gpu" else "units"] = int(amount)
@@ -40,7 +41,7 @@ def demand_from_form(args) -> tuple[dict, dict[str, list[str]]]:
             if not fen.is_finite() or fen != fen.to_integral_value() or fen < 1:
                 raise InvalidOperation
             raw["max_price_per_gpu_hour"] = int(fen)
-        except (InvalidOperation, ValueError):
+        except (ArithmeticError, ValueError):  # InvalidOperation, Overflow (1E+100000000)
             errors["max_yuan"] = [N_("Write a price in yuan with at most two decimals, e.g. 20.50.")]
     regions = [r for r in args.getlist("regions") if r]
     if regions:

@@ -13,6 +13,7 @@ from ..errors import DomainError
 from ..federation.directory import node_url
 from ..i18n import _, local_time
 from ..i18n.messages import translate_message
+from ..inputs import ascii_digits
 from ..listings.services import find_listing, listings_of_seller
 from ..models import Listing, Order, OrderEvent
 from ..models.types import utcnow
@@ -124,11 +125,12 @@ def reserve(code: str):
         return render_template("trading/quote.html", listing=listing, quote=None, window=window, errors=errors,
                                values=request.form), 422  # fmt: skip
     expected = request.form.get("expected_total", "")
+    expected_total = int(expected) if ascii_digits(expected) and len(expected) <= 15 else None  # the quoted total
     session, config = get_session(), current_app.config
     provider = payment_providers(config)[0]
     try:
         if listing.origin != config["NODE_CODE"]:  # held at its origin, on the buyer's behalf
-            window |= {"listing_code": listing.code, "expected_total": int(expected) if expected.isdigit() else None}
+            window |= {"listing_code": listing.code, "expected_total": expected_total}
             record, _created = place_elsewhere(session=session, buyer=current_user, origin=listing.origin,
                                                window=window, key=None, now=utcnow())  # fmt: skip
             flash(_("Order %(code)s is held for you at node %(node)s until %(time)s.", code=record.code,
@@ -137,7 +139,7 @@ def reserve(code: str):
         order, _created = place_order(session=session, listing=listing, buyer=current_user, now=utcnow(),
                                       node_code=config["NODE_CODE"], payment_provider=provider,
                                       hold_seconds=hold_seconds_for(config, provider),
-                                      expected_total=int(expected) if expected.isdigit() else None,
+                                      expected_total=expected_total,
                                       **window)  # fmt: skip
     except DomainError as error:
         session.rollback()
@@ -163,7 +165,7 @@ def my_orders():
 
 def _cursor() -> str | None:
     value = request.args.get("cursor", "")
-    return value if value.isdigit() and 0 < len(value) <= 10 else None
+    return value if ascii_digits(value) and 0 < len(value) <= 10 else None
 
 
 @bp.get("/sales")

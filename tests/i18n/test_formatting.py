@@ -18,9 +18,9 @@ MOMENT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)  # 11:00 in China Standard Tim
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
-    [(EN, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "€-3.00", "500,000", "Dec 12, 2026, 11:00 CST",
+    [(EN, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "-€3.00", "500,000", "Dec 12, 2026, 11:00 CST",
            "Dec 12, 2026"]),
-     (ZH, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "€-3.00", "500,000", "2026年12月12日 11:00 (CST)",
+     (ZH, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "-€3.00", "500,000", "2026年12月12日 11:00 (CST)",
            "2026年12月12日"])],
 )  # fmt: skip
 def test_money_numbers_and_china_standard_time(app, headers, expected):

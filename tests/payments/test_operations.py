@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.models import AuditEntry, SellerAccount, StripeEvent
+from marketplace.models.types import utcnow
+from marketplace.payments import ledger
 
 from ..conftest import form_token, sign_in
 from ..factories import bearer, make_listing, make_user
@@ -64,20 +66,36 @@ def test_the_seller_sees_balance_share_and_commission_and_connects_a_stripe_acco
     assert db_session.get(SellerAccount, account.id).payouts_enabled is True
 
 
-def test_operators_record_payouts_and_see_the_ledger_check(client, db_session, seller):
+def test_operators_record_payouts_up_to_what_the_seller_is_owed(client, db_session, stripe, listing, buyer_auth,
+                                                                 seller):  # fmt: skip
+    order = order_row(db_session, paid(client, stripe, db_session, listing, buyer_auth))
+    order.starts_at, order.ends_at = order.starts_at - timedelta(days=3), order.ends_at - timedelta(days=3)
+    db_session.flush()  # the order has started: the seller's share of it is earned, so owed
+    owed = ledger.seller_balance(session=db_session, seller_id=seller.id, now=utcnow()).owed
+    assert owed > 0
     operator = make_user(db_session, role="operator")
     sign_in(client, operator)
+    assert 'href="/operator/payouts"' in client.get("/").get_data(as_text=True)  # in the header, for operators
     token = form_token(client, "/operator/payouts")
-    response = client.post("/operator/payouts", data={"seller_email": seller.email, "amount": "1200.50",
-                                                      "reference": "ICBC 778", "csrf_token": token})  # fmt: skip
-    assert response.status_code == 302
+
+    def pay(amount: str, reference: str):
+        return client.post("/operator/payouts", data={"seller_email": seller.email, "amount": amount,
+                                                      "reference": reference, "csrf_token": token})  # fmt: skip
+
+    too_much = pay(f"{(owed + 1) / 100:.2f}", "ICBC 777")
+    assert too_much.status_code == 422
+    assert "This seller is owed" in too_much.get_data(as_text=True)
+    assert pay("12,00", "x").status_code == 422
+    assert pay(f"{owed / 100:.2f}", "ICBC 778").status_code == 302
     assert 'id="ledger-ok"' in client.get("/operator/payouts").get_data(as_text=True)
-    bad = client.post("/operator/payouts", data={"seller_email": seller.email, "amount": "12,00",
-                                                 "reference": "x", "csrf_token": token})  # fmt: skip
-    assert bad.status_code == 422
+    assert pay("0.01", "ICBC 779").status_code == 422  # nothing is owed any more
     client.post("/logout", data={"csrf_token": token})
     sign_in(client, seller)
-    assert "1,200.50" in client.get("/payments/balance").get_data(as_text=True)
+    assert 'href="/payments/balance"' in client.get("/").get_data(as_text=True)  # in the header, for sellers
+    balance = client.get("/payments/balance").get_data(as_text=True)
+    assert f"{owed / 100:,.2f}" in balance and "-¥" not in balance and "¥-" not in balance
+    payouts = ledger.seller_balance(session=db_session, seller_id=seller.id, now=utcnow()).payouts
+    assert [entry.reference for entry in payouts] == ["payout:ICBC 778"]
 
 
 def test_a_buyer_asks_for_a_fapiao_checked_by_its_credit_code_and_the_seller_marks_it_issued(

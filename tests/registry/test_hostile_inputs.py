@@ -8,6 +8,7 @@ from marketplace.models import Listing, NodeApplication, User
 from ..conftest import form_token, sign_in
 from ..factories import bearer, gpu_payload, make_user
 from .factories import regional_application, reviewer
+from .test_pages import apply, as_form
 
 NUL = "\x00"
 
@@ -186,3 +187,20 @@ def test_a_fractional_search_parameter_answers_422(client):
     response = client.get("/api/v1/listings?min_gpus=1.5")
     assert response.status_code == 422
     assert "min_gpus" in response.get_json()["errors"]["query"]
+
+
+def test_a_jwks_key_whose_kid_is_not_text_answers_422_and_stores_nothing(client, db_session):
+    document = regional_application(jwks={"keys": [{"kty": "EC", "crv": "P-256", "kid": ["x"]}]})
+    headers = bearer(db_session, make_user(db_session, role="buyer"))
+    response = client.post("/registry/v1/applications", json=document, headers=headers)
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert "kid" in str(response.get_json()["errors"]["json"]["jwks"])
+    assert db_session.scalar(select(func.count()).select_from(NodeApplication)) == 0
+
+
+def test_a_jwks_nested_thousands_deep_on_the_form_is_refused_beside_the_field(client, db_session):
+    form = as_form(regional_application()) | {"jwks": "[" * 5000 + "]" * 5000}
+    response = apply(client, form)
+    assert response.status_code == 422
+    assert "Nests arrays or objects deeper than 64 levels" in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count()).select_from(NodeApplication)) == 0

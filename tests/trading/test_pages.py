@@ -131,3 +131,4 @@ def test_the_operator_sees_every_order(client, db_session, listing, buyer):
     sign_in(client, make_user(db_session, role="operator"))
     assert code in page_text(client.get("/operator/orders"))
     assert client.get(f"/orders/{code}").status_code == 200
+
