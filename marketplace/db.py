@@ -133,6 +133,17 @@ def insert_for(session: Session, table):
     return dialect.insert(table)
 
 
+def end_reading() -> None:
+    """Before waiting on another node: end the request's transaction if it has only read, so nothing is held.
+
+    On SQLite a POST's transaction holds the database's write lock from its first statement; the node
+    called may call this one back (national introspecting its own token) and would wait for that lock.
+    """
+    session = g.get("db_session")
+    if session is not None and session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+
+
 def about_to_write() -> None:
     """A GET that reads, then writes (an account made at national sign-in, an order read again at its origin).
 

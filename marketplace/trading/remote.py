@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ..audit import actor_of, record_audit
+from ..db import end_reading
 from ..errors import DomainError, NotFound
 from ..federation.client import TokenUnavailable, call_node
 from ..federation.directory import directory_entry
@@ -89,6 +90,7 @@ def _relay_refusal(origin: str, response: httpx.Response) -> DomainError:
 def call_origin(origin: str, method: str, path: str, body: dict | None = None) -> tuple[dict, int]:
     """Call the origin's `/federation/v1/orders…` with a token for it: (its order document, the status)."""
     url = _origin_url(origin) + "/federation/v1/orders" + path
+    end_reading()  # national read its registry for the URL: nothing held while the origin answers
     try:
         response = call_node(method, url, audience=origin, scope=SCOPE, json=body)
     except (FetchRefused, TokenUnavailable) as error:
@@ -131,6 +133,7 @@ def quote_at_origin(*, origin: str, listing_code: str, window: dict) -> Quote:
     """The origin's quote for units of its listing in a window (its public quote: no token, nothing held)."""
     body = {"units": window["units"], "start": window["start"].isoformat(), "end": window["end"].isoformat()}
     url = f"{_origin_url(origin)}/api/v1/listings/{listing_code}/quote"
+    end_reading()
     try:
         response = fetch("POST", url, json=body)
     except FetchRefused as error:

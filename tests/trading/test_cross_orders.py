@@ -173,3 +173,16 @@ def test_the_request_id_goes_along_to_the_origin(federation):
             held = session.scalars(select(AuditEntry.request_id).where(AuditEntry.action == "order.held")
                                    .order_by(AuditEntry.id)).all()  # fmt: skip
         assert held == expected, node
+
+
+def test_a_buyer_at_national_orders_a_regional_listing_held_at_its_origin(federation):
+    # National looks the origin up in its own registry: that read must not hold national's database while R44,
+    # to check national's token, asks national to introspect it (on SQLite a POST's transaction is a write one).
+    [code] = publish(federation, "R44", quantity=4)
+    token = national_buyer(federation, node="N0", subject=None, email="zhao@example.cn")
+    answer = federation["N0"].test_client().post("/api/v1/orders", json=order_body(code, units=2), headers=auth(token))
+    assert answer.status_code == 201, answer.get_json()
+    [held] = orders_at(federation, "R44")
+    assert (held.code, held.units, held.status, held.buyer_node) == (answer.get_json()["code"], 2, "held", "N0")
+    [record] = records_at(federation, "N0")
+    assert record.code == held.code
