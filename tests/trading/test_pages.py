@@ -132,3 +132,15 @@ def test_the_operator_sees_every_order(client, db_session, listing, buyer):
     assert code in page_text(client.get("/operator/orders"))
     assert client.get(f"/orders/{code}").status_code == 200
 
+
+
+def test_the_order_pages_actions_stand_under_their_own_headings_and_cancelling_asks_first(client, db_session,
+                                                                                         listing, buyer):  # fmt: skip
+    sign_in(client, buyer)
+    order_page = client.get(reserve(client, listing).headers["Location"]).get_data(as_text=True)
+    cancel = re.search(r'<section id="cancel"><h2>[^<]+</h2>(.*?)</section>', order_page, re.S).group(1)
+    assert re.search(r'<input type="checkbox" name="sure" value="yes" required>', cancel)
+    assert cancel.index('name="sure"') < cancel.index('type="submit"')
+    # The fapiao section holds its own form only: the cancel form is not under its heading.
+    fapiao = re.search(r'<section id="fapiao">(.*?)</section>', order_page, re.S).group(1)
+    assert "action='cancel'" not in fapiao and "/cancel" not in fapiao
