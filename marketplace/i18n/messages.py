@@ -12,9 +12,10 @@ import re
 from datetime import datetime
 from functools import lru_cache
 
+from flask import has_request_context, request
 from flask_babel import gettext
 
-from . import current_locale, local_time
+from . import MACHINE_PREFIXES, current_locale, local_time
 from .words import term
 
 
@@ -316,7 +317,8 @@ def translate_message(text) -> str:
     """`text` in the request's language when the catalogue knows it, else unchanged."""
     text = str(text)
     if current_locale() == "en":
-        return text
+        # Services write moments in RFC 3339 (UTC); an English page shows them in China Standard Time too.
+        return _RFC3339.sub(_local_moment, text) if _for_people() else text
     exact = gettext(text)
     if exact != text:
         return exact
@@ -333,6 +335,19 @@ def translate_message(text) -> str:
         translated = [translate_message(sentence) for sentence in sentences]
         return "".join(f"{one} " if one[-1:].isascii() else one for one in translated).strip()
     return text
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _local_moment(found: re.Match) -> str:
+    moment = _moment(found[0])
+    return local_time(moment) if moment is not None else found[0]
+
+
+def _for_people() -> bool:
+    """Whether this request renders a page: English pages, too, show a message's moments in China Standard Time."""
+    return has_request_context() and not request.path.startswith(MACHINE_PREFIXES)
 
 
 def _value(text: str) -> str:

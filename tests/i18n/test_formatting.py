@@ -77,11 +77,22 @@ def test_schema_and_service_messages_in_chinese(app, english, chinese):
 
 
 def assert_translated(app, translate, english: str, chinese: str) -> None:
-    """`translate` gives `chinese` to a Chinese reader and leaves `english` as it is for an English one."""
+    """`translate` gives `chinese` to a Chinese reader and leaves `english` as it is for an English API client."""
     with app.test_request_context("/", headers=ZH):
         assert translate(english) == chinese
-    with app.test_request_context("/", headers=EN):
+    with app.test_request_context("/api/v1/listings", headers=EN):
         assert translate(english) == english
+
+
+def test_an_english_page_shows_a_messages_moments_in_china_standard_time(app):
+    message = "The listing is available until 2030-03-01T02:00:00+00:00."
+    with app.test_request_context("/listings/R44-0000000J-G/quote", headers=EN):
+        assert translate_message(message) == "The listing is available until Mar 1, 2030, 10:00 CST."
+        assert translate_message("Wrong check character 'Q': the code is mistyped.") == (
+            "Wrong check character 'Q': the code is mistyped."
+        )  # nothing else of the message changes
+    with app.test_request_context("/api/v1/orders", headers=EN):
+        assert translate_message(message) == message  # API clients read RFC 3339
 
 
 @pytest.mark.parametrize(
