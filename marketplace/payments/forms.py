@@ -5,6 +5,8 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from stdnum.cn import uscc
 
+from ..i18n.messages import N_
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -51,7 +53,7 @@ class FapiaoRequestForm(Schema):
     @validates("uscc")
     def _check_uscc(self, value: str, **_kw) -> None:
         if not uscc.is_valid(value):
-            raise ValidationError("Not a valid unified social credit code (18 characters, check character last).")
+            raise ValidationError(N_("Not a valid unified social credit code (18 characters, check character last)."))
 
 
 class FapiaoIssuedForm(Schema):

@@ -12,9 +12,11 @@ from ..config import payment_providers
 from ..db import about_to_write, get_session
 from ..errors import DomainError, Forbidden
 from ..i18n import money
+from ..i18n.messages import translate_message
 from ..models import Order, SellerAccount, User
 from ..models.types import utcnow
 from ..trading.services import can_sell, find_order, free_cancel_until
+from ..trading.views import order_view
 from . import ledger
 from .flows import give_back, node_payments, open_checkout, sync_order
 from .forms import FapiaoIssuedForm, FapiaoRequestForm, PayoutForm, RefundForm
@@ -55,6 +57,14 @@ def _order(code: str) -> Order:
 
 def _back(order: Order):
     return redirect(url_for("trading.order_page", code=order.code))
+
+
+def _refused(order: Order, message: str, errors: dict[str, list[str]], status: int = 422):
+    """The order page again: the refusal on top, each field's reason beside it, what was typed kept."""
+    session = get_session()
+    session.rollback()
+    flash(translate_message(message), "error")
+    return order_view(session.get(Order, order.id), errors, status, values=request.form)
 
 
 @bp.post("/payments/orders/<code>/pay")
@@ -104,10 +114,17 @@ def refund(code: str):
     try:
         data = RefundForm().load({"amount": request.form.get("amount", ""), "reason": request.form.get("reason", "")})
     except ValidationError as error:
-        flash("; ".join(f"{k}: {' '.join(v)}" for k, v in error.messages.items()), "error")
-        return _back(order)
+        return _refused(order, _("Check the refund."), {f"refund_{k}": v for k, v in error.messages.items()})
     net = ledger.net_paid(ledger.sums_of(session, order.id))
-    check_refund(actor=current_user, order=order, amount=data["amount"], net=net, reason=data["reason"])
+    if 0 < net < data["amount"]:  # the service says it in fen, for the API; the page in yuan
+        return _refused(order, _("Check the refund."), {"refund_amount": [
+            _("At most %(net)s: what was paid and not yet refunded.", net=money(net, order.currency))]})
+    try:
+        check_refund(actor=current_user, order=order, amount=data["amount"], net=net, reason=data["reason"])
+    except Forbidden:
+        raise
+    except DomainError as error:
+        return _refused(order, error.message, {f"refund_{k}": v for k, v in error.field_errors().items()})
     payment = payment_of(session, order)
     if payment is not None and payment.provider == "stripe" and payment.charge_id:
         key = f"refund-{order.code}-{ledger.sums_of(session, order.id)['refund']}-{data['amount']}"
@@ -134,7 +151,7 @@ def request_fapiao(code: str):
         data = FapiaoRequestForm().load({"company": request.form.get("company", ""),
                                          "uscc": request.form.get("uscc", "").strip().upper()})  # fmt: skip
     except ValidationError as error:
-        raise DomainError(" ".join(next(iter(error.messages.values()))), field=next(iter(error.messages))) from None
+        return _refused(order, _("Check the fapiao request."), error.messages)
     payment = ensure_payment(session, order, now=utcnow())
     payment.fapiao_company, payment.fapiao_uscc, payment.fapiao_number = data["company"], data["uscc"], None
     session.commit()
@@ -155,7 +172,7 @@ def fapiao_issued(code: str):
     try:
         data = FapiaoIssuedForm().load({"number": request.form.get("number", "")})
     except ValidationError as error:
-        raise DomainError(" ".join(error.messages["number"]), field="number") from None
+        return _refused(order, _("Check the fapiao number."), {"fapiao_number": error.messages["number"]})
     payment.fapiao_number = data["number"]
     session.commit()
     flash(_("Fapiao number recorded."), "success")
@@ -218,22 +235,33 @@ def payouts():
     session = get_session()
     if request.method == "POST":
         try:
-            data = PayoutForm().load({key: request.form.get(key, "") for key in
-                                      ("seller_email", "amount", "reference", "note")})  # fmt: skip
-        except ValidationError as error:
-            raise DomainError(_("Check the payout."), messages=error.messages) from None
-        seller = session.scalars(select(User).where(User.email == data["seller_email"].lower())).first()
-        if seller is None or seller.role != "seller":
-            raise DomainError(_("No seller with this email."), field="seller_email")
-        owed = ledger.seller_balance(session=session, seller_id=seller.id, now=utcnow()).owed
-        if data["amount"] > owed:
-            owed_text = money(max(owed, 0), "cny")
-            message = _("This seller is owed %(owed)s: a payout cannot be more.", owed=owed_text)
-            raise DomainError(message, field="amount")
-        ledger.enter_payout(session=session, seller_id=seller.id, amount=data["amount"], currency="cny",
-                            reference=f"payout:{data['reference']}", note=data["note"], actor=current_user.email,
-                            now=utcnow())  # fmt: skip
+            _record_payout(session)
+        except DomainError as error:
+            session.rollback()
+            flash(translate_message(error.message), "error")
+            return render_template("payments/payouts.html", problems=ledger.unbalanced(session),
+                                   errors=error.field_errors(), values=request.form), error.status  # fmt: skip
         session.commit()
         flash(_("Payout recorded."), "success")
         return redirect(url_for("payments.payouts"))
-    return render_template("payments/payouts.html", problems=ledger.unbalanced(session))
+    return render_template("payments/payouts.html", problems=ledger.unbalanced(session), errors={}, values={})
+
+
+def _record_payout(session) -> None:
+    """Enter the payout the form describes, or refuse it (DomainError naming the fields)."""
+    try:
+        data = PayoutForm().load({key: request.form.get(key, "") for key in
+                                  ("seller_email", "amount", "reference", "note")})  # fmt: skip
+    except ValidationError as error:
+        raise DomainError(_("Check the payout."), messages=error.messages) from None
+    seller = session.scalars(select(User).where(User.email == data["seller_email"].lower())).first()
+    if seller is None or seller.role != "seller":
+        raise DomainError(_("No seller with this email."), field="seller_email")
+    owed = ledger.seller_balance(session=session, seller_id=seller.id, now=utcnow()).owed
+    if data["amount"] > owed:
+        owed_text = money(max(owed, 0), "cny")
+        message = _("This seller is owed %(owed)s: a payout cannot be more.", owed=owed_text)
+        raise DomainError(message, field="amount")
+    ledger.enter_payout(session=session, seller_id=seller.id, amount=data["amount"], currency="cny",
+                        reference=f"payout:{data['reference']}", note=data["note"], actor=current_user.email,
+                        now=utcnow())  # fmt: skip

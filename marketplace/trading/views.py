@@ -199,7 +199,8 @@ def notifications():
     return render_template("trading/notifications.html", notes=notes)
 
 
-def _order_view(order: Order, errors: dict | None = None, status: int = 200):
+def order_view(order: Order, errors: dict | None = None, status: int = 200, values=None):
+    """The order page; after a refused form, with its errors beside the fields and what was typed (`values`)."""
     session = get_session()
     listing = session.get(Listing, order.listing_id)
     events = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
@@ -210,7 +211,7 @@ def _order_view(order: Order, errors: dict | None = None, status: int = 200):
     return render_template(
         "trading/order.html", order=order, listing=listing, events=events, remaining=remaining,
         is_buyer=current_user.id == order.buyer_id, is_seller=can_sell(current_user, order),
-        is_operator=is_operator(current_user), errors=errors or {},
+        is_operator=is_operator(current_user), errors=errors or {}, values=values or {},
     ), status  # fmt: skip
 
 
@@ -225,7 +226,7 @@ def order_page(code: str):
         refresh_remote_order(session=session, record=record, now=utcnow())
         session.commit()
         return _remote_order_view(record)
-    return _order_view(find_order(session=get_session(), code=code, viewer=current_user))
+    return order_view(find_order(session=get_session(), code=code, viewer=current_user))
 
 
 _ACTIONS = {"cancel", "confirm", "access", "report"}
@@ -263,7 +264,7 @@ def order_action(code: str, action: str):
         session.rollback()
         order = find_order(session=session, code=code, viewer=current_user)
         flash(translate_message(error.message), "error")
-        return _order_view(order, error.field_errors(), error.status)
+        return order_view(order, error.field_errors(), error.status)
     commit_saved(session, order)
     flash({"cancel": _("Order cancelled."), "confirm": _("Payment recorded: the order is confirmed."),
            "access": _("Access details saved; the buyer sees them now."),

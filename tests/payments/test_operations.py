@@ -84,7 +84,8 @@ def test_operators_record_payouts_up_to_what_the_seller_is_owed(client, db_sessi
 
     too_much = pay(f"{(owed + 1) / 100:.2f}", "ICBC 777")
     assert too_much.status_code == 422
-    assert "This seller is owed" in too_much.get_data(as_text=True)
+    page = too_much.get_data(as_text=True)  # the form again: the reason beside the amount, the input kept
+    assert 'id="amount-error">This seller is owed' in page and 'value="ICBC 777"' in page
     assert pay("12,00", "x").status_code == 422
     assert pay(f"{owed / 100:.2f}", "ICBC 778").status_code == 302
     assert 'id="ledger-ok"' in client.get("/operator/payouts").get_data(as_text=True)
@@ -106,6 +107,8 @@ def test_a_buyer_asks_for_a_fapiao_checked_by_its_credit_code_and_the_seller_mar
     wrong = client.post(f"/payments/orders/{code}/fapiao",
                         data={"company": "贵安算力有限公司", "uscc": "91110000600037341A", "csrf_token": token})
     assert wrong.status_code == 422 and payment_row(db_session, code).fapiao_uscc is None
+    page = wrong.get_data(as_text=True)  # the order page again, the reason beside the code, the company kept
+    assert 'id="uscc-error"' in page and 'value="贵安算力有限公司"' in page
     right = client.post(f"/payments/orders/{code}/fapiao",
                         data={"company": "贵安算力有限公司", "uscc": "91110000600037341L", "csrf_token": token})
     assert right.status_code == 302

@@ -1,5 +1,6 @@
 """Money back: late payments refunded at once, refunds on cancel, partial refunds, transfers and their reversal."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -110,7 +111,13 @@ def test_after_the_free_cancellation_only_the_seller_refunds_in_part_with_a_reas
     sign_in(client, seller)
     token = form_token(client, f"/orders/{code}")
     no_reason = client.post(f"/payments/orders/{code}/refund", data={"amount": "10", "reason": "", "csrf_token": token})
-    assert no_reason.status_code == 302 and sums(db_session, code)["refund"] == 0
+    assert no_reason.status_code == 422 and sums(db_session, code)["refund"] == 0
+    page = no_reason.get_data(as_text=True)  # the order page again: the reason beside the field, the amount kept
+    assert 'id="refund_reason-error"' in page and 'name="amount" inputmode="decimal" required value="10"' in page
+    too_much = client.post(f"/payments/orders/{code}/refund",
+                           data={"amount": "100000", "reason": "all of it", "csrf_token": token})
+    assert too_much.status_code == 422 and sums(db_session, code)["refund"] == 0
+    assert re.search(r'id="refund_amount-error">At most ¥[\d,]+\.\d\d: what was paid', too_much.get_data(as_text=True))
     response = client.post(f"/payments/orders/{code}/refund",
                            data={"amount": "10.50", "reason": "started an hour late", "csrf_token": token})
     assert response.status_code == 302
