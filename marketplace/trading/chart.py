@@ -9,7 +9,7 @@ from . import capacity
 
 BLOCK_HOURS = 6
 DAYS = 28
-WIDTH, HEIGHT, BAR = 672, 120, 6  # 112 blocks of 6 px
+LEFT, WIDTH, HEIGHT, BAR = 34, 672, 120, 6  # a y-axis 34 px wide, then 112 blocks of 6 px
 
 
 @dataclass
@@ -26,9 +26,11 @@ class Chart:
     bars: list[Bar]
     days: list[tuple[str, int, int]]  # (date in CST, lowest free, highest free)
     quantity: int
-    width: int = WIDTH
+    width: int = LEFT + WIDTH
     height: int = HEIGHT
-    ticks: list[tuple[int, str]] | None = None
+    left: int = LEFT
+    ticks: list[tuple[int, str]] | None = None  # (x, "MM-DD") under each Monday
+    levels: list[tuple[int, int]] | None = None  # (y, units) of the y-axis: all units, half of them, none
 
 
 def free_chart(listing: Listing, published: list[dict] | None, now: datetime) -> Chart:
@@ -46,10 +48,13 @@ def free_chart(listing: Listing, published: list[dict] | None, now: datetime) ->
             frees.append(capacity.free_at(published, listing.quantity, moment) if inside else 0)
         free = min(frees)
         height = round(HEIGHT * free / quantity)
-        bars.append(Bar(block * BAR, HEIGHT - height, height, free, f"{start:%m-%d %H:%M} CST: {free} free"))
+        bars.append(Bar(LEFT + block * BAR, HEIGHT - height, height, free, f"{start:%m-%d %H:%M} CST: {free} free"))
         day = f"{start:%Y-%m-%d}"
         low, high = days.get(day, (free, free))
         days[day] = (min(low, free), max(high, max(frees)))
         if start.hour == 0 and start.weekday() == 0:
-            ticks.append((block * BAR, f"{start:%m-%d}"))
-    return Chart(bars, [(day, low, high) for day, (low, high) in days.items()], listing.quantity, ticks=ticks)
+            ticks.append((LEFT + block * BAR, f"{start:%m-%d}"))
+    shown = (listing.quantity, quantity // 2, 0)
+    levels = sorted({(HEIGHT - round(HEIGHT * units / quantity), units) for units in shown})
+    return Chart(bars, [(day, low, high) for day, (low, high) in days.items()], listing.quantity, ticks=ticks,
+                 levels=levels)  # fmt: skip

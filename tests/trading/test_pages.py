@@ -37,6 +37,10 @@ def test_the_listing_page_charts_free_units_with_a_table_and_offers_the_order_fo
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<svg" in html and 'role="img"' in html
     assert "Free units by day" in page_text(page) and html.count('<th scope="row">') >= 28
+    svg = re.search(r'<svg class="free-chart".*?</svg>', html, re.S).group(0)
+    axis = re.findall(r'text-anchor="end">(\d+)</text>', svg)
+    assert axis == ["3", "1", "0"]  # the y-axis: all 3 units, half of them, none
+    assert "all 3 units free" in page_text(page) and "none free" in page_text(page)  # the colours' key
     assert f'action="/listings/{listing.code}/quote"' in html
 
 
