@@ -2,13 +2,14 @@
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace.identity.codes import format_code
 from marketplace.models import NodeApplication, NodeStatusChange, Review
+from marketplace.models.types import CST
 from marketplace.registry.services import (
     application_by_token,
     find_node,
@@ -499,7 +500,7 @@ def test_overview_shows_counts_and_a_chart_for_operators(db_session, new_client)
     assert re.sub(r"<[^>]+>", "", re.search(r'id="waiting-initial">(.*?)</dd>', body, re.S).group(1)).split()[0] == "1"
     assert re.sub(r"<[^>]+>", "", re.search(r'id="waiting-final">(.*?)</dd>', body, re.S).group(1)).split()[0] == "2"
     svg = re.search(r"<svg .*?</svg>", body, re.S).group(0)
-    today = datetime.now(UTC).date().isoformat()
+    today = datetime.now(CST).date().isoformat()  # decisions are counted by the day in China Standard Time
     assert f"<title>{today}: 2 approvals</title>" in svg and f"<title>{today}: 1 rejection</title>" in svg
     # Drawn by the server: no script, nothing loaded from elsewhere (a CSRF token may spell "cdn" by chance).
     assert "<script" not in body and not re.search(r'(?:src|href)="(?:https?:)?//', body)
