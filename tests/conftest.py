@@ -102,6 +102,7 @@ def db_session(app):
     database = app.extensions["db"]
     connection = database.engine.connect()
     transaction = connection.begin()
+    configured = dict(database.sessionmaker.kw)  # restored as it was, for tests that use the pool itself
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
     session = database.sessionmaker()
     try:
@@ -110,7 +111,8 @@ def db_session(app):
         session.close()
         transaction.rollback()
         connection.close()
-        database.sessionmaker.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
+        database.sessionmaker.kw.clear()
+        database.sessionmaker.kw.update(configured)
 
 
 @pytest.fixture
