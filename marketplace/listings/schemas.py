@@ -291,12 +291,14 @@ class SearchArgsSchema(Schema):
         if (data["page"] - 1) * data["per_page"] >= MAX_OFFSET:
             raise ValidationError(f"Pages reach the first {MAX_OFFSET} results; continue deeper with cursor.", "page")
 
-    @validates_schema(skip_on_field_errors=True)
-    def _check_window(self, data: dict, **_kw) -> None:
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _check_window(self, data: dict, original: dict, **_kw) -> None:
+        # Also beside other fields' errors, so a form shows every mistake at once: what was sent decides
+        # whether a parameter is missing, what was parsed whether the window is the right way round.
         for given, needed in (("start", "end"), ("end", "start"), ("units", "start")):
-            if given in data and needed not in data:
+            if given in original and needed not in original:
                 raise ValidationError(f"Give {needed} with {given}.", needed)
-        if "start" in data and data["end"] <= data["start"]:
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
             raise ValidationError("Must be after start.", "end")
 
     @validates_schema(skip_on_field_errors=True)

@@ -58,9 +58,9 @@ def home():
     return render_template("home.html", counts=counts, newest=newest.items)
 
 
-def _search_args() -> tuple[dict, dict]:
-    """Search parameters from the query string; empty fields are ignored."""
-    raw = {k: v.strip() for k, v in request.args.items() if v.strip()}
+def _search_args(query=None) -> tuple[dict, dict]:
+    """Search parameters from the query string (or `query`); empty fields are ignored."""
+    raw = {k: v.strip() for k, v in (request.args if query is None else query).items() if v.strip()}
     if "available_at" in raw and len(raw["available_at"]) == 10:  # a bare YYYY-MM-DD is a day in CST
         raw["available_at"] += "T00:00:00+08:00"
     for name in ("start", "end"):
@@ -85,6 +85,8 @@ def search():
         if not errors:
             return redirect(url_for("listings.search", **args), 303)
         values = search_form_values(args) | request.args.to_dict()
+        _valid, others = _search_args(args)  # every other mistake beside these, not one round at a time
+        errors = search_form_errors(others) | errors
         page = render_template("listings/search.html", results=_NO_RESULTS, errors=errors, args=values)
         return page, 422
     args, errors = _search_args()

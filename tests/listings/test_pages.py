@@ -348,3 +348,11 @@ def test_a_card_names_a_municipality_once_not_as_its_own_city(client, db_session
     text = page_text(client.get("/listings", headers={"Accept-Language": "en"}))
     assert "Beijing, Beijing" not in text and "Beijing ·" in text
     assert "Guizhou, Gui'an" in text
+
+
+def test_the_search_form_shows_every_mistake_at_once(client):
+    response = client.get("/listings", query_string={"max_yuan": "abc", "available_on": "someday", "units": "0",
+                                                     "start": "2026-12-20T10:00", "end": "2026-12-20T08:00"})  # fmt: skip
+    assert response.status_code == 422
+    for name in ("max_yuan", "available_on", "units", "end"):
+        assert field_error(response, name), name
