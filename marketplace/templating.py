@@ -14,7 +14,7 @@ from flask import Flask, current_app, request
 from .i18n import current_locale, local_date, local_time, money, number
 from .i18n.messages import translate_message
 from .i18n.words import term
-from .identity.cities import city_choices, city_label
+from .identity.cities import city_choices, city_label, city_name
 from .identity.industries import section_name, section_names
 from .identity.regions import province_name, province_names
 from .models.types import CST
@@ -33,6 +33,23 @@ def url_with(**changes) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def place(listing, province: bool = True) -> str:
+    """Where a listing's capacity is, in the page's language: `广东省 深圳市`, `Guangdong, Shenzhen`.
+
+    The city comes from its code (GB/T 2260) when the seller gave one, else from the seller's own words;
+    a municipality is named once. `province=False`: the city alone.
+    """
+    get = listing.get if isinstance(listing, dict) else lambda name: getattr(listing, name, None)
+    locale = current_locale()
+    city = city_name(get("city_code"), locale) or get("city") or ""
+    if not province:
+        return city
+    region = province_name(get("region"), locale) if get("region") else ""
+    if not city or city == region or (region and city in region):
+        return region or city
+    return f"{region} {city}" if locale == "zh_CN" else f"{region}, {city}" if region else city
+
+
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.jinja_env.filters.update(
@@ -45,6 +62,7 @@ def init_app(app: Flask) -> None:
         term=term,
         tr=translate_message,
         city=lambda code: city_label(code, current_locale()),
+        place=place,
     )
     app.jinja_env.globals.update(url_with=url_with, city_choices=lambda: city_choices(current_locale()))
 

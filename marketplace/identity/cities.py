@@ -87,6 +87,14 @@ def city_label(code: str | None, locale: str = "zh_CN") -> str:
     return f"{city.latin_name} {city.name} ({city.code})"
 
 
+def city_name(code: str | None, locale: str = "zh_CN") -> str | None:
+    """A city code's name alone, in the page's language (`深圳市`, `Shenzhen`); None for an unknown code."""
+    city = find_city(code)
+    if city is None:
+        return None
+    return city.name if locale == "zh_CN" else city.latin_name
+
+
 @lru_cache(maxsize=2)
 def city_choices(locale: str = "zh_CN") -> tuple[tuple[str, str], ...]:
     """(code, label) of every city in `locale`, for the select lists of forms."""

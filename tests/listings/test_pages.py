@@ -357,3 +357,13 @@ def test_the_search_form_shows_every_mistake_at_once(client):
     assert response.status_code == 422
     for name in ("max_yuan", "available_on", "units", "end"):
         assert field_error(response, name), name
+
+
+def test_a_listings_city_is_named_in_the_pages_language_by_its_code(client, db_session, seller):
+    listing = make_listing(db_session, seller, title="Shenzhen offer", region="44", city="Shenzhen", city_code="440300")
+    db_session.commit()
+    chinese = page_text(client.get("/listings", headers={"Accept-Language": "zh-CN"}))
+    assert "广东省 深圳市" in chinese and "Shenzhen" not in chinese.replace("Shenzhen offer", "")
+    assert "Guangdong, Shenzhen" in page_text(client.get("/listings", headers={"Accept-Language": "en"}))
+    detail = page_text(client.get(f"/listings/{listing.code}", headers={"Accept-Language": "zh-CN"}))
+    assert "城市 深圳市" in detail
