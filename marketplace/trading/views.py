@@ -160,7 +160,16 @@ def my_orders():
     page = list_orders(session=get_session(), user=current_user, status=request.args.get("status") or None,
                        cursor=_cursor(), per_page=50)  # fmt: skip
     elsewhere = remote_orders_of(session=get_session(), buyer=current_user, limit=100)
-    return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer", elsewhere=elsewhere)
+    return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer", elsewhere=elsewhere,
+                           titles=_titles(page))  # fmt: skip
+
+
+def _titles(page) -> dict[int, str]:
+    """The titles of the listings a page of orders names, in one query: a code alone says little to a person."""
+    ids = {order.listing_id for order in page.items}
+    if not ids:
+        return {}
+    return dict(get_session().execute(select(Listing.id, Listing.title).where(Listing.id.in_(ids))).all())
 
 
 def _cursor() -> str | None:
@@ -178,7 +187,7 @@ def sales():
                        listing_code=listing_code, cursor=_cursor(), per_page=50)  # fmt: skip
     listings = listings_of_seller(session=get_session(), seller=current_user)
     return render_template("trading/orders.html", page=page, title=_("Sales"), mode="seller", listings=listings,
-                           status=status, listing_code=listing_code)  # fmt: skip
+                           status=status, listing_code=listing_code, titles=_titles(page))  # fmt: skip
 
 
 @bp.get("/operator/orders")
@@ -188,7 +197,8 @@ def all_orders():
     status = request.args.get("status") if request.args.get("status") in ORDER_STATUS_FILTER else None
     page = list_orders(session=get_session(), user=current_user, as_role="operator", status=status,
                        cursor=_cursor(), per_page=50)  # fmt: skip
-    return render_template("trading/orders.html", page=page, title=_("All orders"), mode="operator", status=status)
+    return render_template("trading/orders.html", page=page, title=_("All orders"), mode="operator", status=status,
+                           titles=_titles(page))  # fmt: skip
 
 
 @bp.get("/notifications")

@@ -148,3 +148,13 @@ def test_the_order_pages_actions_stand_under_their_own_headings_and_cancelling_a
     # The fapiao section holds its own form only: the cancel form is not under its heading.
     fapiao = re.search(r'<section id="fapiao">(.*?)</section>', order_page, re.S).group(1)
     assert "action='cancel'" not in fapiao and "/cancel" not in fapiao
+
+
+def test_my_orders_and_sales_name_each_listing_by_its_title(client, db_session, listing, buyer, seller):
+    sign_in(client, buyer)
+    reserve(client, listing)
+    assert listing.title in page_text(client.get("/orders"))
+    client.post("/logout", data={"csrf_token": form_token(client, "/orders")})
+    sign_in(client, seller)
+    sales = client.get("/sales")
+    assert listing.title in page_text(sales) and f'<a href="/listings/{listing.code}">' in sales.get_data(as_text=True)
