@@ -22,6 +22,7 @@ def window_from_form(form) -> tuple[dict, dict[str, list[str]]]:
         if len(value) == 16:  # a datetime-local input: YYYY-MM-DDTHH:MM, China Standard Time
             value += ":00" + CST_OFFSET
         raw[name] = value
+    raw = {name: value for name, value in raw.items() if value}  # an empty field is missing, not malformed
     try:
         return PageWindowSchema().load(raw), {}
     except ValidationError as error:

@@ -158,3 +158,10 @@ def test_my_orders_and_sales_name_each_listing_by_its_title(client, db_session, 
     sign_in(client, seller)
     sales = client.get("/sales")
     assert listing.title in page_text(sales) and f'<a href="/listings/{listing.code}">' in sales.get_data(as_text=True)
+
+
+def test_a_quote_with_empty_fields_says_they_are_missing(client, listing):
+    response = client.get(f"/listings/{listing.code}/quote?units=&start=&end=")
+    assert response.status_code == 422
+    for name in ("units", "start", "end"):
+        assert field_error(response, name) == "Missing data for required field.", name
