@@ -168,3 +168,12 @@ def seller_balance(*, session: Session, seller_id: int, now: datetime) -> Balanc
     ))  # fmt: skip
     balance.paid_out += sum(entry.amount for entry in balance.payouts)
     return balance
+
+
+def sellers_balances(session: Session, now: datetime) -> list[tuple[int, Balance]]:
+    """(seller id, balance) of every seller with money in the ledger, the most owed first: what operators pay out."""
+    with_orders = select(Order.seller_id).join(LedgerEntry, LedgerEntry.order_id == Order.id)
+    with_payouts = select(LedgerEntry.seller_id).where(LedgerEntry.seller_id.is_not(None))
+    seller_ids = set(session.scalars(with_orders.union(with_payouts)))
+    balances = [(seller_id, seller_balance(session=session, seller_id=seller_id, now=now)) for seller_id in seller_ids]
+    return sorted(balances, key=lambda pair: (-pair[1].owed, pair[0]))

@@ -239,12 +239,19 @@ def payouts():
         except DomainError as error:
             session.rollback()
             flash(translate_message(error.message), "error")
-            return render_template("payments/payouts.html", problems=ledger.unbalanced(session),
-                                   errors=error.field_errors(), values=request.form), error.status  # fmt: skip
+            return _payouts_page(session, errors=error.field_errors(), values=request.form), error.status
         session.commit()
         flash(_("Payout recorded."), "success")
         return redirect(url_for("payments.payouts"))
-    return render_template("payments/payouts.html", problems=ledger.unbalanced(session), errors={}, values={})
+    return _payouts_page(session, errors={}, values={})
+
+
+def _payouts_page(session, *, errors: dict, values) -> str:
+    """The payout form, what each seller is owed and was paid, and the ledger's check."""
+    balances = ledger.sellers_balances(session, utcnow())
+    sellers = {user.id: user for user in session.scalars(select(User).where(User.id.in_([i for i, _b in balances])))}
+    return render_template("payments/payouts.html", problems=ledger.unbalanced(session), errors=errors,
+                           values=values, balances=[(sellers[i], b) for i, b in balances if i in sellers])  # fmt: skip
 
 
 def _record_payout(session) -> None:

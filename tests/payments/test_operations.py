@@ -1,6 +1,7 @@
 """Reconciliation after lost webhooks, the seller's balance and Stripe account, payouts, fapiao requests."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -76,6 +77,10 @@ def test_operators_record_payouts_up_to_what_the_seller_is_owed(client, db_sessi
     operator = make_user(db_session, role="operator")
     sign_in(client, operator)
     assert 'href="/operator/payouts"' in client.get("/").get_data(as_text=True)  # in the header, for operators
+    owed_text = f"¥{owed / 100:,.2f}"
+    balances = re.search(r'<table id="balances">(.*?)</table>', client.get("/operator/payouts").get_data(as_text=True),
+                         re.S).group(1)  # fmt: skip
+    assert seller.email in balances and f"<strong>{owed_text}</strong>" in balances  # what the seller is owed
     token = form_token(client, "/operator/payouts")
 
     def pay(amount: str, reference: str):
@@ -88,7 +93,8 @@ def test_operators_record_payouts_up_to_what_the_seller_is_owed(client, db_sessi
     assert 'id="amount-error">This seller is owed' in page and 'value="ICBC 777"' in page
     assert pay("12,00", "x").status_code == 422
     assert pay(f"{owed / 100:.2f}", "ICBC 778").status_code == 302
-    assert 'id="ledger-ok"' in client.get("/operator/payouts").get_data(as_text=True)
+    after = client.get("/operator/payouts").get_data(as_text=True)
+    assert 'id="ledger-ok"' in after and "<strong>¥0.00</strong>" in after and f"· {owed_text}</td>" in after
     assert pay("0.01", "ICBC 779").status_code == 422  # nothing is owed any more
     client.post("/logout", data={"csrf_token": token})
     sign_in(client, seller)
