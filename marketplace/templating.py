@@ -13,7 +13,7 @@ from flask import Flask, current_app, request
 
 from .i18n import current_locale, local_date, local_time, money, number
 from .i18n.messages import translate_message
-from .i18n.words import term
+from .i18n.words import action_label, term
 from .identity.cities import city_choices, city_label, city_name
 from .identity.industries import section_name, section_names
 from .identity.regions import province_name, province_names
@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         tr=translate_message,
         city=lambda code: city_label(code, current_locale()),
         place=place,
+        action=action_label,
     )
     app.jinja_env.globals.update(url_with=url_with, city_choices=lambda: city_choices(current_locale()))
 

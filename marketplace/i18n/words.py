@@ -65,3 +65,40 @@ def term(value: str | None) -> str:
         return ""
     label = TERMS.get(value)
     return str(label) if label is not None else value
+
+
+# The audit log's actions as people read them; the code itself stays beside the label (operators filter by it).
+ACTIONS = {
+    "sign_in": _l("signed in"),
+    "sign_in_failed": _l("sign-in failed"),
+    "password.change": _l("password changed"),
+    "token.create": _l("API token created"),
+    "token.revoke": _l("API token revoked"),
+    "keys.init": _l("signing keys created"),
+    "keys.rotate": _l("signing keys rotated"),
+    "listing.draft": _l("listing saved as a draft"),
+    "listing.publish": _l("listing published"),
+    "listing.update": _l("listing changed"),
+    "listing.retire": _l("listing retired"),
+    "application.submit": _l("node application submitted"),
+    "node.suspend": _l("node suspended"),
+    "node.reactivate": _l("node reactivated"),
+    "payment.refund": _l("refund recorded"),
+    "payment.webhook": _l("payment event received"),
+    "order.held_elsewhere": _l("order held at another node"),
+}
+_ACTION_FAMILIES = {"order": _l("order: %(what)s"), "review": _l("review: %(what)s")}
+
+
+def action_label(action: str | None) -> str:
+    """An audit action in words (`order.confirmed` → "order: confirmed"); an unknown one as it is."""
+    if not action:
+        return ""
+    if (label := ACTIONS.get(action)) is not None:
+        return str(label)
+    family, _dot, what = action.partition(".")
+    if family in _ACTION_FAMILIES and what:
+        elsewhere = what.endswith("_elsewhere")
+        what = term(what.removesuffix("_elsewhere"))
+        return str(_ACTION_FAMILIES[family] % {"what": what}) + (str(_l(" (at another node)")) if elsewhere else "")
+    return action

@@ -6,7 +6,7 @@ import pytest
 
 from marketplace.i18n import local_date, local_time, money, number
 from marketplace.i18n.messages import translate_message
-from marketplace.i18n.words import TERMS, term
+from marketplace.i18n.words import TERMS, action_label, term
 from marketplace.identity.industries import SECTIONS, SECTIONS_ZH, section_name
 from marketplace.identity.regions import PROVINCES, PROVINCES_ZH, province_name
 from marketplace.trading.pricing import line_text
@@ -105,3 +105,19 @@ def test_an_english_page_shows_a_messages_moments_in_china_standard_time(app):
 )  # fmt: skip
 def test_an_order_line_is_stored_in_english_and_shown_in_the_readers_language(app, stored, chinese):
     assert_translated(app, line_text, stored, chinese)
+
+
+@pytest.mark.parametrize(
+    ("action", "english", "chinese"),
+    [("sign_in", "signed in", "登录"),
+     ("order.access_given", "order: access given", "订单：已提供访问方式"),
+     ("order.confirmed_elsewhere", "order: confirmed (at another node)", "订单：已确认（在其他节点）"),
+     ("review.approve", "review: approve", None),
+     ("something.new", "something.new", "something.new")],
+)  # fmt: skip
+def test_audit_actions_read_as_words_in_the_readers_language(app, action, english, chinese):
+    with app.test_request_context("/operations", headers=EN):
+        assert action_label(action) == english
+    with app.test_request_context("/operations", headers=ZH):
+        assert chinese is None or action_label(action) == chinese
+        assert action_label(action) != action or action == "something.new"
