@@ -8,8 +8,8 @@ from pathlib import Path
 NODE_ROLES = ("national", "regional", "industry")
 NODE_CODE_PATTERNS = {
     "national": re.compile(r"^N0$"),
-    "regional": re.compile(r"^R\d{2}$"),
-    "industry": re.compile(r"^I[A-T]\d{2}$"),
+    "regional": re.compile(r"^R[0-9]{2}$"),
+    "industry": re.compile(r"^I[A-T][0-9]{2}$"),
 }
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: migrations/, templates/, instance/

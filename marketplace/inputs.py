@@ -69,7 +69,7 @@ class WholeNumber(fields.Integer):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         if isinstance(value, str):
-            if not re.fullmatch(r"\s*[+-]?\d{1,30}\s*", value):
+            if not re.fullmatch(r"\s*[+-]?[0-9]{1,30}\s*", value):
                 raise self.make_error("fraction" if re.fullmatch(r"\s*[+-]?\d*\.\d+\s*", value) else "invalid")
         elif isinstance(value, float | decimal.Decimal):
             if not math.isfinite(value):

@@ -90,6 +90,11 @@ def enter_transfer(*, session: Session, order: Order, amount: int, reference: st
     return True
 
 
+def payout_recorded(session: Session, reference: str) -> bool:
+    """Whether a payout with this reference is in the ledger already."""
+    return _entered(session, "payout", reference)
+
+
 def enter_payout(*, session: Session, seller_id: int, amount: int, currency: str, reference: str, note: str,
                  actor: str, now: datetime) -> bool:  # fmt: skip
     """An operator paid a seller by bank transfer (not tied to one order)."""
@@ -141,8 +146,15 @@ class Balance:
         return self.earned - self.paid_out
 
 
+PAYOUT_CURRENCY = "cny"  # operators pay sellers out by bank transfer in yuan
+
+
 def seller_balance(*, session: Session, seller_id: int, now: datetime) -> Balance:
-    """The seller's balance, each order's share and commission, and their payouts."""
+    """The seller's balance in yuan, each order's share and commission, and their payouts.
+
+    Every order is listed in its own currency; only yuan orders add up to what is earned and owed here
+    (an order in another currency is paid out through the payment provider, never summed with yuan).
+    """
     balance = Balance()
     rows = session.execute(
         select(Order, LedgerEntry.kind, func.sum(LedgerEntry.amount))
@@ -155,18 +167,20 @@ def seller_balance(*, session: Session, seller_id: int, now: datetime) -> Balanc
                                               "seller_share": 0, "transfer": 0, "payout": 0})  # fmt: skip
         line[kind] = int(total)
     for line in by_order.values():
+        balance.orders.append(line)
+        if line["order"].currency != PAYOUT_CURRENCY:
+            continue
         started = line["order"].starts_at <= now
         if started:
             balance.earned += line["seller_share"]
         else:
             balance.pending += line["seller_share"]
         balance.paid_out += line["transfer"]
-        balance.orders.append(line)
     balance.payouts = list(session.scalars(
         select(LedgerEntry).where(LedgerEntry.seller_id == seller_id, LedgerEntry.kind == "payout")
         .order_by(LedgerEntry.id.desc())
     ))  # fmt: skip
-    balance.paid_out += sum(entry.amount for entry in balance.payouts)
+    balance.paid_out += sum(entry.amount for entry in balance.payouts if entry.currency == PAYOUT_CURRENCY)
     return balance
 
 

@@ -138,3 +138,6 @@ def record_manual_refund(*, session: Session, order: Order, amount: int, referen
                         actor=actor.email, now=now)  # fmt: skip
     record_audit(session=session, action="payment.refund", actor=actor.email, object=f"order:{order.code}",
                  detail={"amount": amount, "reason": reason, "reference": reference})  # fmt: skip
+    if ledger.net_paid(ledger.sums_of(session, order.id)) <= 0:  # all of it: the order is refunded, its units free
+        refund_confirmed(session=session, order=order, reason="all the money was refunded", now=now)
+        order.payment_status = "refunded"

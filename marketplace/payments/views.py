@@ -128,8 +128,16 @@ def refund(code: str):
     payment = payment_of(session, order)
     if payment is not None and payment.provider == "stripe" and payment.charge_id:
         key = f"refund-{order.code}-{ledger.sums_of(session, order.id)['refund']}-{data['amount']}"
-        give_back(payments, session, order, amount=data["amount"], key=key, note=data["reason"],
-                  actor=current_user.email)  # fmt: skip
+        try:
+            give_back(payments, session, order, amount=data["amount"], key=key, note=data["reason"],
+                      actor=current_user.email)  # fmt: skip
+        except stripe.InvalidRequestError as error:
+            # Stripe holds less than the ledger said (another refund at the same moment, or one made in its
+            # dashboard): read the payment again, and say why nothing was refunded.
+            session.rollback()
+            sync_order(payments, session, order)
+            why = _("Stripe refused the refund: %(why)s", why=error.user_message or str(error))
+            return _refused(order, why, {"refund_amount": [why]}, 409)
         sync_order(payments, session, order)
     else:  # paid by bank transfer: returned the same way
         record_manual_refund(session=session, order=order, amount=data["amount"], actor=current_user,
@@ -264,11 +272,15 @@ def _record_payout(session) -> None:
     seller = session.scalars(select(User).where(User.email == data["seller_email"].lower())).first()
     if seller is None or seller.role != "seller":
         raise DomainError(_("No seller with this email."), field="seller_email")
+    reference = f"payout:{data['reference']}"
+    if ledger.payout_recorded(session, reference):
+        raise DomainError(_("A payout with this reference was recorded before."), field="reference")
     owed = ledger.seller_balance(session=session, seller_id=seller.id, now=utcnow()).owed
+    if data["amount"] < 1:
+        raise DomainError(_("A payout is at least ¥0.01."), field="amount")
     if data["amount"] > owed:
         owed_text = money(max(owed, 0), "cny")
         message = _("This seller is owed %(owed)s: a payout cannot be more.", owed=owed_text)
         raise DomainError(message, field="amount")
-    ledger.enter_payout(session=session, seller_id=seller.id, amount=data["amount"], currency="cny",
-                        reference=f"payout:{data['reference']}", note=data["note"], actor=current_user.email,
-                        now=utcnow())  # fmt: skip
+    ledger.enter_payout(session=session, seller_id=seller.id, amount=data["amount"], currency=ledger.PAYOUT_CURRENCY,
+                        reference=reference, note=data["note"], actor=current_user.email, now=utcnow())  # fmt: skip

@@ -7,6 +7,8 @@ the same state. The event's row and what it changed commit together; a concurren
 event waits on the row's unique key and then finds it taken.
 """
 
+import json
+
 import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,16 +34,45 @@ class BadSignature(DomainError):
 
 
 def verify_event(payments: NodePayments, payload: bytes, header: str | None):
-    """The event of a delivery whose signature verifies with the node's webhook secret, else BadSignature."""
+    """The event of a delivery whose signature verifies with the node's webhook secret, else BadSignature;
+    a signed body that is not shaped like an event is refused too (NotAnEvent)."""
     if payments.stripe is None or not payments.webhook_secret:
         raise DomainError("This node takes no Stripe payments.", status=404, reason="not_found")
     try:
-        return payments.stripe.construct_event(payload, header or "", payments.webhook_secret, TOLERANCE_SECONDS)
+        event = payments.stripe.construct_event(payload, header or "", payments.webhook_secret, TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:
         raise BadSignature("The signature does not verify, or is older than 5 minutes.",
                            field="Stripe-Signature") from None  # fmt: skip
-    except ValueError:  # signed, but not an event's JSON
-        raise BadSignature("The body is not a Stripe event.", field="Stripe-Signature") from None
+    except (ValueError, TypeError, AttributeError, KeyError):  # signed, but not an event's JSON
+        raise NotAnEvent("The body is not a Stripe event.") from None
+    _check_shape(json.loads(payload))
+    return event
+
+
+class NotAnEvent(DomainError):
+    """A signed delivery whose body is not an event this node can read."""
+
+    status = 400
+    reason = "not_an_event"
+
+
+def _check_shape(body) -> None:
+    """The parts of an event this node reads, of the types Stripe sends them in, else NotAnEvent."""
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not isinstance(body.get("type"), str):
+        raise NotAnEvent("An event is an object with a text id and type.")
+    data = body.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise NotAnEvent("An event's data.object must be an object.")
+    for name in ("id", "object"):
+        if name in obj and not isinstance(obj[name], str):
+            raise NotAnEvent(f"data.object.{name} must be text.")
+    if obj.get("object") in ("checkout.session", "account") and not isinstance(obj.get("id"), str):
+        raise NotAnEvent("data.object.id is missing.")
+    intent = obj.get("payment_intent")
+    expanded = isinstance(intent, dict) and isinstance(intent.get("id"), str)
+    if not (intent is None or isinstance(intent, str) or expanded):
+        raise NotAnEvent("data.object.payment_intent must be an id or an object with one.")
 
 
 def _payment_for(payments: NodePayments, session: Session, obj) -> Payment | None:
@@ -124,6 +155,8 @@ def _account_changed(payments: NodePayments, session: Session, event, obj) -> tu
         return "ignored", []
     try:
         submitted, enabled = payments.stripe.account_status(obj.id)  # outside any transaction
+    except stripe.InvalidRequestError:
+        return "ignored", []  # Stripe knows no such account: nothing to follow, and asking again will not help
     except stripe.StripeError as error:
         raise _unreachable(error) from None
     if not _stored_once(session, event, obj):

@@ -16,7 +16,7 @@ MIN_REGISTERED_CAPITAL_CNY = 50_000_000
 TELECOM_LICENCE = re.compile(
     r"^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]?[AB][12](?:\.[AB][12])*-\d{8}$"
 )
-NODE_CODE = {"regional": re.compile(r"^R\d{2}$"), "industry": re.compile(r"^I[A-T]\d{2}$")}
+NODE_CODE = {"regional": re.compile(r"^R[0-9]{2}$"), "industry": re.compile(r"^I[A-T][0-9]{2}$")}
 
 
 class ConstructionEntitySchema(Schema):

@@ -115,3 +115,24 @@ def test_completed_expired_and_refunded_in_any_order_end_the_same(client, db_ses
     assert (order_row(db_session, lapsed).status, order_row(db_session, lapsed).payment_status) == ("expired", "none")
     assert sums(db_session, refunded)["commission"] == 0 and sums(db_session, refunded)["seller_share"] == 0
     assert_balanced(db_session)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[1, 2], "x", {"type": "x", "data": {"object": {}}}, {"id": "evt_1", "type": {"a": 1}, "data": {"object": {}}},
+     {"id": "evt_2", "type": "charge.refunded", "data": "s"},
+     {"id": "evt_3", "type": "charge.refunded", "data": {"object": {"object": "charge", "payment_intent": 5}}},
+     {"id": "evt_4", "type": "charge.refunded", "data": {"object": {"object": "charge", "payment_intent": ["a"]}}},
+     {"id": "evt_5", "type": "checkout.session.completed", "data": {"object": {"object": "checkout.session"}}},
+     {"id": "evt_6", "type": "account.updated", "data": {"object": {"object": "account", "id": {"x": 1}}}}],
+)  # fmt: skip
+def test_a_signed_body_that_is_not_an_event_is_refused_with_400(client, db_session, stripe, body):
+    response = deliver(client, stripe, body)
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert response.get_json()["reason"] == "not_an_event" and stored_events(db_session) == 0
+
+
+def test_an_update_of_an_account_stripe_does_not_know_is_ignored_not_retried(client, db_session, stripe):
+    event = {"id": "evt_acct", "type": "account.updated", "data": {"object": {"object": "account", "id": "acct_nope"}}}
+    response = deliver(client, stripe, event)
+    assert response.status_code == 200 and response.get_json()["status"] == "ignored"

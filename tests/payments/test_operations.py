@@ -92,10 +92,13 @@ def test_operators_record_payouts_up_to_what_the_seller_is_owed(client, db_sessi
     page = too_much.get_data(as_text=True)  # the form again: the reason beside the amount, the input kept
     assert 'id="amount-error">This seller is owed' in page and 'value="ICBC 777"' in page
     assert pay("12,00", "x").status_code == 422
+    assert pay("0", "ICBC 0").status_code == 422 and pay("１", "ICBC 0").status_code == 422  # not a fen; not 0-9
     assert pay(f"{owed / 100:.2f}", "ICBC 778").status_code == 302
     after = client.get("/operator/payouts").get_data(as_text=True)
     assert 'id="ledger-ok"' in after and "<strong>¥0.00</strong>" in after and f"· {owed_text}</td>" in after
     assert pay("0.01", "ICBC 779").status_code == 422  # nothing is owed any more
+    again = pay(f"{owed / 100:.2f}", "ICBC 778")
+    assert again.status_code == 422 and 'id="reference-error"' in again.get_data(as_text=True)  # one reference, once
     client.post("/logout", data={"csrf_token": token})
     sign_in(client, seller)
     assert 'href="/payments/balance"' in client.get("/").get_data(as_text=True)  # in the header, for sellers
@@ -164,3 +167,19 @@ def test_account_updated_from_stripe_turns_payouts_on_without_the_seller_coming_
     assert [json.loads(entry.detail)["changes"] for entry in trail] == [
         [f"payouts enabled for {account.stripe_account_id}"]
     ]
+
+
+def test_a_sellers_balance_in_yuan_leaves_orders_in_other_currencies_out(client, db_session, seller, buyer_auth):
+    dollars = make_listing(db_session, seller, quantity=3, currency="usd")
+    order = place(client, dollars, buyer_auth, payment_provider="invoice")
+    confirmed = client.post(f"/api/v1/orders/{order['code']}/confirm", json={"reference": "BOC 1"},
+                            headers=bearer(db_session, seller))  # fmt: skip
+    assert confirmed.status_code == 200
+    row = order_row(db_session, order["code"])
+    row.starts_at, row.ends_at = row.starts_at - timedelta(days=3), row.ends_at - timedelta(days=3)
+    db_session.flush()  # started: its share would be earned, in dollars
+    balance = ledger.seller_balance(session=db_session, seller_id=seller.id, now=utcnow())
+    assert (balance.earned, balance.owed) == (0, 0)  # no dollars are added to yuan
+    assert [line["order"].code for line in balance.orders] == [order["code"]]  # still listed, in its own currency
+    sign_in(client, seller)
+    assert "US$" in client.get("/payments/balance").get_data(as_text=True)
