@@ -2,7 +2,7 @@
 
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from ..accounts.auth import api_auth_required
@@ -17,7 +17,8 @@ MAX_PAGE = 200
 class AuditQuerySchema(Schema):
     actor = fields.String(validate=validate.Length(max=254), metadata={"description": "exact email, node or system"})
     action = fields.String(validate=validate.Length(max=40), metadata={"description": "exact, or a prefix ending in ."})
-    object = fields.String(validate=validate.Length(max=120), metadata={"description": "exact, e.g. listing:R11-…"})
+    object = fields.String(validate=validate.Length(max=120),
+                           metadata={"description": "kind:value exactly (listing:R11-…), or a bare value of any kind"})
     since = Moment(format="iso", metadata={"description": "RFC 3339 with offset"})
     before = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                             metadata={"description": "the previous page's next_before"})  # fmt: skip
@@ -51,7 +52,11 @@ def search_audit(*, session: Session, filters: dict) -> dict:
             AuditEntry.action.startswith(action) if action.endswith(".") else AuditEntry.action == action
         )
     if filters.get("object"):
-        query = query.where(AuditEntry.object == filters["object"])
+        wanted = filters["object"]
+        if ":" in wanted:
+            query = query.where(AuditEntry.object == wanted)
+        else:  # a bare code or email finds it whatever its kind: order:…, listing:…, node:…
+            query = query.where(or_(AuditEntry.object == wanted, AuditEntry.object.endswith(":" + wanted)))
     if filters.get("since"):
         query = query.where(AuditEntry.at >= filters["since"])
     if filters.get("before"):

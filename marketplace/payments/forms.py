@@ -22,7 +22,7 @@ def _text(max_len: int, min_len: int = 1, **kw) -> fields.String:
 def yuan_to_fen(value: str) -> int:
     """'12.5' yuan → 1250 fen; refused unless a positive amount with at most two decimals."""
     if not re.fullmatch(r"[0-9]{1,12}(\.[0-9]{1,2})?", value.strip()):  # ASCII digits: \d takes "１" too
-        raise ValidationError("An amount in yuan, like 120 or 120.50.")
+        raise ValidationError(N_("An amount in yuan, like 120 or 120.50."))
     whole, _, cents = value.strip().partition(".")
     return int(whole) * 100 + int((cents + "00")[:2])
 

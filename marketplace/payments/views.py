@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..accounts.auth import page_role_required
+from ..audit import record_audit
 from ..config import payment_providers
 from ..db import about_to_write, get_session
 from ..errors import DomainError, Forbidden
@@ -138,6 +139,9 @@ def refund(code: str):
             sync_order(payments, session, order)
             why = _("Stripe refused the refund: %(why)s", why=error.user_message or str(error))
             return _refused(order, why, {"refund_amount": [why]}, 409)
+        record_audit(session=session, action="payment.refund", actor=current_user.email, object=f"order:{order.code}",
+                     detail={"amount": data["amount"], "reason": data["reason"], "through": "stripe"})  # fmt: skip
+        session.commit()
         sync_order(payments, session, order)
     else:  # paid by bank transfer: returned the same way
         record_manual_refund(session=session, order=order, amount=data["amount"], actor=current_user,

@@ -62,6 +62,9 @@ def test_operators_search_the_log_and_nobody_else_reads_it(client, db_session):
     rest = client.get(AUDIT, query_string={"actor": seller.email, "action": "listing.", "before": body["next_before"]},
                       headers=operator).get_json()  # fmt: skip
     assert [e["object"] for e in rest["entries"]] == [f"listing:{codes[0]}"] and rest["next_before"] is None
+    bare = client.get(AUDIT, query_string={"object": codes[1]}, headers=operator).get_json()  # the code alone
+    exact = client.get(AUDIT, query_string={"object": f"listing:{codes[1]}"}, headers=operator).get_json()
+    assert {e["object"] for e in bare["entries"]} == {f"listing:{codes[1]}"} and bare["entries"] == exact["entries"]
     bad = client.get(AUDIT, query_string={"since": "yesterday"}, headers=operator)
     assert bad.status_code == 422 and "since" in bad.get_json()["errors"]["query"]
 

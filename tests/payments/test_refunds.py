@@ -247,3 +247,13 @@ def test_a_refund_stripe_refuses_comes_back_on_the_page_not_as_a_500(client, db_
     assert response.status_code == 409
     assert "Stripe refused the refund" in response.get_data(as_text=True)
     assert_balanced(db_session)
+
+
+def test_cancelling_a_paid_order_asks_first_and_names_what_comes_back(client, db_session, stripe, listing, buyer,
+                                                                      buyer_auth):  # fmt: skip
+    code = paid(client, stripe, db_session, listing, buyer_auth)
+    sign_in(client, buyer)
+    page = client.get(f"/orders/{code}").get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="free-cancel">(.*?)</form>', page, re.S).group(1)
+    assert '<input type="checkbox" name="sure" value="yes" required>' in form
+    assert f"¥{order_row(db_session, code).total / 100:,.2f}" in form
