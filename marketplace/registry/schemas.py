@@ -145,7 +145,7 @@ class ReviewSchema(Schema):
 
     stage = fields.String(required=True, validate=validate.OneOf(("initial", "final")))
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
-    reason = Text(required=True, multiline=True, validate=validate.Length(min=3, max=2000))
+    reason = Text(required=True, multiline=True, validate=validate.Length(min=2, max=2000))  # 2: "测试"
 
 
 class ReviewOutSchema(ReviewSchema):
@@ -183,7 +183,7 @@ class NodeFilterSchema(Schema):
 class StatusChangeSchema(Schema):
     """Why an operator suspends or reactivates a node."""
 
-    reason = Text(required=True, multiline=True, validate=validate.Length(min=3, max=2000))
+    reason = Text(required=True, multiline=True, validate=validate.Length(min=2, max=2000))  # 2: "测试"
 
 
 class ResolutionSchema(Schema):

@@ -317,7 +317,7 @@ def test_stale_stage_is_refused_with_the_services_message(db_session, new_client
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [({"decision": "approve", "reason": ""}, "reason", "Missing data for required field."),
-     ({"decision": "approve", "reason": "ok"}, "reason", "Length must be between 3 and 2000."),
+     ({"decision": "approve", "reason": "k"}, "reason", "Length must be between 2 and 2000."),
      ({"reason": "Looks fine."}, "decision", "Missing data for required field."),
      ({"decision": "maybe", "reason": "Looks fine."}, "decision", "Must be one of: approve, reject.")],
 )  # fmt: skip

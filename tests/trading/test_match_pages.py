@@ -76,3 +76,12 @@ def test_the_empty_form_asks_for_a_demand(client):
     response = client.get("/match")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Find capacity" in page and "offer" not in page.split("</form>")[-1]
+
+
+def test_a_buyer_without_the_national_identity_is_told_before_reserving_other_nodes_capacity(client, db_session,
+                                                                                            seller, buyer):  # fmt: skip
+    make_listing(db_session, seller, node_code="R11", unit_price=1500, gpu_count=8, quantity=2)  # sold at R11
+    sign_in(client, buyer)  # an account of this node (R44) only
+    page = client.get("/match", query_string=_demand(amount="8")).get_data(as_text=True)
+    assert '<tr class="offer">' in page and 'action="/order-groups"' not in page
+    assert "sign in with the national identity to reserve" in html.unescape(page)
