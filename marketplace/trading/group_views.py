@@ -59,6 +59,13 @@ def _summary(errors: dict) -> str:
     return "; ".join(lines)
 
 
+@bp.get("/order-groups")
+@page_role_required("buyer")
+def groups_page():
+    """Offers held together are listed on "My orders"."""
+    return redirect(url_for("trading.my_orders", _anchor="groups"))
+
+
 @bp.post("/order-groups")
 @page_role_required("buyer")
 def reserve_group():

@@ -268,3 +268,10 @@ def group_document(session: Session, group: OrderGroup) -> dict:
     return {"public_id": group.public_id, "status": group.status, "parts": parts, "failure": group.failure,
             "total": sum(total for total, _c in totals) if one_currency else None,
             "currency": currencies.pop() if one_currency else None, "created_at": group.created_at}  # fmt: skip
+
+
+def groups_of(*, session: Session, buyer: User, limit: int = 20) -> list[dict]:
+    """The buyer's offers held together, newest first, as the API answers each (its parts' orders and total)."""
+    groups = session.scalars(select(OrderGroup).where(OrderGroup.buyer_id == buyer.id, OrderGroup.status == "held")
+                             .order_by(OrderGroup.id.desc()).limit(limit)).all()  # fmt: skip
+    return [group_document(session, group) for group in groups]

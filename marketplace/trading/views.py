@@ -21,6 +21,7 @@ from . import capacity
 from .api import commit_saved
 from .chart import free_chart
 from .forms import cst_input, window_from_form
+from .groups import groups_of
 from .pricing import line_text
 from .queries import list_orders, notifications_for, utilisation
 from .remote import (
@@ -160,8 +161,9 @@ def my_orders():
     page = list_orders(session=get_session(), user=current_user, status=request.args.get("status") or None,
                        cursor=_cursor(), per_page=50)  # fmt: skip
     elsewhere = remote_orders_of(session=get_session(), buyer=current_user, limit=100)
+    groups = groups_of(session=get_session(), buyer=current_user)
     return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer", elsewhere=elsewhere,
-                           titles=_titles(page))  # fmt: skip
+                           titles=_titles(page), groups=groups)  # fmt: skip
 
 
 def _titles(page) -> dict[int, str]:

@@ -74,6 +74,7 @@ def _paths(world) -> dict[str, list[str]]:
         "trading.quote": quote_paths(code) + [f"/listings/{world['draft'].code}/quote?units=1"],
         "trading.order_page": [f"/orders/{world[name].code}" for name in orders] + ["/orders/R44-00000000-0"],
         "trading.my_orders": ["/orders", "/orders?status=held"],
+        "order_groups.groups_page": ["/order-groups"],
         "trading.sales": ["/sales", f"/sales?status=refunded&listing={code}", "/sales?status=x"],
         "trading.all_orders": ["/operator/orders", "/operator/orders?status=expired"],
         "trading.notifications": ["/notifications"],

@@ -51,6 +51,10 @@ def test_reserving_an_offer_from_the_page_holds_every_part(client, db_session, s
         [(first.code, 1, "held"), (second.code, 1, "held")]
     )
     assert sum(o.total for o in held) == 256000  # the prices the offer showed: (8 × 15 + 8 × 17) × 10 h
+    together = client.get("/orders").get_data(as_text=True)  # "My orders" shows the plan as one, with its total
+    group = together[together.index('<h2 id="groups">'):]
+    assert "2 parts" in group and "¥2,560.00" in group and all(o.code in group for o in held)
+    assert client.get("/order-groups").headers["Location"].endswith("/orders#groups")
 
 
 def test_with_no_offer_the_page_says_what_each_requirement_left_out(client, db_session, seller):

@@ -92,6 +92,7 @@ def _paths(world) -> dict[str, list[str]]:
         "trading.quote": [f"/listings/{code}/quote?units=1"],  # sold at its origin R44, not here
         "trading.order_page": ["/orders/N0-00000000-0"],
         "trading.my_orders": ["/orders"],
+        "order_groups.groups_page": ["/order-groups"],
         "trading.sales": ["/sales"],
         "trading.all_orders": ["/operator/orders"],
         "trading.notifications": ["/notifications"],
