@@ -46,6 +46,7 @@ TEMPLATES = (
     N_("String does not match expected pattern."),
     N_("Not a valid %(kind)s."),
     N_("Give %(needed)s with %(given)s."),
+    N_("paid: %(reference)s"),  # an order's history: confirmed by the payment with this reference
     N_("Nests arrays or objects deeper than %(depth)s levels: not a JWKS."),
     N_("Length must be between %(min)s and %(max)s."),
     N_("Length must be %(equal)s."),

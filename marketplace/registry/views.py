@@ -219,8 +219,9 @@ def review(application_id: int):
     outcome = {"approved": _("%(code)s is now active in the directory", code=application.requested_code),
                "rejected": _("the application is rejected"),
                "initial_approved": _("the final review at national is due")}[application.status]  # fmt: skip
-    flash(_("Recorded your %(stage)s %(decision)s of application %(id)s: %(outcome)s.", stage=term(data["stage"]),
-            decision=term(data["decision"]), id=application_id, outcome=outcome), "success")  # fmt: skip
+    flash(_("Recorded your %(stage)s review of application %(id)s (%(decision)s): %(outcome)s.",
+            stage=term(data["stage"]), decision=term(data["decision"]), id=application_id, outcome=outcome),
+          "success")  # fmt: skip
     return redirect(url_for(".application", application_id=application_id), 303)
 
 
