@@ -171,6 +171,8 @@ def handle_unexpected(error: Exception):
         # The database restarted or dropped the connection mid-request: SQLAlchemy has emptied the pool,
         # so the same request sent again gets a fresh connection.
         log.warning("database connection lost on %s %s: %s", request.method, request.path, error.orig)
+        if (session := g.get("db_session")) is not None:
+            session.rollback()  # the page about it reads the signed-in user again, on a fresh connection
         body, status, headers = handle_http_exception(
             ServiceUnavailable(N_("The database connection was lost; send the request again."))
         )

@@ -33,6 +33,9 @@ def url_with(**changes) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+MUNICIPALITIES = {"11", "12", "31", "50"}  # Beijing, Tianjin, Shanghai, Chongqing (GB/T 2260)
+
+
 def place(listing, province: bool = True) -> str:
     """Where a listing's capacity is, in the page's language: `广东省 深圳市`, `Guangdong, Shenzhen`.
 
@@ -45,7 +48,9 @@ def place(listing, province: bool = True) -> str:
     if not province:
         return city
     region = province_name(get("region"), locale) if get("region") else ""
-    if not city or city == region or (region and city in region):
+    # A municipality is its own city: told by its code (Jilin city of Jilin province is not one), else by name.
+    same_place = get("region") in MUNICIPALITIES if get("city_code") else city == region
+    if not city or same_place:
         return region or city
     return f"{region} {city}" if locale == "zh_CN" else f"{region}, {city}" if region else city
 

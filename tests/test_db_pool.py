@@ -62,3 +62,32 @@ def test_a_request_on_a_lost_connection_answers_503_and_the_next_one_is_served(a
         assert client.get("/api/v1/listings").status_code == 200
     finally:
         engine.dispose()  # whatever happened, the next test's connections are new
+
+
+def test_a_signed_in_page_on_a_lost_connection_answers_503_too(app, monkeypatch):
+    if app.extensions["db"].engine.dialect.name != "postgresql":
+        pytest.skip("the lost connection is PostgreSQL's")
+    from marketplace.accounts.services import create_user
+    from marketplace.models import User
+
+    from .conftest import PASSWORD, sign_in
+
+    database, engine = app.extensions["db"], app.extensions["db"].engine
+    with app.app_context(), database.session() as session:  # committed: this test runs on the pool itself
+        user = create_user(session=session, email="lost-connection@example.cn", password=PASSWORD, role="seller",
+                           name="Lost")  # fmt: skip
+        session.commit()
+    client = app.test_client()
+    try:
+        sign_in(client, user)
+        engine.dispose()
+        _kill_pooled_connection(engine)
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+        lost = client.get("/dashboard")  # the page about it reads the signed-in user again, on a new connection
+        assert lost.status_code == 503 and lost.headers["Retry-After"] == "1"
+        assert client.get("/dashboard").status_code == 200
+    finally:
+        engine.dispose()
+        with app.app_context(), database.session() as session:
+            session.delete(session.get(User, user.id))
+            session.commit()

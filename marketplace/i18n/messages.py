@@ -47,6 +47,7 @@ TEMPLATES = (
     N_("Not a valid %(kind)s."),
     N_("Give %(needed)s with %(given)s."),
     N_("paid: %(reference)s"),  # an order's history: confirmed by the payment with this reference
+    N_("all the money was refunded"),
     N_("Nests arrays or objects deeper than %(depth)s levels: not a JWKS."),
     N_("Length must be between %(min)s and %(max)s."),
     N_("Length must be %(equal)s."),
@@ -343,7 +344,10 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d
 
 def _local_moment(found: re.Match) -> str:
     moment = _moment(found[0])
-    return local_time(moment) if moment is not None else found[0]
+    try:
+        return local_time(moment) if moment is not None else found[0]
+    except OverflowError:  # at the edge of the calendar (another node's message may hold one): as written
+        return found[0]
 
 
 def _for_people() -> bool:

@@ -56,7 +56,8 @@ def search_audit(*, session: Session, filters: dict) -> dict:
         if ":" in wanted:
             query = query.where(AuditEntry.object == wanted)
         else:  # a bare code or email finds it whatever its kind: order:…, listing:…, node:…
-            query = query.where(or_(AuditEntry.object == wanted, AuditEntry.object.endswith(":" + wanted)))
+            of_any_kind = AuditEntry.object.endswith(":" + wanted, autoescape=True)  # % and _ are literal
+            query = query.where(or_(AuditEntry.object == wanted, of_any_kind))
     if filters.get("since"):
         query = query.where(AuditEntry.at >= filters["since"])
     if filters.get("before"):

@@ -367,3 +367,12 @@ def test_a_listings_city_is_named_in_the_pages_language_by_its_code(client, db_s
     assert "Guangdong, Shenzhen" in page_text(client.get("/listings", headers={"Accept-Language": "en"}))
     detail = page_text(client.get(f"/listings/{listing.code}", headers={"Accept-Language": "zh-CN"}))
     assert "城市 深圳市" in detail
+
+
+def test_a_city_named_like_its_province_is_still_named(client, db_session, seller):
+    make_listing(db_session, seller, title="Jilin offer", region="22", city="Jilin", city_code="220200")
+    make_listing(db_session, seller, title="Beijing coded", region="11", city="Beijing", city_code="110100")
+    db_session.commit()
+    english = page_text(client.get("/listings", headers={"Accept-Language": "en"}))
+    assert "Jilin, Jilin" in english and "Beijing, Beijing" not in english
+    assert "吉林省 吉林市" in page_text(client.get("/listings", headers={"Accept-Language": "zh-CN"}))

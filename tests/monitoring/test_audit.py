@@ -65,6 +65,7 @@ def test_operators_search_the_log_and_nobody_else_reads_it(client, db_session):
     bare = client.get(AUDIT, query_string={"object": codes[1]}, headers=operator).get_json()  # the code alone
     exact = client.get(AUDIT, query_string={"object": f"listing:{codes[1]}"}, headers=operator).get_json()
     assert {e["object"] for e in bare["entries"]} == {f"listing:{codes[1]}"} and bare["entries"] == exact["entries"]
+    assert client.get(AUDIT, query_string={"object": "%"}, headers=operator).get_json()["entries"] == []  # literal
     bad = client.get(AUDIT, query_string={"since": "yesterday"}, headers=operator)
     assert bad.status_code == 422 and "since" in bad.get_json()["errors"]["query"]
 
