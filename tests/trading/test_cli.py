@@ -20,8 +20,9 @@ def runner(app, db_session):
 def orders(db_session, seller, buyer):
     """A live hold of 1 unit and a lapsed one of 3, on a 4-unit listing."""
     listing = make_listing(db_session, seller, quantity=4)
-    earlier = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    start, end = earlier + timedelta(hours=2), earlier + timedelta(hours=6)
+    # An hour before the current whole hour: its 60 s hold has lapsed even in an hour's first minute.
+    earlier = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    start, end = earlier + timedelta(hours=3), earlier + timedelta(hours=7)
 
     def place(units, hold_seconds, now):
         return place_order(session=db_session, listing=listing, buyer=buyer, units=units, start=start, end=end,
