@@ -12,6 +12,7 @@ from flask import Flask, url_for
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..audit import record_audit
 from ..models import Order, Payment, SellerAccount
 from ..models.types import utcnow
 from . import ledger
@@ -108,6 +109,9 @@ def give_back(payments: NodePayments, session: Session, order: Order, *, amount:
     if ledger.enter_refund(session=session, order=order, amount=refund.amount, reference=refund.id, note=note,
                            actor=actor, now=now):  # fmt: skip
         changes.append(f"{order.code}: refunded {refund.amount} ({refund.id})")
+        # Like a refund by bank transfer (services.record_manual_refund): who gave it back, and why.
+        record_audit(session=session, action="payment.refund", actor=actor, object=f"order:{order.code}",
+                     detail={"amount": refund.amount, "reason": note, "reference": refund.id})  # fmt: skip
     sums = ledger.sums_of(session, order.id)
     if ledger.net_paid(sums) == 0:
         order.payment_status = "refunded"

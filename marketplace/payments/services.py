@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from ..audit import record_audit
 from ..errors import DomainError, Forbidden
+from ..i18n import money
 from ..models import Order, Payment, SellerAccount, User
 from ..trading import capacity
 from ..trading.services import can_sell, expire_hold, refund_confirmed, settle_paid_hold
@@ -127,8 +128,10 @@ def check_refund(*, actor: User, order: Order, amount: int, net: int, reason: st
         raise DomainError("Say why the money is refunded.", field="reason")
     if net <= 0:
         raise DomainError("Nothing paid is left to refund.", field="amount", reason="nothing_to_refund")
-    if not 0 < amount <= net:
-        raise DomainError(f"Between 1 and {net} (fen).", field="amount")
+    if amount < 1:
+        raise DomainError("A refund is at least ¥0.01.", field="amount")
+    if amount > net:
+        raise DomainError(f"At most {money(net, order.currency)}: what was paid and not yet refunded.", field="amount")
 
 
 def record_manual_refund(*, session: Session, order: Order, amount: int, reference: str, actor: User, reason: str,

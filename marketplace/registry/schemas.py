@@ -4,6 +4,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from ..config import NODE_CODE_PATTERNS
 from ..federation.jwks import jwks_errors
 from ..identity.codes import NATIONAL_CODE
 from ..identity.industries import SECTIONS
@@ -16,7 +17,7 @@ MIN_REGISTERED_CAPITAL_CNY = 50_000_000
 TELECOM_LICENCE = re.compile(
     r"^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]?[AB][12](?:\.[AB][12])*-\d{8}$"
 )
-NODE_CODE = {"regional": re.compile(r"^R[0-9]{2}$"), "industry": re.compile(r"^I[A-T][0-9]{2}$")}
+NODE_CODE = NODE_CODE_PATTERNS  # the codes a node may ask for, by role: the same rule as its own configuration
 
 
 class ConstructionEntitySchema(Schema):

@@ -1,12 +1,13 @@
 """Money back: late payments refunded at once, refunds on cancel, partial refunds, transfers and their reversal."""
 
+import json
 import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from marketplace.models import SellerAccount
+from marketplace.models import AuditEntry, SellerAccount
 from marketplace.models.types import utcnow
 from marketplace.payments.flows import transfer_shares
 from marketplace.payments.sweep import transfer_due_shares
@@ -123,6 +124,9 @@ def test_after_the_free_cancellation_only_the_seller_refunds_in_part_with_a_reas
     assert response.status_code == 302
     row = order_row(db_session, code)
     assert row.status == "confirmed" and sums(db_session, code)["refund"] == 1050
+    audit = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "payment.refund")).one()
+    assert (audit.actor, audit.object) == (seller.email, f"order:{code}")
+    assert json.loads(audit.detail)["reason"] == "started an hour late"
     assert [r["amount"] for r in refunds_at(stripe, payment_row(db_session, code).charge_id)] == [1050]
     assert_balanced(db_session)
 
