@@ -5,6 +5,9 @@
 2. Throughput: 100 concurrent buyers (wrk, 100 connections, each request a random buyer's token) post
    orders of 1 unit for random windows of 1-4 hours in the next 60 days, on one hot listing, then
    spread over 1,000 listings: orders/s, p50/p99, oversold (must be 0).
+   The node's sync worker runs beside it, as in production: it publishes the capacity that orders
+   which queued for a listing's lock left stale; after each phase, how long until every listing's
+   published capacity is current, and whether it equals a recomputation from the orders.
 3. The bare ceiling in the same run: the same requests against a minimal Flask app under the same
    gunicorn settings that does the same lock + overlap check + insert with plain psycopg
    (bench/orders_baseline_app.py).
@@ -21,6 +24,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import benchkit  # noqa: E402
 import psycopg  # noqa: E402
 from alembic import command  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from marketplace import create_app  # noqa: E402
 from marketplace.accounts.services import create_api_token, create_user  # noqa: E402
@@ -39,6 +44,8 @@ from marketplace.cli import alembic_config  # noqa: E402
 from marketplace.federation.keys import init_keys, keys_path  # noqa: E402
 from marketplace.listings.schemas import ListingCreateSchema  # noqa: E402
 from marketplace.listings.services import publish_listing  # noqa: E402
+from marketplace.models import Listing  # noqa: E402
+from marketplace.trading import capacity  # noqa: E402
 
 ROOT = benchkit.ROOT
 WORK = ROOT / "bench" / "_work" / "orders"
@@ -159,6 +166,39 @@ def orders_of(codes: list[str]) -> int:
         return conn.execute('SELECT count(*) FROM "order" WHERE listing_code = ANY(%s)', (codes,)).fetchone()[0]
 
 
+def start_worker(env: dict) -> subprocess.Popen:
+    """The node's sync worker (`flask sync run`), logging to the work directory."""
+    with (WORK / "worker.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "sync", "run"], cwd=ROOT,
+                                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def capacity_settled(codes: list[str], timeout: float = 30) -> tuple[float, bool]:
+    """(the longest a listing of `codes` published its capacity after its last order, in seconds, whether
+    every published capacity then equals a recomputation from the orders), once the orders stopped (the
+    node answers what wrk left queued after it stops) and no listing is left with stale capacity."""
+    began = time.monotonic()
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        count = -1
+        while count != (count := orders_of(codes)):
+            time.sleep(0.5)
+        while conn.execute("SELECT count(*) FROM listing WHERE capacity_stale AND code = ANY(%s)",
+                           (codes,)).fetchone()[0] and time.monotonic() - began < timeout:  # fmt: skip
+            time.sleep(0.05)
+        waited = conn.execute(
+            'SELECT max(extract(epoch FROM l.updated_at - (SELECT max(o.created_at) FROM "order" o '
+            "WHERE o.listing_id = l.id))) FROM listing l WHERE l.code = ANY(%s)", (codes,)).fetchone()[0]  # fmt: skip
+    app = create_app({"DATABASE_URL": "postgresql+psycopg" + DSN[len("postgresql"):], "NODE_CODE": "R44",
+                      "NODE_ROLE": "regional", "SIGNING_KEYS_FILE": str(WORK / "keys.json")})  # fmt: skip
+    with app.app_context(), app.extensions["db"].session() as session:
+        now = datetime.now(UTC)
+        listings = session.scalars(select(Listing).where(Listing.code.in_(codes))).all()
+        exact = all(listing.capacity == capacity.capacity_of(listing, capacity.live_spans(session, listing.id, now=now),
+                                                             now) for listing in listings)  # fmt: skip
+    app.extensions["db"].engine.dispose()
+    return float(waited or 0), exact
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=20)
@@ -175,6 +215,7 @@ def main() -> None:
     node = benchkit.Server("node", "app:app", env, WORK)
     bare = benchkit.Server("bare", "orders_baseline_app:app", {"BENCH_DSN": DSN, "ACCESS_LOG": "/dev/null"}, WORK,
                            chdir=ROOT / "bench")  # fmt: skip
+    worker = start_worker(env)
     rows = []
     try:
         node.wait_healthy()
@@ -193,6 +234,10 @@ def main() -> None:
                 print(f"{shape:<6} {target:<4} {placed / args.seconds:8.1f} orders/s  p50 {result.p50_ms:7.1f} ms  "
                       f"p99 {result.p99_ms:7.1f} ms  requests {result.requests}  non-2xx/errors {result.errors}",
                       flush=True)  # fmt: skip
+                if target == "node":
+                    waited, exact = capacity_settled(codes)
+                    print(f"  capacity published at most {waited:.2f} s after a listing's last order; equal to a "
+                          f"recomputation from the orders: {'yes' if exact else 'NO'}", flush=True)  # fmt: skip
         with psycopg.connect(DSN) as conn:
             oversold = conn.execute(OVERSOLD_SQL).fetchone()[0]
         print(f"oversold instants (all listings, node and bare): {oversold} (must be 0)")
@@ -201,6 +246,8 @@ def main() -> None:
             (bare_rate,) = [r[2] for r in rows if r[0] == shape and r[1] == "bare"]
             print(f"{shape}: node / bare = {100 * node_rate / bare_rate:.0f}% (target >= 50%)")
     finally:
+        worker.terminate()
+        worker.wait(timeout=30)
         node.stop()
         bare.stop()
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlmodel import Field, SQLModel
 
 from .types import CapacityIntervals, UTCDateTime, utcnow
@@ -45,7 +45,12 @@ class Listing(SQLModel, table=True):
     is published, paused or retired has them all, as ListingSchema demands.
     """
 
-    __table_args__ = (*search_indexes("ix_listing_pub", SEARCHABLE), *search_indexes("ix_listing_stale", STALE))
+    __table_args__ = (
+        *search_indexes("ix_listing_pub", SEARCHABLE),
+        *search_indexes("ix_listing_stale", STALE),
+        Index("ix_listing_capacity_stale", "id", postgresql_where=text("capacity_stale"),
+              sqlite_where=text("capacity_stale")),
+    )  # fmt: skip
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(20), unique=True, nullable=False))
@@ -82,6 +87,9 @@ class Listing(SQLModel, table=True):
     min_hours: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     # Free units over time (§3, §8); None: all `quantity` units are free throughout.
     capacity: list | None = Field(default=None, sa_column=Column(CapacityIntervals()))
+    # Orders changed the free capacity since `capacity` was published: orders that queued for the listing's lock
+    # leave the republishing to the next one that does not, or to the sync worker (trading/services.py).
+    capacity_stale: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     seller_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="RESTRICT"), index=True)
     )

@@ -24,7 +24,7 @@ from ..monitoring.sync_status import record_sync_error
 from ..monitoring.watcher import Watcher
 from ..payments.sweep import transfer_due_shares
 from ..trading.remote_sync import refresh_remote_orders
-from ..trading.sweep import sweep_holds
+from ..trading.sweep import publish_stale, sweep_holds
 from .apply import remote_directory
 from .feed import (
     FEED_LIMIT,
@@ -265,6 +265,7 @@ class SyncWorker:
         """
         behind = {"push": False, "pull": False}
         sweep_holds(self.app)  # lapsed holds: marked expired, their freed capacity published (every few seconds)
+        publish_stale(self.app)  # capacity that bursts of orders left stale: published before this round's push
         transfer_due_shares(self.app)  # sellers' shares of started orders to their Stripe accounts (every minute)
         refresh_remote_orders(self.app)  # orders this node's buyers hold elsewhere: as their origins see them now
 
@@ -295,6 +296,7 @@ class SyncWorker:
                 self._watch_safely()
             if self.national:
                 refresh_remote_orders(self.app)
+                publish_stale(self.app)
                 try:
                     self.publish_own()
                 except Exception:  # the worker outlives any one failure
@@ -303,7 +305,16 @@ class SyncWorker:
                 continue
             delay, more = self.turn()
             if delay or not more:
-                stop.wait(delay or self.poll_interval)
+                self._pause(stop, delay or self.poll_interval)
+
+    def _pause(self, stop: threading.Event, seconds: float) -> None:
+        """Wait `seconds` (or until stopped), publishing stale capacity every poll_interval meanwhile: the
+        node's own search must not wait for a peer that failed and the backoff after it."""
+        deadline = time.monotonic() + seconds
+        while not stop.wait(min(self.poll_interval, max(deadline - time.monotonic(), 0.0))):
+            if time.monotonic() >= deadline:
+                return
+            publish_stale(self.app)
 
     def _watch_safely(self) -> None:
         try:

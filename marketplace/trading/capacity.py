@@ -6,16 +6,53 @@ Every placement locks the listing's row (PostgreSQL; SQLite's write transactions
 serialised by BEGIN IMMEDIATE) and reads the live orders inside that same transaction.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, event, or_, select
+from sqlalchemy import BigInteger, and_, bindparam, event, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session as SASession
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 from ..listings.schemas import MAX_CAPACITY_INTERVALS
 from ..models import Listing, Order
 
-Span = tuple[datetime, datetime, int]  # [start, end) and the units taken
+# [start, end) in Unix seconds, and the units taken. Seconds, not datetimes: a hot listing sums thousands of
+# live orders per order, and reading and comparing plain integers costs a fraction of aware datetimes.
+Span = tuple[int, int, int]
+
+
+def seconds(moment: datetime) -> int:
+    """An aware datetime as Unix seconds (spans and pieces are in seconds)."""
+    return int(moment.timestamp())
+
+
+def moment(unix_seconds: int) -> datetime:
+    """Unix seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(unix_seconds, UTC)
+
+
+def span(start: datetime, end: datetime, units: int) -> Span:
+    """An order's window and units as a span."""
+    return seconds(start), seconds(end), units
+
+
+class _unix_seconds(FunctionElement):
+    """A timestamp column as whole Unix seconds, computed by the database."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_unix_seconds, "postgresql")
+def _unix_seconds_postgresql(element, compiler, **kw):
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
+
+
+@compiles(_unix_seconds, "sqlite")
+def _unix_seconds_sqlite(element, compiler, **kw):
+    # SQLite keeps UTC datetimes as text without an offset (models/types.py's UTCDateTime).
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
 def live(now: datetime):
@@ -24,10 +61,17 @@ def live(now: datetime):
 
 
 _LOCKED = "trading.locked_listings"  # session.info key: ids of the listings this transaction has locked
+_CONTENDED = "trading.contended_listings"  # and of those whose lock it had to wait for
 
 
 def _locked_ids(session: Session) -> set[int]:
     return session.info.setdefault(_LOCKED, set())
+
+
+def contended(session: Session, listing_id: int) -> bool:
+    """Whether this transaction found the listing locked by another one and waited (never on SQLite, whose
+    write transactions queue before they start)."""
+    return listing_id in session.info.get(_CONTENDED, ())
 
 
 @event.listens_for(SASession, "after_transaction_end")
@@ -35,15 +79,23 @@ def _forget_locks(session: SASession, _transaction) -> None:
     # Row locks last until the transaction ends, or until a rollback to a savepoint taken before them:
     # forgotten at the end of any transaction, savepoints included (locking again is harmless).
     session.info.pop(_LOCKED, None)
+    session.info.pop(_CONTENDED, None)
 
 
 # Built once (with bound parameters), not per order: building the constructs cost more than running them.
-_LOCK_BY_ID = select(Listing).where(Listing.id == bindparam("id")).with_for_update().execution_options(
-    populate_existing=True)  # fmt: skip
-_LOCK_BY_CODE = select(Listing).where(Listing.code == bindparam("code")).with_for_update().execution_options(
-    populate_existing=True)  # fmt: skip
+# Each first with SKIP LOCKED (no row: another transaction holds it, or there is none), then waiting.
+_LOCK_BY_ID, _LOCK_BY_CODE = (
+    tuple(
+        select(Listing).where(column == bindparam(name)).with_for_update(skip_locked=skip)
+        .execution_options(populate_existing=True)
+        for skip in (True, False)
+    )
+    for column, name in ((Listing.id, "id"), (Listing.code, "code"))
+)  # fmt: skip
 _LIVE = {
-    (bounded_start, bounded_end): select(Order.starts_at, Order.ends_at, Order.units).where(
+    (bounded_start, bounded_end): select(
+        _unix_seconds(Order.starts_at), _unix_seconds(Order.ends_at), Order.units
+    ).where(
         Order.listing_id == bindparam("listing_id"), live(bindparam("now", type_=Order.hold_expires_at.type)),
         *([Order.starts_at < bindparam("end", type_=Order.starts_at.type)] if bounded_end else []),
         *([Order.ends_at > bindparam("start", type_=Order.ends_at.type)] if bounded_start else []),
@@ -52,8 +104,11 @@ _LIVE = {
 }  # fmt: skip
 
 
-def _locking(session: Session, query, params: dict) -> Listing | None:
-    listing = session.scalars(query, params).first()
+def _locking(session: Session, queries: tuple, params: dict) -> Listing | None:
+    skipping, waiting = queries
+    listing = session.scalars(skipping, params).first()
+    if listing is None and (listing := session.scalars(waiting, params).first()) is not None:
+        session.info.setdefault(_CONTENDED, set()).add(listing.id)
     if listing is not None:
         _locked_ids(session).add(listing.id)
     return listing
@@ -92,26 +147,28 @@ def live_spans(
         params["start"] = start
     if end is not None:
         params["end"] = end
-    rows = session.execute(_LIVE[start is not None, end is not None], params)
-    return [(row.starts_at, row.ends_at, row.units) for row in rows]
+    # Through the session's connection, not the ORM, and fetched at once: nothing is built per row but the row.
+    return session.connection().execute(_LIVE[start is not None, end is not None], params).all()
 
 
-def usage_steps(spans: list[Span], start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
-    """The units taken over [start, end) as contiguous (from, until, used) pieces, equal neighbours merged."""
+def usage_steps(spans: list[Span], start: datetime, end: datetime) -> list[tuple[int, int, int]]:
+    """The units taken over [start, end) as contiguous (from, until, used) pieces in seconds, equal ones merged."""
+    start, end = seconds(start), seconds(end)
     if start >= end:
         return []
     # One pass over the spans (clipped to [start, end)): a hot listing's every order sums all its live orders.
     deltas = {start: 0, end: 0}
+    delta = deltas.get
     for s, e, units in spans:
         if s < end and e > start:
             if s < start:
                 s = start
             if e > end:
                 e = end
-            deltas[s] = deltas.get(s, 0) + units
-            deltas[e] = deltas.get(e, 0) - units
+            deltas[s] = delta(s, 0) + units
+            deltas[e] = delta(e, 0) - units
     points = sorted(deltas)
-    pieces: list[tuple[datetime, datetime, int]] = []
+    pieces: list[tuple[int, int, int]] = []
     used = 0
     for left, right in zip(points, points[1:], strict=False):
         used += deltas[left]
@@ -129,19 +186,17 @@ def peak_usage(spans: list[Span], start: datetime, end: datetime) -> int:
 
 def first_peak(spans: list[Span], start: datetime, end: datetime, above: int) -> tuple[datetime, datetime, int] | None:
     """The first piece of [start, end) where more than `above` units are taken, or None."""
-    return next((piece for piece in usage_steps(spans, start, end) if piece[2] > above), None)
+    piece = next((piece for piece in usage_steps(spans, start, end) if piece[2] > above), None)
+    return piece and (moment(piece[0]), moment(piece[1]), piece[2])
 
 
-def coarsen(intervals: list[dict], limit: int = MAX_CAPACITY_INTERVALS) -> list[dict]:
-    """At most `limit` contiguous intervals; merged ones report the lowest free units, never more than is free."""
+def coarsen(intervals: list[tuple[int, int, int]], limit: int = MAX_CAPACITY_INTERVALS) -> list[tuple[int, int, int]]:
+    """At most `limit` contiguous (from, until, free) intervals; merged ones report the lowest free units."""
     if len(intervals) <= limit:
         return intervals
     size = -(-len(intervals) // limit)  # ceiling division: consecutive groups of equal count
-    merged = []
-    for i in range(0, len(intervals), size):
-        group = intervals[i : i + size]
-        merged.append({"from": group[0]["from"], "until": group[-1]["until"], "free": min(g["free"] for g in group)})
-    return merged
+    groups = (intervals[i : i + size] for i in range(0, len(intervals), size))
+    return [(group[0][0], group[-1][1], min(free for _f, _u, free in group)) for group in groups]
 
 
 def horizon_start(listing: Listing, now: datetime) -> datetime:
@@ -151,12 +206,12 @@ def horizon_start(listing: Listing, now: datetime) -> datetime:
 
 def capacity_of(listing: Listing, spans: list[Span], now: datetime) -> list[dict] | None:
     """§3's `capacity`: free units over the rest of the window; None when every unit is free throughout."""
-    start = horizon_start(listing, now)
-    pieces = usage_steps(spans, start, listing.available_until)
-    if all(used == 0 for _f, _u, used in pieces):
+    pieces = usage_steps(spans, horizon_start(listing, now), listing.available_until)
+    if not any(used for _f, _u, used in pieces):
         return None
-    intervals = [{"from": f, "until": u, "free": max(listing.quantity - used, 0)} for f, u, used in pieces]
-    return coarsen(intervals)
+    quantity = listing.quantity
+    intervals = coarsen([(f, u, quantity - used if used < quantity else 0) for f, u, used in pieces])
+    return [{"from": moment(f), "until": moment(u), "free": free} for f, u, free in intervals]
 
 
 def free_at(capacity: list[dict] | None, quantity: int, moment: datetime) -> int:

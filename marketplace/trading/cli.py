@@ -1,6 +1,7 @@
 """`flask orders list|show CODE|expire`: orders of this node from the command line."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -9,6 +10,7 @@ from ..models import Order, OrderEvent
 from ..models.types import utcnow
 from ..templating import local_time, money
 from .services import expire_holds
+from .sweep import publish_stale
 
 
 @click.group("orders")
@@ -61,7 +63,7 @@ def show_command(code: str):
 @orders_cli.command("expire")
 @with_appcontext
 def expire_command():
-    """Mark lapsed holds expired and publish the capacity they free."""
+    """Mark lapsed holds expired and publish the capacity they free, and any capacity left stale by orders."""
     with get_db().session() as session:
         expired = expire_holds(session=session, now=utcnow())
         session.commit()
@@ -69,3 +71,5 @@ def expire_command():
             click.echo(f"expired {order.code}: freed {order.units} of {order.listing_code} "
                        f"{local_time(order.starts_at)} → {local_time(order.ends_at)}")  # fmt: skip
     click.echo(f"{len(expired)} lapsed hold{'' if len(expired) == 1 else 's'} expired")
+    if republished := publish_stale(current_app._get_current_object()):
+        click.echo(f"{republished} listing{'' if republished == 1 else 's'}' capacity republished")

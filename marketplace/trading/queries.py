@@ -104,5 +104,6 @@ def utilisation(*, session: Session, listing: Listing, now: datetime, days: int 
     if end <= start or listing.quantity <= 0:
         return None
     spans = capacity.live_spans(session, listing.id, now=now, start=start, end=end)
-    taken = sum((min(e, end) - max(s, start)).total_seconds() * units for s, e, units in spans)
-    return taken / ((end - start).total_seconds() * listing.quantity)
+    first, last = capacity.seconds(start), capacity.seconds(end)
+    taken = sum((min(e, last) - max(s, first)) * units for s, e, units in spans)
+    return taken / ((last - first) * listing.quantity)

@@ -132,10 +132,17 @@ def _record(session: Session, order: Order, *, kind: str, to_status: str, actor:
                         {"from": from_status, "to": to_status}, beside=(OrderEvent.__table__, event))  # fmt: skip
 
 
+def _published(listing: Listing) -> None:
+    """The listing's `capacity` is recomputed from its orders: nothing is left for the sync worker."""
+    if listing.capacity_stale:
+        listing.capacity_stale = False
+
+
 def _publish_capacity(session: Session, listing: Listing, now: datetime) -> bool:
     """Recompute the listing's free capacity; if it changed, a new version goes out through the outbox."""
     spans = capacity.live_spans(session, listing.id, now=now)
     new = capacity.capacity_of(listing, spans, now)
+    _published(listing)
     if new == listing.capacity or listing.status in ("draft", "retired"):
         return False
     listing.capacity = new
@@ -165,6 +172,9 @@ def place_order(
     The listing is locked and its live orders summed in this one transaction, so no instant is
     ever oversold. `idempotency` is (key, body fingerprint): a repeat answers the first order.
     `buyer_node` is the node that placed it on the buyer's behalf (this node unless another one did).
+    When other orders were waiting for the listing's lock, the listing is left `capacity_stale` instead
+    of republished: the order reads only the live orders of its window, and the next order that finds the
+    listing free, or the sync worker, publishes the change.
     """
     listing = capacity.lock_listing(session, listing.id)
     # Under the lock, so a retry racing the first request sees the first one's key.
@@ -176,8 +186,11 @@ def place_order(
     if expected_total is not None and expected_total != price.total:
         raise PriceChanged(f"The total is now {price.total}, not {expected_total}.", field="expected_total",
                            extra={"total": price.total})  # fmt: skip
-    # One read of the live orders, under the lock: for the check, then for the published capacity.
-    spans = capacity.live_spans(session, listing.id, now=now)
+    # A listing selling many orders a second would otherwise read and republish all its live orders, under
+    # its lock, for every one of them (and send every node a new version each time).
+    defer = capacity.contended(session, listing.id)
+    # One read of the live orders, under the lock: for the check, then (unless deferred) for the published capacity.
+    spans = capacity.live_spans(session, listing.id, now=now, **({"start": start, "end": end} if defer else {}))
     free = max(listing.quantity - capacity.peak_usage(spans, start, end), 0)
     if free < units:
         raise CapacityShort(
@@ -194,10 +207,16 @@ def place_order(
     )  # fmt: skip
     # The new free capacity is known before the order is written: the listing's new version and the order are
     # flushed together, and the outbox's counter (which every writer of the node queues on) is taken last.
-    new_capacity = capacity.capacity_of(listing, spans + [(start, end, units)], now)
-    if restated := new_capacity != listing.capacity:
-        listing.capacity = new_capacity
-        restate_listing(listing)
+    if defer:
+        restated = False
+        if not listing.capacity_stale:
+            listing.capacity_stale = True
+    else:
+        new_capacity = capacity.capacity_of(listing, spans + [capacity.span(start, end, units)], now)
+        _published(listing)
+        if restated := new_capacity != listing.capacity:
+            listing.capacity = new_capacity
+            restate_listing(listing)
     session.add(order)
     session.flush()
     _record(session, order, kind="held", to_status="held", actor=buyer, reason="placed", now=now)
@@ -372,6 +391,17 @@ def expire_holds(*, session: Session, now: datetime) -> list[Order]:
     return expired
 
 
+def stale_listings(session: Session) -> list[int]:
+    """The ids of the listings whose published capacity orders have changed since (place_order's deferral)."""
+    return list(session.scalars(select(Listing.id).where(Listing.capacity_stale).order_by(Listing.id)))
+
+
+def publish_stale_capacity(*, session: Session, listing_id: int, now: datetime) -> bool:
+    """Publish a stale listing's capacity, under its lock: whether a new version went out."""
+    listing = capacity.lock_listing(session, listing_id)
+    return listing.capacity_stale and _publish_capacity(session, listing, now)
+
+
 def give_access(*, session: Session, order: Order, actor: User, details: str, now: datetime) -> Order:
     """The seller tells the buyer of a confirmed order how to reach what was bought."""
     if not can_sell(actor, order):
@@ -408,14 +438,14 @@ def _guard_listing_change(listing: Listing, *, session: Session, now: datetime |
     now = now or utcnow()
     capacity.lock_listing_row(session, listing.id)
     spans = capacity.live_spans(session, listing.id, now=now, start=now)
-    for start, end, _units in spans:
+    for start, end in ((capacity.moment(s), capacity.moment(e)) for s, e, _units in spans):
         if start < listing.available_from or end > listing.available_until:
             raise CapacityCommitted(
                 f"Orders hold units from {_fmt(start)} to {_fmt(end)}: the window must keep covering them.",
                 field="available_from" if start < listing.available_from else "available_until",
                 extra={"from": _fmt(start), "until": _fmt(end)},
             )
-    horizon_end = max((end for _s, end, _u in spans), default=now)
+    horizon_end = max((capacity.moment(end) for _s, end, _u in spans), default=now)
     peak = capacity.first_peak(spans, now, horizon_end, above=listing.quantity)
     if peak:
         start, end, used = peak
@@ -424,3 +454,4 @@ def _guard_listing_change(listing: Listing, *, session: Session, now: datetime |
             field="quantity", extra={"from": _fmt(start), "until": _fmt(end), "committed": used},
         )  # fmt: skip
     listing.capacity = capacity.capacity_of(listing, spans, now)
+    _published(listing)

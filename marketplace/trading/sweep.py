@@ -1,4 +1,5 @@
-"""The sweep of lapsed holds, as the sync worker runs it between its rounds."""
+"""What the sync worker does for trading between its rounds: the sweep of lapsed holds, and the capacity
+that bursts of orders left stale."""
 
 import time
 
@@ -6,7 +7,7 @@ from flask import Flask
 
 from ..models import Order
 from ..models.types import utcnow
-from .services import expire_holds
+from .services import expire_holds, publish_stale_capacity, stale_listings
 
 SWEEP_INTERVAL = 5.0  # seconds; lapsed holds already count for nothing, the sweep only publishes what they free
 
@@ -29,3 +30,22 @@ def sweep_holds(app: Flask, *, force: bool = False) -> list[Order]:
     except Exception:  # the worker outlives any one failure; the log has the traceback
         app.logger.exception("sweeping lapsed holds failed")
         return []
+
+
+def publish_stale(app: Flask) -> int:
+    """Publish the capacity of every listing left stale by orders (services.place_order): how many changed.
+
+    Every turn of the worker, so that other nodes' copies follow within the sync delay. Each listing in a
+    transaction of its own: its lock is held for one recomputation, never while another listing waits.
+    A failure is logged, never raised.
+    """
+    published = 0
+    try:
+        with app.app_context(), app.extensions["db"].session() as session:
+            for listing_id in stale_listings(session):
+                session.commit()  # the read of stale ids is not kept open while locking
+                published += publish_stale_capacity(session=session, listing_id=listing_id, now=utcnow())
+                session.commit()
+    except Exception:  # the worker outlives any one failure; the log has the traceback
+        app.logger.exception("publishing stale capacity failed")
+    return published
