@@ -8,7 +8,7 @@ import json
 from functools import cache
 
 from flask import has_request_context, request
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, bindparam, select
 from sqlmodel import Session
 
 from .models import AuditEntry
@@ -61,6 +61,43 @@ def _insert_beside(table: Table):
     """PostgreSQL: `WITH beside AS (INSERT INTO table …) INSERT INTO audit_entry …`, built once per table."""
     beside = table.insert().values({column.name: bindparam(f"beside_{column.name}", type_=column.type)
                                     for column in table.columns if not column.primary_key})  # fmt: skip
-    columns = AuditEntry.__table__.columns
-    return _INSERT.values({column.name: bindparam(column.name, type_=column.type) for column in columns
-                           if not column.primary_key}).add_cte(beside.cte("beside"))  # fmt: skip
+    return _insert_bound().add_cte(beside.cte("beside"))
+
+
+def _insert_bound():
+    """The audit entry's INSERT with a bound parameter per column, named as the column."""
+    return _INSERT.values({column.name: bindparam(column.name, type_=column.type)
+                           for column in AuditEntry.__table__.columns if not column.primary_key})  # fmt: skip
+
+
+def insert_with_audit(*, session: Session, table: Table, row: dict, then: tuple[Table, str, dict], action: str,
+                      actor: str, object: str = "", detail: dict | None = None) -> int:  # fmt: skip
+    """Insert `row` into `table`, then a row that refers to it (`then`: its table, the column that takes the
+    new row's id, its other columns), and the audit entry: the new row's id. One statement on PostgreSQL
+    (the hot path of placing an order), three in order elsewhere; no object in the session.
+    """
+    entry = _entry(action=action, actor=actor, object=object, detail=detail)
+    then_table, key, then_row = then
+    if session.get_bind().dialect.name == "postgresql":
+        params = {f"first_{name}": value for name, value in row.items()}
+        params |= {f"then_{name}": value for name, value in then_row.items()} | entry
+        return session.execute(_insert_chain(table, then_table, key), params).scalar_one()
+    new_id = session.execute(table.insert().values(row)).inserted_primary_key[0]
+    session.execute(then_table.insert().values({key: new_id, **then_row}))
+    session.execute(_INSERT, entry)
+    return new_id
+
+
+@cache
+def _insert_chain(table: Table, then_table: Table, key: str):
+    """PostgreSQL: `WITH first AS (INSERT … RETURNING id), then AS (INSERT … SELECT first.id, …),
+    entry AS (INSERT INTO audit_entry …) SELECT id FROM first`, built once per pair of tables."""
+    first = table.insert().values({column.name: bindparam(f"first_{column.name}", type_=column.type)
+                                   for column in table.columns if not column.primary_key})  # fmt: skip
+    first = first.returning(table.c.id).cte("first")
+    columns = [column for column in then_table.columns if not column.primary_key and column.name != key]
+    then = then_table.insert().from_select(
+        [key, *(column.name for column in columns)],
+        select(first.c.id, *(bindparam(f"then_{column.name}", type_=column.type) for column in columns)),
+    ).cte("then")  # fmt: skip
+    return select(first.c.id).add_cte(then).add_cte(_insert_bound().cte("entry"))

@@ -199,7 +199,9 @@ class SyncWorker:
                 return received, applied
 
     def once(self, progress=None) -> dict:
-        """One round in both directions (on national: its own events into its feed)."""
+        """One round in both directions (on national: its own events into its feed), after publishing the
+        capacity that orders left stale, so that the round carries it."""
+        publish_stale(self.app)
         if self.national:
             return {"pushed": 0, "received": 0, "applied": 0, "published": self.publish_own()}
         pushed = self.push_all(progress)

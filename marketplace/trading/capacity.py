@@ -46,13 +46,15 @@ class _unix_seconds(FunctionElement):
 
 @compiles(_unix_seconds, "postgresql")
 def _unix_seconds_postgresql(element, compiler, **kw):
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
+    # FLOOR: a cast would round, where Python's int(timestamp()) truncates.
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
 @compiles(_unix_seconds, "sqlite")
 def _unix_seconds_sqlite(element, compiler, **kw):
-    # SQLite keeps UTC datetimes as text without an offset (models/types.py's UTCDateTime).
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    # SQLite keeps UTC datetimes as text without an offset (models/types.py's UTCDateTime); the fraction is cut
+    # off first, as strftime would round it to milliseconds (…:59.9999 to the next second).
+    return f"CAST(strftime('%s', substr({compiler.process(element.clauses, **kw)}, 1, 19)) AS INTEGER)"
 
 
 def live(now: datetime):

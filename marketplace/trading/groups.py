@@ -206,6 +206,9 @@ def _release(session: Session, buyer: User, rows: list[OrderGroupPart], placemen
             order = session.scalars(select(Order).where(Order.code == row.order_code)).one()
             cancel_order(session=session, order=order, actor=buyer, reason=RELEASE_REASON, now=placement.now)
             row.outcome = "cancelled"
+            # One cancel per transaction: announcing it took the outbox counter, and waiting with it for the next
+            # listing's lock, held by an order that waits for the counter in turn, would deadlock.
+            session.commit()
     session.commit()
     remote = [row for row in rows if row.outcome == "held"]
     results = side_by_side([_cancel_call(row) for row in remote])

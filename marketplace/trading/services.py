@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
-from ..audit import actor_of, insert_audit
+from ..audit import actor_of, insert_audit, insert_with_audit
 from ..errors import DomainError, Forbidden, NotFound
 from ..identity.codes import InvalidCode, mint_code, parse_code
 from ..listings.services import (
@@ -138,6 +139,23 @@ def _published(listing: Listing) -> None:
         listing.capacity_stale = False
 
 
+_ORDER_COLUMNS = tuple(column.name for column in Order.__table__.columns if not column.primary_key)
+
+
+def _insert_held(session: Session, order: Order, buyer: User, now: datetime) -> None:
+    """Write a new order with its `held` event and audit entry (one statement on PostgreSQL, no unit of
+    work: this is what every placement does under the listing's lock), then keep it in the session."""
+    order.id = insert_with_audit(
+        session=session, table=Order.__table__, row={name: getattr(order, name) for name in _ORDER_COLUMNS},
+        then=(OrderEvent.__table__, "order_id", {"kind": "held", "from_status": None, "to_status": "held",
+              "actor_id": buyer.id, "actor": buyer.email, "reason": "placed", "created_at": now}),
+        action="order.held", actor=actor_of(buyer), object=f"order:{order.code}",
+        detail={"from": None, "to": "held", "reason": "placed"},
+    )  # fmt: skip
+    make_transient_to_detached(order)
+    session.add(order)
+
+
 def _publish_capacity(session: Session, listing: Listing, now: datetime) -> bool:
     """Recompute the listing's free capacity; if it changed, a new version goes out through the outbox."""
     spans = capacity.live_spans(session, listing.id, now=now)
@@ -217,9 +235,7 @@ def place_order(
         if restated := new_capacity != listing.capacity:
             listing.capacity = new_capacity
             restate_listing(listing)
-    session.add(order)
-    session.flush()
-    _record(session, order, kind="held", to_status="held", actor=buyer, reason="placed", now=now)
+    _insert_held(session, order, buyer, now)
     if idempotency:
         try:
             with session.begin_nested():

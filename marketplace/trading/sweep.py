@@ -39,13 +39,22 @@ def publish_stale(app: Flask) -> int:
     transaction of its own: its lock is held for one recomputation, never while another listing waits.
     A failure is logged, never raised.
     """
+    db = app.extensions["db"]
+    if db.engine.dialect.name == "sqlite":
+        return 0  # orders never queue for a lock there (write transactions queue before they begin): none is stale
     published = 0
-    try:
-        with app.app_context(), app.extensions["db"].session() as session:
-            for listing_id in stale_listings(session):
-                session.commit()  # the read of stale ids is not kept open while locking
+    with app.app_context(), db.session() as session:
+        try:
+            stale = stale_listings(session)
+            session.commit()  # the read of stale ids is not kept open while locking
+        except Exception:  # the worker outlives any one failure; the log has the traceback
+            app.logger.exception("reading the listings with stale capacity failed")
+            return 0
+        for listing_id in stale:
+            try:
                 published += publish_stale_capacity(session=session, listing_id=listing_id, now=utcnow())
                 session.commit()
-    except Exception:  # the worker outlives any one failure; the log has the traceback
-        app.logger.exception("publishing stale capacity failed")
+            except Exception:  # one listing's failure leaves the others to be published
+                session.rollback()
+                app.logger.exception("publishing the stale capacity of listing %s failed", listing_id)
     return published

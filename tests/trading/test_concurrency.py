@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 from marketplace.models import Listing, Order, OutboxEvent, User
+from marketplace.sync.worker import SyncWorker
 from marketplace.trading.capacity import capacity_of, live_spans, lock_listing, peak_usage
 from marketplace.trading.refusals import CapacityShort
 from marketplace.trading.services import place_order
@@ -149,3 +150,10 @@ def test_an_order_that_queued_for_the_lock_leaves_the_capacity_stale_for_the_nex
         assert not listing.capacity_stale and listing.version == first_version + 2 and events() == before + 2
         assert listing.capacity == capacity_of(listing, live_spans(session, listing_id, now=now), now)
         assert len([i for i in listing.capacity if i["free"] == 7]) == 3
+
+    # The worker publishes it between its turns too, while it waits out a peer that failed.
+    queued_order(18)
+    SyncWorker(app)._pause(threading.Event(), 0.5)
+    with sessions() as session:
+        listing = session.get(Listing, listing_id)
+        assert not listing.capacity_stale and listing.version == first_version + 3 and events() == before + 3

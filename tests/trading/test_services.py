@@ -251,3 +251,12 @@ def test_notifications_tell_buyer_and_seller_what_happened_and_what_lapses_soon(
     assert [n.text for n in notifications_for(session=db_session, user=buyer, now=NOW)][2:] == ["held for you"] * 2
     assert [n.text for n in notifications_for(session=db_session, user=seller, now=NOW)][2:] == ["held by a buyer"] * 2
     assert notifications_for(session=db_session, user=buyer, now=NOW - timedelta(hours=1))[0].kind != "expiring"
+
+
+def test_live_orders_are_read_as_whole_unix_seconds_cut_down_on_either_database(db_session, listing, buyer):
+    placed = order(db_session, listing, buyer, units=2, start=30, end=32)
+    # Stored moments with a fraction (orders are on whole hours; the reading must not depend on it).
+    db_session.execute(text('UPDATE "order" SET starts_at = :s, ends_at = :e WHERE id = :id'), {
+        "s": at(30) - timedelta(microseconds=1), "e": at(32) + timedelta(microseconds=999_999), "id": placed.id})
+    (span,) = live_spans(db_session, listing.id, now=NOW)
+    assert span == (int(at(30).timestamp()) - 1, int(at(32).timestamp()), 2)
