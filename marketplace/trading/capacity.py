@@ -8,7 +8,7 @@ serialised by BEGIN IMMEDIATE) and reads the live orders inside that same transa
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, and_, bindparam, event, or_, select
+from sqlalchemy import BigInteger, Boolean, and_, bindparam, event, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session as SASession
 from sqlalchemy.sql.functions import FunctionElement
@@ -94,13 +94,37 @@ _LOCK_BY_ID, _LOCK_BY_CODE = (
     )
     for column, name in ((Listing.id, "id"), (Listing.code, "code"))
 )  # fmt: skip
+class _overlaps(FunctionElement):
+    """An order's window overlaps [start, end) (bound parameters `start` and `end`)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_overlaps)
+def _overlaps_default(element, compiler, **kw):
+    # Parenthesized: where booleans are numbers (SQLite), the whole is compared to 1.
+    return f"({compiler.process(and_(Order.starts_at < _END, Order.ends_at > _START), **kw)})"
+
+
+@compiles(_overlaps, "postgresql")
+def _overlaps_postgresql(element, compiler, **kw):
+    # The form migration 0024's GiST index answers: only the overlapping orders are read, not every order of
+    # the listing that starts before `end` (thousands, on a listing that sells many orders).
+    window = compiler.process(func.tstzrange(Order.starts_at, Order.ends_at), **kw)
+    asked = compiler.process(func.tstzrange(_START, _END), **kw)
+    return f"({window} && {asked})"
+
+
+_START = bindparam("start", type_=Order.ends_at.type)
+_END = bindparam("end", type_=Order.starts_at.type)
 _LIVE = {
     (bounded_start, bounded_end): select(
         _unix_seconds(Order.starts_at), _unix_seconds(Order.ends_at), Order.units
     ).where(
         Order.listing_id == bindparam("listing_id"), live(bindparam("now", type_=Order.hold_expires_at.type)),
-        *([Order.starts_at < bindparam("end", type_=Order.starts_at.type)] if bounded_end else []),
-        *([Order.ends_at > bindparam("start", type_=Order.ends_at.type)] if bounded_start else []),
+        *([_overlaps()] if bounded_start and bounded_end else
+          [Order.starts_at < _END] if bounded_end else [Order.ends_at > _START] if bounded_start else []),
     )
     for bounded_start in (False, True) for bounded_end in (False, True)
 }  # fmt: skip
