@@ -11,7 +11,7 @@ from ..audit import actor_of, record_audit
 from ..errors import Conflict, NotFound
 from ..federation.scopes import redirect_uris_for
 from ..identity.codes import NATIONAL_CODE, parse_code
-from ..models import Listing, Node, NodeApplication, NodeStatusChange, Review, User
+from ..models import Listing, Node, NodeApplication, NodeStatusChange, Order, RemoteOrder, Review, User
 from ..models.types import CST, utcnow
 from .policy import (
     PENDING,
@@ -286,12 +286,19 @@ def node_tree(*, session: Session, national: NationalEntry) -> dict:
 
 
 def resolve_code(*, session: Session, national: NationalEntry, code: str) -> dict:
-    """Where a code comes from (InvalidCode for bad codes, NotFound for unknown nodes)."""
+    """Where a code comes from, and what it names when this node knows (InvalidCode for bad codes, NotFound for
+    unknown nodes). A code names a listing or an order (§2); orders stay at their origin, so an order is known
+    here only when this node is its origin or placed it for one of its buyers."""
     parsed = parse_code(code)
     origin = directory_entry(session=session, national=national, code=parsed.node_code)
     listing = session.scalars(select(Listing).where(Listing.code == str(parsed))).first()
+    known_order = listing is None and any(
+        session.scalar(select(model.id).where(model.code == str(parsed))) is not None for model in (Order, RemoteOrder)
+    )
     return {
         "code": str(parsed),
+        "kind": "listing" if listing else "order" if known_order else None,
+        "order_url": f"{origin.public_url}/orders/{parsed}",
         "origin": origin.code,
         "origin_role": origin.role,
         "origin_status": origin.status,

@@ -559,3 +559,18 @@ def test_resolve_page_and_national_home_show_the_search_box(client):
     assert 'id="home-resolve" name="code"' in home and 'action="/resolve"' in home
     for link in ('href="/registry/nodes">Nodes', 'href="/resolve">Resolve', 'href="/registry/apply">Apply'):
         assert link in home
+
+
+def test_resolve_tells_an_order_code_from_a_listing_code_and_links_to_the_order(client, db_session, seller):
+    from ..trading.helpers import order, sellable
+
+    approved_regional(db_session, "44")
+    placed = order(db_session, sellable(db_session, seller), make_user(db_session, role="buyer", name="B"))
+    response = client.get(f"/resolve?code={placed.code}")
+    text, html = page_text(response), response.get_data(as_text=True)
+    assert response.status_code == 200 and "Order an order held at R44" in text
+    assert f'href="https://gd.example.cn/orders/{placed.code}"' in html and "/listings/" + placed.code not in html
+    # A code known as neither: both ways to open it at its origin, and why.
+    unknown = format_code("R44", "0000ZZZZ")
+    html = client.get(f"/resolve?code={unknown}").get_data(as_text=True)
+    assert f"/listings/{unknown}" in html and f"/orders/{unknown}" in html and "kept at its origin" in html
