@@ -30,7 +30,7 @@ _ENGLISH = {
     "长治市": "Changzhi", "吕梁市": "Lüliang", "呼和浩特市": "Hohhot", "鄂尔多斯市": "Ordos",
     "呼伦贝尔市": "Hulunbuir", "巴彦淖尔市": "Bayannur", "乌兰察布市": "Ulanqab", "锡林郭勒盟": "Xilingol",
     "阿拉善盟": "Alxa", "朝阳市": "Chaoyang", "哈尔滨市": "Harbin", "漯河市": "Luohe", "拉萨市": "Lhasa",
-    "日喀则市": "Shigatse", "昌都市": "Qamdo", "林芝市": "Nyingchi", "那曲地区": "Nagqu", "阿里地区": "Ngari",
+    "日喀则市": "Shigatse", "昌都市": "Qamdo", "林芝市": "Nyingchi", "那曲市": "Nagqu", "阿里地区": "Ngari",
     "乌鲁木齐市": "Urumqi", "克拉玛依市": "Karamay", "吐鲁番市": "Turpan", "博尔塔拉蒙古自治州": "Bortala",
     "巴音郭楞蒙古自治州": "Bayingolin", "阿克苏地区": "Aksu", "克孜勒苏柯尔克孜自治州": "Kizilsu",
     "喀什地区": "Kashgar", "和田地区": "Hotan", "伊犁哈萨克自治州": "Ili", "阿勒泰地区": "Altay",

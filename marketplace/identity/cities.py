@@ -20,6 +20,10 @@ SOURCE = "cpca (PyPI) resources/adcodes.csv"
 CITY_HINT = N_("Not a GB/T 2260 city code (six digits, e.g. 520100 for Guiyang).")
 # A municipality's districts and counties sit under "市辖区" / "县"; the city is the municipality itself.
 _UNDER_MUNICIPALITY = {"市辖区"}
+# Where the table lags the standard: a city merged into another (莱芜市 into 济南市, 2019) is no code any more,
+# and a prefecture made a city under a new code (那曲地区 542400 became 那曲市 540600, 2017) has the new one.
+_MERGED = {"371200"}
+_RENUMBERED = {"542400": ("540600", "那曲市")}
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ def cities() -> dict[str, City]:
                 continue  # groupings without a seat (e.g. 省直辖县级行政区划), Chongqing's counties
             if name in _UNDER_MUNICIPALITY:
                 name = PROVINCES_ZH.get(code[:2], name)
+            if code in _MERGED:
+                continue
+            code, name = _RENUMBERED.get(code, (code, name))
             found[code] = City(code, name, float(row["latitude"]), float(row["longitude"]))
     return dict(sorted(found.items()))
 

@@ -20,6 +20,9 @@ def test_cities_come_from_the_gb_t_2260_table_with_their_seats():
     assert len(cities()) > 300
     assert find_city(GUIYANG).name == "贵阳市" and find_city(BEIJING).name == "北京市"
     assert find_city("520000") is None and find_city("999999") is None  # a province; no city
+    # The standard as it is now: 莱芜市 is part of 济南市 since 2019; 那曲地区 (542400) is 那曲市 (540600).
+    assert find_city("371200") is None and find_city("542400") is None
+    assert find_city("540600").name == "那曲市" and city_label("540600", "en") == "Nagqu 那曲市 (540600)"
     # Beijing–Shanghai by the great circle is about 1,068 km.
     assert abs(distance_km(find_city(BEIJING), find_city("310100")) - 1068) < 10
 
