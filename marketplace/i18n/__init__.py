@@ -109,7 +109,7 @@ def number(value: int | float | Decimal | None) -> str:
 
 
 def local_time(moment: datetime | None) -> str:
-    """A UTC moment in China Standard Time: `Dec 12, 2026, 11:00 CST` / `2026年12月12日 11:00 (CST)`."""
+    """A UTC moment in China Standard Time: `Dec 12, 2026, 11:00 CST` / `2026年12月12日 11:00（北京时间）`."""
     if moment is None:
         return "—"
     local = moment.astimezone(CST)

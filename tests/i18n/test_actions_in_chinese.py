@@ -42,7 +42,7 @@ def test_reserving_says_until_when_in_chinese_and_stores_the_line_in_english(app
     order = db_session.scalars(select(Order)).one()
     assert response.status_code == 200 and order.status == "held"
     body = response.get_data(as_text=True)
-    until = r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d \(CST\)"
+    until = r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d（北京时间）"
     assert re.search(rf"订单 {order.code} 已为您预留，有效期至 {until}。", body)
     assert "1 份 × 8 卡 × 3 小时（每 GPU 卡时）" in body and "¥492.00" in body
     assert_chinese(response)

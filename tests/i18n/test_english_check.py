@@ -9,7 +9,7 @@ def test_finds_english_in_text_and_in_attributes_read_out():
 
 
 def test_leaves_codes_units_names_addresses_and_peoples_text_alone():
-    body = ('<p>R44-00000A7Z-M · 8 × H100 · 80 GB · 192 vCPU · 10 Gbps · ¥20.50 · 2026年12月12日 11:00 (CST)</p>'
+    body = ('<p>R44-00000A7Z-M · 8 × H100 · 80 GB · 192 vCPU · 10 Gbps · ¥20.50 · 2026年12月12日 11:00（北京时间）</p>'
             '<code>Authorization: Bearer token</code><textarea>free text</textarea>'
             '<a href="https://gd.example.cn">https://gd.example.cn</a> ops@gd.example.cn <b>English</b>')  # fmt: skip
     assert english_words(body) == []

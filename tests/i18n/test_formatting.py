@@ -20,7 +20,7 @@ MOMENT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)  # 11:00 in China Standard Tim
     ("headers", "expected"),
     [(EN, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "-€3.00", "500,000", "Dec 12, 2026, 11:00 CST",
            "Dec 12, 2026"]),
-     (ZH, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "-€3.00", "500,000", "2026年12月12日 11:00 (CST)",
+     (ZH, ["¥43,100.00", "HK$0.05", "US$1,234,567.89", "-€3.00", "500,000", "2026年12月12日 11:00（北京时间）",
            "2026年12月12日"])],
 )  # fmt: skip
 def test_money_numbers_and_china_standard_time(app, headers, expected):
@@ -60,9 +60,9 @@ def test_every_term_is_translated(app):
      ("Wrong check character 'Q': the code is mistyped.", "校验字符 Q 不正确：编码有误。"),
      ("keys[0]: Needs a kid of 1 to 64 characters.", "keys[0]: 需要 1 到 64 个字符的 kid。"),
      # a moment in a message is shown in China Standard Time; a value used twice must be the same both times
-     ("The listing is available until 2030-03-01T02:00:00+00:00.", "该挂单可用至 2030年3月1日 10:00 (CST)。"),
+     ("The listing is available until 2030-03-01T02:00:00+00:00.", "该挂单可用至 2030年3月1日 10:00（北京时间）。"),
      ("Orders hold 3 units from 2030-03-01T02:00:00+00:00 to 2030-03-02T02:00:00+00:00: quantity cannot go below 3.",
-      "2030年3月1日 10:00 (CST) 至 2030年3月2日 10:00 (CST) 期间已有订单占用 3 份：数量不能少于 3。"),
+      "2030年3月1日 10:00（北京时间） 至 2030年3月2日 10:00（北京时间） 期间已有订单占用 3 份：数量不能少于 3。"),
      ("The order is held: only a held order is confirmed.", "订单当前为“已预留”状态：只有已预留的订单可以确认。"),
      ("payment received: 工行 0042", "已收到付款：工行 0042"),
      # several sentences (a password's feedback): each translated, any unknown one kept

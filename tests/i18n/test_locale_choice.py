@@ -77,6 +77,6 @@ def test_flash_messages_and_times_follow_the_language(client, db_session):
     sign_in(client, person)
     client.post("/tokens", data={"name": "同步", "csrf_token": form_token(client, "/tokens")})
     page = client.get("/tokens", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d \(CST\)", page)
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d（北京时间）", page)
     english = client.get("/tokens", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert re.search(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d CST", english)

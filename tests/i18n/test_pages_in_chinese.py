@@ -107,7 +107,7 @@ def test_the_pages_of_orders_read_as_chinese_readers_expect(app, world):
     page = client.get(f"/orders/{order.code}", headers=ZH).get_data(as_text=True)
     assert "1 份 × 8 卡 × 24 小时（每 GPU 卡时）" in page  # the stored line, worded for the reader
     assert "已报告未交付" in page and "已收到付款：工行 20261201-0042" in page and "未交付" in page
-    assert "银行转账 · 已付款" in page and "年" in page and "(CST)" in page
+    assert "银行转账 · 已付款" in page and "年" in page and "（北京时间）" in page
     assert "¥3,936.00" in page  # 8 GPUs × 24 h × ¥20.50, in yuan
     assert order.lines[0]["description"].endswith("1 × 8 GPUs × 24 h (per GPU-hour)")  # stored as the API gives it
     notes = client.get("/notifications", headers=ZH).get_data(as_text=True)
