@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from ..models import LedgerEntry, Order
@@ -139,6 +139,7 @@ class Balance:
     paid_out: int = 0
     orders: list[dict] = field(default_factory=list)
     payouts: list[LedgerEntry] = field(default_factory=list)
+    last_payout_id: int | None = None
 
     @property
     def owed(self) -> int:
@@ -185,9 +186,35 @@ def seller_balance(*, session: Session, seller_id: int, now: datetime) -> Balanc
 
 
 def sellers_balances(session: Session, now: datetime) -> list[tuple[int, Balance]]:
-    """(seller id, balance) of every seller with money in the ledger, the most owed first: what operators pay out."""
-    with_orders = select(Order.seller_id).join(LedgerEntry, LedgerEntry.order_id == Order.id)
-    with_payouts = select(LedgerEntry.seller_id).where(LedgerEntry.seller_id.is_not(None))
-    seller_ids = set(session.scalars(with_orders.union(with_payouts)))
-    balances = [(seller_id, seller_balance(session=session, seller_id=seller_id, now=now)) for seller_id in seller_ids]
-    return sorted(balances, key=lambda pair: (-pair[1].owed, pair[0]))
+    """(seller id, balance) of every seller with money in the ledger, the most owed first: what operators pay out.
+
+    The sums of seller_balance, added up by the database for every seller at once (three statements, however
+    many sellers); each balance carries its last payout only, and no orders.
+    """
+    yuan, started = Order.currency == PAYOUT_CURRENCY, Order.starts_at <= now
+
+    def total(*conditions):
+        return func.coalesce(func.sum(case((and_(*conditions), LedgerEntry.amount), else_=0)), 0)
+
+    balances: dict[int, Balance] = defaultdict(Balance)
+    share = LedgerEntry.kind == "seller_share"
+    for seller_id, earned, pending, transferred in session.execute(
+        select(Order.seller_id, total(yuan, share, started), total(yuan, share, ~started),
+               total(yuan, LedgerEntry.kind == "transfer"))
+        .join(LedgerEntry, LedgerEntry.order_id == Order.id).group_by(Order.seller_id)
+    ):  # fmt: skip
+        balance = balances[seller_id]
+        balance.earned, balance.pending, balance.paid_out = int(earned), int(pending), int(transferred)
+    payouts = select(LedgerEntry.seller_id).where(LedgerEntry.seller_id.is_not(None), LedgerEntry.kind == "payout")
+    for seller_id, paid, last_id in session.execute(
+        payouts.add_columns(total(LedgerEntry.currency == PAYOUT_CURRENCY), func.max(LedgerEntry.id))
+        .group_by(LedgerEntry.seller_id)
+    ):  # fmt: skip
+        balances[seller_id].paid_out += int(paid)
+        balances[seller_id].last_payout_id = last_id
+    last = {entry.id: entry for entry in session.scalars(
+        select(LedgerEntry).where(LedgerEntry.id.in_([b.last_payout_id for b in balances.values() if b.last_payout_id]))
+    )}  # fmt: skip
+    for balance in balances.values():
+        balance.payouts = [last[balance.last_payout_id]] if balance.last_payout_id in last else []
+    return sorted(balances.items(), key=lambda pair: (-pair[1].owed, pair[0]))

@@ -108,6 +108,31 @@ def test_operators_record_payouts_up_to_what_the_seller_is_owed(client, db_sessi
     assert [entry.reference for entry in payouts] == ["payout:ICBC 778"]
 
 
+def test_every_sellers_balance_at_once_adds_up_as_each_sellers_own(client, db_session, stripe, listing, buyer_auth,
+                                                                   seller):  # fmt: skip
+    other = make_user(db_session, role="seller", name="Other seller")
+    other_listing = make_listing(db_session, other, quantity=2)
+    started = order_row(db_session, paid(client, stripe, db_session, listing, buyer_auth))
+    started.starts_at, started.ends_at = started.starts_at - timedelta(days=3), started.ends_at - timedelta(days=3)
+    paid(client, stripe, db_session, listing, buyer_auth, start=60, end=62)  # not started: pending
+    paid(client, stripe, db_session, other_listing, buyer_auth)
+    db_session.flush()
+    now = utcnow()
+    for reference, amount in (("payout:first", 100), ("payout:second", 50)):
+        ledger.enter_payout(session=db_session, seller_id=seller.id, amount=amount, currency="cny",
+                            reference=reference, note="", actor="ops@example.cn", now=now)  # fmt: skip
+    together = ledger.sellers_balances(db_session, now)
+    assert {seller_id for seller_id, _b in together} == {seller.id, other.id}
+    assert [b.owed for _i, b in together] == sorted((b.owed for _i, b in together), reverse=True)
+    for seller_id, balance in together:
+        alone = ledger.seller_balance(session=db_session, seller_id=seller_id, now=now)
+        assert (balance.earned, balance.pending, balance.paid_out, balance.owed) == (
+            alone.earned, alone.pending, alone.paid_out, alone.owed)
+        assert balance.payouts == alone.payouts[:1]
+    mine = dict(together)[seller.id]
+    assert mine.earned > 0 and mine.pending > 0 and mine.payouts[0].reference == "payout:second"
+
+
 def test_a_buyer_asks_for_a_fapiao_checked_by_its_credit_code_and_the_seller_marks_it_issued(
         client, db_session, stripe, listing, buyer, buyer_auth, seller):  # fmt: skip
     code = paid(client, stripe, db_session, listing, buyer_auth)
