@@ -195,5 +195,9 @@ class ResolutionSchema(Schema):
     origin_role = fields.String()
     origin_status = fields.String()
     origin_url = fields.String()
+    kind = fields.String(allow_none=True, metadata={
+        "description": "listing or order when this node knows the code (orders stay at their origin), else null"})
     listing_url = fields.String()
+    order_url = fields.String(metadata={"description": "the order's page at its origin, for its buyer, seller and "
+                                                       "operators"})
     listing = fields.Dict(allow_none=True, metadata={"description": "status and version, once synced to national"})

@@ -10,6 +10,7 @@ from . import capacity
 BLOCK_HOURS = 6
 DAYS = 28
 LEFT, WIDTH, HEIGHT, BAR = 34, 672, 120, 6  # a y-axis 34 px wide, then 112 blocks of 6 px
+SOLD_OUT_MARK = 5  # px: a block with nothing free gets a short red bar, so that it reads apart from no bar at all
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Bar:
     height: int
     free: int
     label: str
+    kind: str = "some"  # "all" free, "some" taken, "none" free (sold out), "off": outside the listing's window
 
 
 @dataclass
@@ -41,17 +43,18 @@ def free_chart(listing: Listing, published: list[dict] | None, now: datetime) ->
     bars, days, ticks = [], {}, []
     for block in range(DAYS * 24 // BLOCK_HOURS):
         start = first + timedelta(hours=block * BLOCK_HOURS)
-        frees = []
-        for hour in range(BLOCK_HOURS):
-            moment = start + timedelta(hours=hour)
-            inside = listing.available_from <= moment < listing.available_until
-            frees.append(capacity.free_at(published, listing.quantity, moment) if inside else 0)
-        free = min(frees)
-        height = round(HEIGHT * free / quantity)
-        bars.append(Bar(LEFT + block * BAR, HEIGHT - height, height, free, f"{start:%m-%d %H:%M} CST: {free} free"))
+        moments = (start + timedelta(hours=hour) for hour in range(BLOCK_HOURS))
+        # Only the hours inside the listing's window count: a block it half covers is as free as that half.
+        frees = [capacity.free_at(published, listing.quantity, moment) for moment in moments
+                 if listing.available_from <= moment < listing.available_until]  # fmt: skip
+        free = min(frees, default=0)
+        kind = "off" if not frees else "none" if free == 0 else "all" if free >= listing.quantity else "some"
+        height = SOLD_OUT_MARK if kind == "none" else round(HEIGHT * free / quantity)
+        bars.append(Bar(LEFT + block * BAR, HEIGHT - height, height, free, f"{start:%m-%d %H:%M} CST: {free} free",
+                        kind))  # fmt: skip
         day = f"{start:%Y-%m-%d}"
         low, high = days.get(day, (free, free))
-        days[day] = (min(low, free), max(high, max(frees)))
+        days[day] = (min(low, free), max(high, max(frees, default=0)))
         if start.hour == 0 and start.weekday() == 0:
             ticks.append((LEFT + block * BAR, f"{start:%m-%d}"))
     shown = (listing.quantity, quantity // 2, 0)

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from ..i18n import _, _l
 from ..i18n.messages import translate_message
-from ..models import Listing, Order, OrderEvent, User
+from ..models import Listing, Order, OrderEvent, RemoteOrder, User
 from . import capacity
 
 EXPIRING_SOON = timedelta(minutes=15)
@@ -91,9 +91,28 @@ def notifications_for(*, session: Session, user: User, now: datetime, limit: int
                             Order.hold_expires_at <= now + EXPIRING_SOON)
     ).all()  # fmt: skip
     notes = [Notification(o.hold_expires_at, "expiring", o.code, to_seller=o.buyer_id != user.id) for o in soon]
+    happened = []
     for event, code, buyer_id in events:
         reason = event.reason if event.kind in _WITH_REASON else ""
-        notes.append(Notification(event.created_at, event.kind, code, reason, to_seller=buyer_id != user.id))
+        happened.append(Notification(event.created_at, event.kind, code, reason, to_seller=buyer_id != user.id))
+    elsewhere = _held_elsewhere(session=session, user=user, now=now, limit=limit)
+    notes += [note for note in elsewhere if note.kind == "expiring"]
+    happened += [note for note in elsewhere if note.kind != "expiring"]
+    return notes + sorted(happened, key=lambda note: note.at, reverse=True)[:limit]
+
+
+def _held_elsewhere(*, session: Session, user: User, now: datetime, limit: int) -> list[Notification]:
+    """What the person's orders held at other nodes went through, as their origins last answered: held, then
+    the state each is in now (the origin keeps their history)."""
+    notes = []
+    for record in session.scalars(
+        select(RemoteOrder).where(RemoteOrder.buyer_id == user.id).order_by(RemoteOrder.updated_at.desc()).limit(limit)
+    ):  # fmt: skip
+        notes.append(Notification(record.created_at, "held", record.code))
+        if record.status in NOTE_TEXTS and record.status != "held":
+            notes.append(Notification(record.updated_at, record.status, record.code))
+        elif record.status == "held" and record.hold_expires_at and now < record.hold_expires_at <= now + EXPIRING_SOON:
+            notes.append(Notification(record.hold_expires_at, "expiring", record.code))
     return notes
 
 

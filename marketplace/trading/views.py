@@ -163,7 +163,8 @@ def my_orders():
     elsewhere = remote_orders_of(session=get_session(), buyer=current_user, limit=100)
     groups = groups_of(session=get_session(), buyer=current_user)
     return render_template("trading/orders.html", page=page, title=_("My orders"), mode="buyer", elsewhere=elsewhere,
-                           titles=_titles(page), groups=groups)  # fmt: skip
+                           titles=_titles(page), groups=groups,
+                           titles_elsewhere=_titles_by_code(elsewhere))  # fmt: skip
 
 
 def _titles(page) -> dict[int, str]:
@@ -172,6 +173,14 @@ def _titles(page) -> dict[int, str]:
     if not ids:
         return {}
     return dict(get_session().execute(select(Listing.id, Listing.title).where(Listing.id.in_(ids))).all())
+
+
+def _titles_by_code(records) -> dict[str, str]:
+    """The titles of the listings that orders held elsewhere name, as this node's copies have them."""
+    codes = {record.listing_code for record in records}
+    if not codes:
+        return {}
+    return dict(get_session().execute(select(Listing.code, Listing.title).where(Listing.code.in_(codes))).all())
 
 
 def _cursor() -> str | None:

@@ -355,6 +355,7 @@ def test_resolution(client, db_session):
     good = client.get(f"{API}/resolve/r44-00000a7z-m").get_json()
     assert good["origin"] == "R44" and good["origin_url"] == "https://gd.example.cn"
     assert good["listing_url"] == "https://gd.example.cn/listings/R44-00000A7Z-M" and good["listing"] is None
+    assert good["order_url"] == "https://gd.example.cn/orders/R44-00000A7Z-M" and good["kind"] is None
 
     malformed = client.get(f"{API}/resolve/R44-XYZ")
     assert malformed.status_code == 422 and "Not a resource identification code" in malformed.get_json()["message"]

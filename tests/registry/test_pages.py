@@ -530,7 +530,7 @@ def test_resolve_a_listing_code_to_its_origin(client, db_session, seller):
     text = page_text(response)
     assert response.status_code == 200
     assert (
-        "Origin node R44 (regional) Node status active Node URL https://gd.example.cn Listing published, version 1"
+        "Origin node R44 · regional Node status active Node URL https://gd.example.cn Listing published, version 1"
         in text
     )
     assert f'href="https://gd.example.cn/listings/{listing.code}"' in response.get_data(as_text=True)

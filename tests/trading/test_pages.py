@@ -44,6 +44,23 @@ def test_the_listing_page_charts_free_units_with_a_table_and_offers_the_order_fo
     assert f'action="/listings/{listing.code}/quote"' in html
 
 
+def test_the_chart_marks_sold_out_blocks_and_draws_nothing_outside_the_window():
+    from types import SimpleNamespace
+
+    from marketplace.trading.chart import HEIGHT, SOLD_OUT_MARK, free_chart
+
+    now = datetime(2030, 3, 4, 0, 0, tzinfo=UTC)  # a Monday, 08:00 in China
+    listing = SimpleNamespace(quantity=2, available_from=now, available_until=now + timedelta(days=2))
+    sold = [{"from": now, "until": now + timedelta(hours=12), "free": 0},
+            {"from": now + timedelta(hours=12), "until": now + timedelta(days=2), "free": 2}]  # fmt: skip
+    bars = free_chart(listing, sold, now).bars
+    # Blocks of 6 hours in China Standard Time from 06:00: sold out until 20:00 (three blocks), then all free
+    # until the window ends at 08:00 two days on (the last block counts its 2 hours inside the window).
+    assert [bar.kind for bar in bars[:9]] == ["none"] * 3 + ["all"] * 6
+    assert bars[0].height == SOLD_OUT_MARK and bars[0].y == HEIGHT - SOLD_OUT_MARK  # visible, not 0 px
+    assert {bar.kind for bar in bars[9:]} == {"off"}  # after the window: no offer, not "sold out"
+
+
 def test_a_buyer_quotes_reserves_and_sees_the_order(client, db_session, listing, buyer, seller):
     quote = client.get(f"/listings/{listing.code}/quote?units=2&start={cst(0)}&end={cst(5)}")
     assert quote.status_code == 200

@@ -253,6 +253,24 @@ def test_notifications_tell_buyer_and_seller_what_happened_and_what_lapses_soon(
     assert notifications_for(session=db_session, user=buyer, now=NOW - timedelta(hours=1))[0].kind != "expiring"
 
 
+def test_notifications_include_the_orders_the_buyer_holds_at_other_nodes(db_session, listing, buyer):
+    from marketplace.models import RemoteOrder
+
+    def held_at_r11(code: str, status: str, **times) -> None:
+        db_session.add(RemoteOrder(code=code, origin="R11", listing_code="R11-00000001-X", buyer_id=buyer.id,
+                                   status=status, units=1, starts_at=at(40), ends_at=at(41), total=100, currency="cny",
+                                   payment_status="awaiting", **times))  # fmt: skip
+
+    held_at_r11("R11-0000000A-A", "held", hold_expires_at=NOW + timedelta(minutes=5), created_at=NOW - HOUR,
+                updated_at=NOW - HOUR)  # fmt: skip
+    held_at_r11("R11-0000000B-B", "confirmed", created_at=NOW - 3 * HOUR, updated_at=NOW - 2 * HOUR)
+    local = order(db_session, listing, buyer, start=30, end=31, now=NOW - 90 * timedelta(minutes=1))
+    db_session.flush()
+    notes = [(n.kind, n.order_code) for n in notifications_for(session=db_session, user=buyer, now=NOW)]
+    assert notes == [("expiring", "R11-0000000A-A"), ("held", "R11-0000000A-A"), ("held", local.code),
+                     ("confirmed", "R11-0000000B-B"), ("held", "R11-0000000B-B")]  # fmt: skip
+
+
 def test_live_orders_are_read_as_whole_unix_seconds_cut_down_on_either_database(db_session, listing, buyer):
     placed = order(db_session, listing, buyer, units=2, start=30, end=32)
     # Stored moments with a fraction (orders are on whole hours; the reading must not depend on it).
