@@ -24,6 +24,9 @@ _UNDER_MUNICIPALITY = {"市辖区"}
 # and a prefecture made a city under a new code (那曲地区 542400 became 那曲市 540600, 2017) has the new one.
 _MERGED = {"371200"}
 _RENUMBERED = {"542400": ("540600", "那曲市")}
+# The withdrawn codes still name where they were, for documents written with them (another node's listings,
+# stored as their origin signed them): never offered, but understood.
+FORMER_CODES = {"371200": "370100", "542400": "540600"}
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,8 @@ def cities() -> dict[str, City]:
 
 
 def find_city(code: str | None) -> City | None:
-    """The city of a GB/T 2260 six-digit code, or None."""
-    return cities().get(code) if code else None
+    """The city of a GB/T 2260 six-digit code (a withdrawn one: the city it is part of now), or None."""
+    return cities().get(FORMER_CODES.get(code, code)) if code else None
 
 
 def city_label(code: str | None, locale: str = "zh_CN") -> str:

@@ -10,7 +10,7 @@ from functools import lru_cache
 import orjson
 
 from ..errors import DomainError
-from ..identity.cities import CITY_HINT, City, cities, find_city
+from ..identity.cities import CITY_HINT, FORMER_CODES, City, cities, find_city
 
 EARTH_RADIUS_KM = 6371.0
 ROUTE_FACTOR = 1.5  # fibre routes are longer than the great circle
@@ -53,8 +53,10 @@ def path_ms(a: City, b: City) -> float:
 @lru_cache(maxsize=512)
 def path_table(near_code: str) -> dict[str, float]:
     """The path time from `near_code` to every city, by city code."""
-    near = cities()[near_code]
-    return {code: path_ms(near, city) for code, city in cities().items()}
+    near = find_city(near_code)
+    table = {code: path_ms(near, city) for code, city in cities().items()}
+    # Listings stored with a withdrawn code are as near as the city that code is part of now.
+    return table | {former: table[current] for former, current in FORMER_CODES.items()}
 
 
 @lru_cache(maxsize=2048)

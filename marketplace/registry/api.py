@@ -199,4 +199,5 @@ class Resolve(MethodView):
     @blp.alt_response(422, description="Malformed code or wrong check character")
     def get(self, code):
         """Where a resource identification code comes from, and its listing's status and version."""
-        return resolve_code(session=get_session(), national=national_entry(), code=code)
+        viewer = bearer_user() or (current_user if current_user.is_authenticated else None)
+        return resolve_code(session=get_session(), national=national_entry(), code=code, viewer=viewer)

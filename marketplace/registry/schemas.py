@@ -196,7 +196,8 @@ class ResolutionSchema(Schema):
     origin_status = fields.String()
     origin_url = fields.String()
     kind = fields.String(allow_none=True, metadata={
-        "description": "listing or order when this node knows the code (orders stay at their origin), else null"})
+        "description": "listing, or order when this node holds the order and the caller may see it (its buyer, "
+                       "its seller, an operator); else null"})
     listing_url = fields.String()
     order_url = fields.String(metadata={"description": "the order's page at its origin, for its buyer, seller and "
                                                        "operators"})

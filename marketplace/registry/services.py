@@ -285,16 +285,15 @@ def node_tree(*, session: Session, national: NationalEntry) -> dict:
     return branch(national)
 
 
-def resolve_code(*, session: Session, national: NationalEntry, code: str) -> dict:
+def resolve_code(*, session: Session, national: NationalEntry, code: str, viewer=None) -> dict:
     """Where a code comes from, and what it names when this node knows (InvalidCode for bad codes, NotFound for
     unknown nodes). A code names a listing or an order (§2); orders stay at their origin, so an order is known
-    here only when this node is its origin or placed it for one of its buyers."""
+    here only when this node is its origin or placed it for one of its buyers, and it is told only to a viewer
+    who may see it (its buyer, its seller, an operator): to anyone else an order's code names nothing known."""
     parsed = parse_code(code)
     origin = directory_entry(session=session, national=national, code=parsed.node_code)
     listing = session.scalars(select(Listing).where(Listing.code == str(parsed))).first()
-    known_order = listing is None and any(
-        session.scalar(select(model.id).where(model.code == str(parsed))) is not None for model in (Order, RemoteOrder)
-    )
+    known_order = listing is None and _order_seen_by(session, str(parsed), viewer)
     return {
         "code": str(parsed),
         "kind": "listing" if listing else "order" if known_order else None,
@@ -306,6 +305,19 @@ def resolve_code(*, session: Session, national: NationalEntry, code: str) -> dic
         "listing_url": f"{origin.public_url}/listings/{parsed}",
         "listing": {"status": listing.status, "version": listing.version} if listing else None,
     }
+
+
+def _order_seen_by(session: Session, code: str, viewer) -> bool:
+    """Whether `code` is an order this node holds or placed, and `viewer` may see it."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    everyone = viewer.role == "operator"
+    here = select(Order.id).where(Order.code == code)
+    elsewhere = select(RemoteOrder.id).where(RemoteOrder.code == code)
+    if not everyone:
+        here = here.where((Order.buyer_id == viewer.id) | (Order.seller_id == viewer.id))
+        elsewhere = elsewhere.where(RemoteOrder.buyer_id == viewer.id)
+    return session.scalar(select(here.union(elsewhere).subquery().c.id).limit(1)) is not None
 
 
 def overview(*, session: Session) -> dict:

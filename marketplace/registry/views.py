@@ -337,7 +337,7 @@ def resolve():
     result, errors, status = None, {}, 200
     if code:
         try:
-            result = resolve_code(session=get_session(), national=national_entry(), code=code)
+            result = resolve_code(session=get_session(), national=national_entry(), code=code, viewer=current_user)
         except DomainError as error:  # shown next to the form: a mistyped code, or an unknown node
             errors, status = {"code": [error.message]}, error.status
     return render_template("registry/resolve.html", code=code, result=result, errors=errors), status

@@ -8,7 +8,7 @@ serialised by BEGIN IMMEDIATE) and reads the live orders inside that same transa
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, Boolean, and_, bindparam, event, func, or_, select
+from sqlalchemy import BigInteger, and_, bindparam, event, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session as SASession
 from sqlalchemy.sql.functions import FunctionElement
@@ -95,16 +95,15 @@ _LOCK_BY_ID, _LOCK_BY_CODE = (
     for column, name in ((Listing.id, "id"), (Listing.code, "code"))
 )  # fmt: skip
 class _overlaps(FunctionElement):
-    """An order's window overlaps [start, end) (bound parameters `start` and `end`)."""
+    """An order's window overlaps [start, end) (bound parameters `start` and `end`). Untyped: typed Boolean, it
+    would be compared to 1 on SQLite, which then could not use the index's columns for the bounds."""
 
-    type = Boolean()
     inherit_cache = True
 
 
 @compiles(_overlaps)
 def _overlaps_default(element, compiler, **kw):
-    # Parenthesized: where booleans are numbers (SQLite), the whole is compared to 1.
-    return f"({compiler.process(and_(Order.starts_at < _END, Order.ends_at > _START), **kw)})"
+    return compiler.process(and_(Order.starts_at < _END, Order.ends_at > _START), **kw)
 
 
 @compiles(_overlaps, "postgresql")

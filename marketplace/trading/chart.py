@@ -53,8 +53,9 @@ def free_chart(listing: Listing, published: list[dict] | None, now: datetime) ->
         bars.append(Bar(LEFT + block * BAR, HEIGHT - height, height, free, f"{start:%m-%d %H:%M} CST: {free} free",
                         kind))  # fmt: skip
         day = f"{start:%Y-%m-%d}"
-        low, high = days.get(day, (free, free))
-        days[day] = (min(low, free), max(high, max(frees, default=0)))
+        if frees:  # the table, like the bars, tells only the hours the listing is offered
+            low, high = days.get(day, (free, free))
+            days[day] = (min(low, free), max(high, max(frees)))
         if start.hour == 0 and start.weekday() == 0:
             ticks.append((LEFT + block * BAR, f"{start:%m-%d}"))
     shown = (listing.quantity, quantity // 2, 0)

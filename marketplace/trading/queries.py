@@ -110,10 +110,19 @@ def _held_elsewhere(*, session: Session, user: User, now: datetime, limit: int) 
     ):  # fmt: skip
         notes.append(Notification(record.created_at, "held", record.code))
         if record.status in NOTE_TEXTS and record.status != "held":
-            notes.append(Notification(record.updated_at, record.status, record.code))
+            notes.append(Notification(_changed_at(record), record.status, record.code))
         elif record.status == "held" and record.hold_expires_at and now < record.hold_expires_at <= now + EXPIRING_SOON:
             notes.append(Notification(record.hold_expires_at, "expiring", record.code))
     return notes
+
+
+def _changed_at(record: RemoteOrder) -> datetime:
+    """When the origin last changed an order held there (its document's `updated_at`): this node's record is
+    rewritten at every refresh, which is no news."""
+    try:
+        return datetime.fromisoformat(record.document["updated_at"])
+    except (KeyError, TypeError, ValueError):
+        return record.created_at
 
 
 def utilisation(*, session: Session, listing: Listing, now: datetime, days: int = 30) -> float | None:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from blinker import Namespace
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as SASession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
@@ -154,6 +155,32 @@ def _insert_held(session: Session, order: Order, buyer: User, now: datetime) -> 
     )  # fmt: skip
     make_transient_to_detached(order)
     session.add(order)
+    session.info.setdefault(_INSERTED, []).append((order, session.get_nested_transaction() or
+                                                   session.get_transaction()))  # fmt: skip
+
+
+_INSERTED = "trading.inserted_orders"  # session.info key: (order, transaction) _insert_held wrote, until commit
+
+
+@event.listens_for(SASession, "after_soft_rollback")
+def _forget_inserted(session: SASession, rolled_back) -> None:
+    # The unit of work forgets what it inserted when its transaction or savepoint rolls back; orders written beside
+    # it are forgotten here, or the next order given the same id (SQLite reuses it) could not enter the session.
+    kept = []
+    for order, transaction in session.info.get(_INSERTED, ()):
+        inside = transaction
+        while inside is not None and inside is not rolled_back:
+            inside = inside.parent
+        if inside is None:
+            kept.append((order, transaction))
+        elif order in session:
+            session.expunge(order)
+    session.info[_INSERTED] = kept
+
+
+@event.listens_for(SASession, "after_commit")
+def _keep_inserted(session: SASession) -> None:
+    session.info.pop(_INSERTED, None)
 
 
 def _publish_capacity(session: Session, listing: Listing, now: datetime) -> bool:

@@ -565,11 +565,22 @@ def test_resolve_tells_an_order_code_from_a_listing_code_and_links_to_the_order(
     from ..trading.helpers import order, sellable
 
     approved_regional(db_session, "44")
-    placed = order(db_session, sellable(db_session, seller), make_user(db_session, role="buyer", name="B"))
+    buyer = make_user(db_session, role="buyer", name="B")
+    placed = order(db_session, sellable(db_session, seller), buyer)
+    # To anyone but its buyer, its seller and the operators, an order's code names nothing known.
+    for viewer in (None, make_user(db_session, role="buyer", name="Someone else")):
+        if viewer:
+            sign_in(client, viewer)
+        text = page_text(client.get(f"/resolve?code={placed.code}"))
+        assert "an order held at" not in text and "not a listing synced here yet" in text
+        assert client.get(f"/registry/v1/resolve/{placed.code}").get_json()["kind"] is None
+    client.post("/logout", data={"csrf_token": form_token(client, "/")})
+    sign_in(client, buyer)
     response = client.get(f"/resolve?code={placed.code}")
     text, html = page_text(response), response.get_data(as_text=True)
     assert response.status_code == 200 and "Order an order held at R44" in text
     assert f'href="https://gd.example.cn/orders/{placed.code}"' in html and "/listings/" + placed.code not in html
+    assert client.get(f"/registry/v1/resolve/{placed.code}").get_json()["kind"] == "order"
     # A code known as neither: both ways to open it at its origin, and why.
     unknown = format_code("R44", "0000ZZZZ")
     html = client.get(f"/resolve?code={unknown}").get_data(as_text=True)

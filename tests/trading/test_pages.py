@@ -59,6 +59,8 @@ def test_the_chart_marks_sold_out_blocks_and_draws_nothing_outside_the_window():
     assert [bar.kind for bar in bars[:9]] == ["none"] * 3 + ["all"] * 6
     assert bars[0].height == SOLD_OUT_MARK and bars[0].y == HEIGHT - SOLD_OUT_MARK  # visible, not 0 px
     assert {bar.kind for bar in bars[9:]} == {"off"}  # after the window: no offer, not "sold out"
+    days = free_chart(listing, sold, now).days
+    assert [(low, high) for _day, low, high in days] == [(0, 2), (2, 2), (2, 2)]  # the days offered, no more
 
 
 def test_a_buyer_quotes_reserves_and_sees_the_order(client, db_session, listing, buyer, seller):

@@ -263,7 +263,9 @@ def test_notifications_include_the_orders_the_buyer_holds_at_other_nodes(db_sess
 
     held_at_r11("R11-0000000A-A", "held", hold_expires_at=NOW + timedelta(minutes=5), created_at=NOW - HOUR,
                 updated_at=NOW - HOUR)  # fmt: skip
-    held_at_r11("R11-0000000B-B", "confirmed", created_at=NOW - 3 * HOUR, updated_at=NOW - 2 * HOUR)
+    # Confirmed at the origin 2 hours ago; this node's record was refreshed just now, which is no news.
+    held_at_r11("R11-0000000B-B", "confirmed", created_at=NOW - 3 * HOUR, updated_at=NOW,
+                document={"updated_at": (NOW - 2 * HOUR).isoformat()})  # fmt: skip
     local = order(db_session, listing, buyer, start=30, end=31, now=NOW - 90 * timedelta(minutes=1))
     db_session.flush()
     notes = [(n.kind, n.order_code) for n in notifications_for(session=db_session, user=buyer, now=NOW)]
@@ -278,3 +280,13 @@ def test_live_orders_are_read_as_whole_unix_seconds_cut_down_on_either_database(
         "s": at(30) - timedelta(microseconds=1), "e": at(32) + timedelta(microseconds=999_999), "id": placed.id})
     (span,) = live_spans(db_session, listing.id, now=NOW)
     assert span == (int(at(30).timestamp()) - 1, int(at(32).timestamp()), 2)
+
+
+def test_an_order_rolled_back_leaves_the_session_and_the_next_one_takes_its_place(db_session, listing, buyer):
+    savepoint = db_session.begin_nested()
+    first = order(db_session, listing, buyer, start=30, end=31)
+    savepoint.rollback()  # e.g. a later step failed: the order was never placed
+    assert first not in db_session
+    again = order(db_session, listing, buyer, start=30, end=31)  # SQLite may give it the same id
+    db_session.flush()
+    assert again in db_session and db_session.scalar(select(func.count()).select_from(Order)) == 1
