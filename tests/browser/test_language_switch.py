@@ -34,7 +34,7 @@ def switch_on_a_listing_page(page, directory: Path | None) -> None:
     expect(page.locator(".price.big")).to_contain_text("每 GPU 卡时")
     expect(page.locator("dl.specs-table")).to_contain_text("标识编码")
     expect(page.locator("nav")).to_contain_text("浏览")
-    expect(page.locator("time").first).to_have_text(re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d \(CST\)$"))
+    expect(page.locator("time").first).to_have_text(re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d（北京时间）$"))
     if directory:
         screenshot(page, directory, "zh-CN")
 
