@@ -126,12 +126,19 @@ def quote_order(
 def _record(session: Session, order: Order, *, kind: str, to_status: str, actor: User | None, reason: str,
             now: datetime, from_status: str | None = None) -> None:  # fmt: skip
     """The order's event and its audit entry, written at once (the order is in the database already)."""
-    event = {"order_id": order.id, "kind": kind, "from_status": from_status, "to_status": to_status,
-             "actor_id": actor.id if actor else None, "actor": actor.email if actor else "system", "reason": reason,
-             "created_at": now}  # fmt: skip
-    insert_audit(session=session, action=f"order.{kind}", actor=actor_of(actor), object=f"order:{order.code}",
-                 detail={"from": from_status, "to": to_status, "reason": reason} if reason else
-                        {"from": from_status, "to": to_status}, beside=(OrderEvent.__table__, event))  # fmt: skip
+    event, audit = _event_and_audit(order, kind=kind, to_status=to_status, actor=actor, reason=reason, now=now,
+                                    from_status=from_status)  # fmt: skip
+    insert_audit(session=session, beside=(OrderEvent.__table__, {"order_id": order.id, **event}), **audit)
+
+
+def _event_and_audit(order: Order, *, kind: str, to_status: str, actor: User | None, reason: str, now: datetime,
+                     from_status: str | None = None) -> tuple[dict, dict]:  # fmt: skip
+    """An order's event row (but its order_id) and the arguments of its audit entry."""
+    event = {"kind": kind, "from_status": from_status, "to_status": to_status, "actor_id": actor.id if actor else None,
+             "actor": actor.email if actor else "system", "reason": reason, "created_at": now}  # fmt: skip
+    detail = {"from": from_status, "to": to_status} | ({"reason": reason} if reason else {})
+    return event, {"action": f"order.{kind}", "actor": actor_of(actor), "object": f"order:{order.code}",
+                   "detail": detail}  # fmt: skip
 
 
 def _published(listing: Listing) -> None:
@@ -146,12 +153,10 @@ _ORDER_COLUMNS = tuple(column.name for column in Order.__table__.columns if not 
 def _insert_held(session: Session, order: Order, buyer: User, now: datetime) -> None:
     """Write a new order with its `held` event and audit entry (one statement on PostgreSQL, no unit of
     work: this is what every placement does under the listing's lock), then keep it in the session."""
+    event, audit = _event_and_audit(order, kind="held", to_status="held", actor=buyer, reason="placed", now=now)
     order.id = insert_with_audit(
         session=session, table=Order.__table__, row={name: getattr(order, name) for name in _ORDER_COLUMNS},
-        then=(OrderEvent.__table__, "order_id", {"kind": "held", "from_status": None, "to_status": "held",
-              "actor_id": buyer.id, "actor": buyer.email, "reason": "placed", "created_at": now}),
-        action="order.held", actor=actor_of(buyer), object=f"order:{order.code}",
-        detail={"from": None, "to": "held", "reason": "placed"},
+        then=(OrderEvent.__table__, "order_id", event), **audit,
     )  # fmt: skip
     make_transient_to_detached(order)
     session.add(order)
